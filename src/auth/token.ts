@@ -1,0 +1,106 @@
+// Token format, generation, parsing and hashing. Pure: no I/O, nothing from the project.
+//
+//   tether_ + base62(16 random bytes, 22 chars) + base62(CRC32 of the first 29 chars, 6 chars)
+//
+// The prefix and checksum let people, secret scanners and the server recognise a tether token and
+// reject a mistyped one before any lookup (as GitHub's token format does).
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export const TOKEN_PREFIX = 'tether_';
+export const SECRET_BYTES = 16;
+const SECRET_CHARS = 22; // 62^22 > 2^128
+const CHECKSUM_CHARS = 6; // 62^6 > 2^32
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + SECRET_CHARS + CHECKSUM_CHARS; // 35
+export const TOKEN_PATTERN = /^tether_[0-9A-Za-z]{28}$/;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DIGIT[ALPHABET.charCodeAt(i)] = i;
+const MAX_SECRET = 1n << 128n;
+
+function encodeBase62(value: bigint, width: number): string {
+  let out = '';
+  let v = value;
+  while (v > 0n) {
+    out = ALPHABET[Number(v % 62n)] + out;
+    v /= 62n;
+  }
+  if (out.length > width) throw new RangeError('value too large for width');
+  return out.padStart(width, '0');
+}
+
+/** Decodes base62; null on any character outside the alphabet. */
+function decodeBase62(s: string): bigint | null {
+  let v = 0n;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const d = c < 128 ? DIGIT[c]! : -1;
+    if (d < 0) return null;
+    v = v * 62n + BigInt(d);
+  }
+  return v;
+}
+
+function checksum(body: string): string {
+  return encodeBase62(BigInt(crc32(body)), CHECKSUM_CHARS);
+}
+
+/** Formats a 16-byte secret as a printed token. */
+export function formatToken(secret: Uint8Array): string {
+  if (secret.length !== SECRET_BYTES) throw new RangeError(`secret must be ${SECRET_BYTES} bytes`);
+  const body = TOKEN_PREFIX + encodeBase62(BigInt('0x' + Buffer.from(secret).toString('hex')), SECRET_CHARS);
+  return body + checksum(body);
+}
+
+/** A new token from the CSPRNG. */
+export function generateToken(): string {
+  return formatToken(randomBytes(SECRET_BYTES));
+}
+
+export type MalformedDetail = 'not_a_string' | 'wrong_length' | 'wrong_prefix' | 'bad_character' | 'out_of_range' | 'bad_checksum';
+
+export type ParsedToken = { ok: true; token: string } | { ok: false; reason: 'malformed'; detail: MalformedDetail };
+
+const malformed = (detail: MalformedDetail): ParsedToken => ({ ok: false, reason: 'malformed', detail });
+
+/**
+ * Validates a candidate token string. Never throws: any input (huge, non-ASCII, not a string)
+ * yields a typed result. The length check comes first so oversized input costs nothing.
+ */
+export function parseToken(input: unknown): ParsedToken {
+  if (typeof input !== 'string') return malformed('not_a_string');
+  if (input.length !== TOKEN_LENGTH) return malformed('wrong_length');
+  if (!input.startsWith(TOKEN_PREFIX)) return malformed('wrong_prefix');
+  const secretPart = input.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + SECRET_CHARS);
+  const sumPart = input.slice(TOKEN_PREFIX.length + SECRET_CHARS);
+  const value = decodeBase62(secretPart);
+  if (value === null || decodeBase62(sumPart) === null) return malformed('bad_character');
+  // 22 base62 chars can hold more than 128 bits; only the canonical encoding is a token.
+  if (value >= MAX_SECRET) return malformed('out_of_range');
+  if (checksum(input.slice(0, TOKEN_PREFIX.length + SECRET_CHARS)) !== sumPart) return malformed('bad_checksum');
+  return { ok: true, token: input };
+}
+
+/** SHA-256 (hex) of the whole token string: what the store keeps and looks up by. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Human explanation of a malformed detail (for logs and 401 messages; never contains the input). */
+export function describeMalformed(detail: MalformedDetail): string {
+  switch (detail) {
+    case 'not_a_string':
+      return 'token is missing';
+    case 'wrong_length':
+      return `token must be ${TOKEN_LENGTH} characters (tether_ followed by 28 letters and digits)`;
+    case 'wrong_prefix':
+      return 'token must start with "tether_"';
+    case 'bad_character':
+      return 'token may contain only letters and digits after "tether_"';
+    case 'out_of_range':
+      return 'token is not a valid tether token';
+    case 'bad_checksum':
+      return 'token checksum does not match (mistyped or truncated?)';
+  }
+}

@@ -1,0 +1,106 @@
+// Token management operations (create, list, delete) over the store. Used by the CLI and by
+// `serve`'s first-run token. Returns data; printing is the CLI's job.
+import { randomInt } from 'node:crypto';
+import { ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { generateToken, hashToken } from './token.js';
+import { NAME_RULE, isExpired, isValidName, type TokenRecord } from './record.js';
+import { readTokenFile, tokenFilePath, updateTokenFile } from './store.js';
+import type { Permission } from './permissions.js';
+
+export const DEFAULT_EXPIRY_DAYS = 90;
+
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+function newId(): string {
+  let s = 'tok_';
+  for (let i = 0; i < 10; i++) s += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return s;
+}
+
+export interface CreateTokenInput {
+  name?: string;
+  permissions: Permission[];
+  /** ISO 8601 or null for never. */
+  expiresAt: string | null;
+}
+
+export interface CreatedToken {
+  token: string;
+  record: TokenRecord;
+}
+
+export async function createToken(input: CreateTokenInput, file = tokenFilePath()): Promise<CreatedToken> {
+  if (input.name !== undefined && !isValidName(input.name)) {
+    throw new UsageError(`invalid token name "${input.name}"; a name is ${NAME_RULE}`);
+  }
+  if (input.permissions.length === 0) throw new UsageError('a token needs at least one permission');
+  const token = generateToken();
+  const record = await updateTokenFile(file, (data) => {
+    const names = new Set(data.tokens.map((t) => t.name));
+    if (input.name !== undefined && names.has(input.name)) {
+      throw new UsageError(`a token named "${input.name}" already exists; choose another name or delete it first`, 'duplicate_name');
+    }
+    let name = input.name;
+    for (let n = data.tokens.length + 1; name === undefined; n++) if (!names.has(`token-${n}`)) name = `token-${n}`;
+    const ids = new Set(data.tokens.map((t) => t.id));
+    let id = newId();
+    while (ids.has(id)) id = newId();
+    const rec: TokenRecord = {
+      id,
+      name,
+      hash: hashToken(token),
+      permissions: [...input.permissions],
+      createdAt: new Date().toISOString(),
+      expiresAt: input.expiresAt,
+      lastUsedAt: null,
+    };
+    data.tokens.push(rec);
+    return { data, result: rec };
+  });
+  return { token, record };
+}
+
+export type TokenStatus = 'active' | 'expired';
+
+export interface ListedToken extends Omit<TokenRecord, 'hash'> {
+  status: TokenStatus;
+}
+
+export async function listTokens(file = tokenFilePath(), now = Date.now()): Promise<ListedToken[]> {
+  const data = await readTokenFile(file);
+  return data.tokens.map(({ hash: _hash, ...rest }) => ({ ...rest, status: isExpired(rest, now) ? 'expired' : 'active' }));
+}
+
+/** Deletes all the named tokens, or none: any unknown or ambiguous argument aborts the whole change. */
+export async function deleteTokens(refs: string[], file = tokenFilePath()): Promise<TokenRecord[]> {
+  if (refs.length === 0) throw new UsageError('name at least one token id or name to delete');
+  return updateTokenFile(file, (data) => {
+    const chosen = new Map<string, TokenRecord>();
+    for (const ref of refs) {
+      const matches = data.tokens.filter((t) => t.id === ref || t.name === ref);
+      if (matches.length === 0) {
+        throw new NotFoundError(`no token has id or name "${ref}"; nothing was deleted (see \`tether auth token list\`)`);
+      }
+      if (matches.length > 1) {
+        throw new ConflictError(`"${ref}" matches more than one token (${matches.map((m) => m.id).join(', ')}); use the id; nothing was deleted`, 'ambiguous');
+      }
+      chosen.set(matches[0]!.id, matches[0]!);
+    }
+    data.tokens = data.tokens.filter((t) => !chosen.has(t.id));
+    return { data, result: [...chosen.values()] };
+  });
+}
+
+/** Records last-use times (server, batched). Tokens deleted meanwhile are not resurrected. */
+export async function recordLastUsed(times: Map<string, string>, file = tokenFilePath()): Promise<void> {
+  await updateTokenFile(file, (data) => {
+    for (const t of data.tokens) {
+      const at = times.get(t.id);
+      if (at && (t.lastUsedAt === null || t.lastUsedAt < at)) t.lastUsedAt = at;
+    }
+    return { data, result: undefined };
+  });
+}
+
+export function defaultExpiry(now = Date.now()): string {
+  return new Date(now + DEFAULT_EXPIRY_DAYS * 86_400_000).toISOString();
+}

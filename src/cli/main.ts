@@ -1,0 +1,69 @@
+// CLI entry: flag parsing with commander; each command's module is imported only when it runs,
+// so `tether auth token ...` never loads the server, node-pty or the model SDK.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { TetherError } from '../errors.js';
+import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED } from '../auth/spec.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tether')
+    .description('A secure-by-default server for an AI coding agent')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const auth = program.command('auth').description('manage access tokens and client credentials');
+  const token = auth.command('token').description('create, list and delete access tokens (stored as hashes)');
+
+  token
+    .command('create')
+    .description('create a token and print it once')
+    .option('--name <name>', 'unique name (default: generated, e.g. token-3)')
+    .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: all)`)
+    .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d)`)
+    .option('--json', 'print one JSON object, including the token, for scripts')
+    .action(async (opts) => (await import('./auth-token.js')).createCommand(opts));
+
+  token
+    .command('list')
+    .description('list tokens (never secrets or hashes)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => (await import('./auth-token.js')).listCommand(opts));
+
+  token
+    .command('delete')
+    .description('delete tokens by id or name: all or nothing')
+    .argument('<id-or-name...>', 'token ids or names')
+    .action(async (refs: string[]) => (await import('./auth-token.js')).deleteCommand(refs));
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; every other commander error is a usage error.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof TetherError) {
+    process.stderr.write(`tether: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`tether: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}
+
+await main();

@@ -1,0 +1,34 @@
+// In-process lifecycle event bus feeding `GET /event`. Carries lifecycle facts only
+// (pty created/exited, session created/updated/deleted, message progress, config changed);
+// never terminal output and never a secret.
+
+export interface TetherEvent {
+  type: string;
+  properties: Record<string, unknown>;
+}
+
+export type EventListener = (event: TetherEvent) => void;
+
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+
+  publish(type: string, properties: Record<string, unknown> = {}): void {
+    const event: TetherEvent = { type, properties };
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        // A broken subscriber must not stop delivery to the others.
+      }
+    }
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+}

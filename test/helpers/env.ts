@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TempEnv {
+  root: string;
+  configHome: string;
+  dataHome: string;
+  tokenFile: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
+
+/** Private XDG config/data dirs for one test, so nothing touches the real home. */
+export function tempEnv(prefix = 'tether-test-'): TempEnv {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const configHome = path.join(root, 'config');
+  const dataHome = path.join(root, 'data');
+  fs.mkdirSync(configHome);
+  fs.mkdirSync(dataHome);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_CONFIG_HOME: configHome,
+    XDG_DATA_HOME: dataHome,
+    NO_COLOR: '1',
+    TETHER_URL: '',
+    TETHER_TOKEN: '',
+  };
+  return {
+    root,
+    configHome,
+    dataHome,
+    tokenFile: path.join(configHome, 'tether', 'auth-tokens.json'),
+    env,
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
+  };
+}
