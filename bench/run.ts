@@ -1,0 +1,18 @@
+// `npm run bench`: every benchmark, one table. Ratios are measured within this one run.
+import { printTable, type Row } from './lib.js';
+import { benchCliStartup } from './cli-startup.js';
+import { benchVerify } from './verify.js';
+
+const only = process.argv.slice(2);
+const suites: [string, () => Promise<Row[]>][] = [
+  ['cli', benchCliStartup],
+  ['verify', benchVerify],
+];
+
+const rows: Row[] = [];
+for (const [name, fn] of suites) {
+  if (only.length && !only.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  rows.push(...(await fn()));
+}
+printTable(rows);
