@@ -1,0 +1,239 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { tool, type ToolSet } from 'ai';
+import { z } from 'zod';
+import { errorMessage } from '../errors.js';
+import { displayPath, resolveInside } from '../fs/confine.js';
+import { runLocalCommand, type CommandResult, type RunCommand } from './command.js';
+import { looksBinary, readLineWindow, writeFileAtomic } from './files.js';
+
+// The agent's tools. Every path goes through `resolveInside(directory, ...)`, so `..`, absolute
+// paths elsewhere and symlinks pointing out are refused. A failing tool never throws into the
+// loop: it returns `{ error }`, which the model sees as the tool's result and can react to.
+
+export const READ_DEFAULT_LINES = 2000;
+export const READ_MAX_BYTES = 100 * 1024;
+export const LIST_MAX_ENTRIES = 1000;
+export const WRITE_MAX_BYTES = 5 * 1024 * 1024;
+export const EDIT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const COMMAND_DEFAULT_TIMEOUT_MS = 60_000;
+export const COMMAND_MAX_TIMEOUT_MS = 10 * 60_000;
+
+export interface ToolFailure {
+  error: string;
+}
+
+export function isToolFailure(output: unknown): output is ToolFailure {
+  return typeof output === 'object' && output !== null && typeof (output as ToolFailure).error === 'string';
+}
+
+export interface ToolOptions {
+  /** The session directory; all paths are confined to it. */
+  directory: string;
+  /** Runner for `run_command`; defaults to a local `/bin/bash -c` runner. */
+  runCommand?: RunCommand;
+}
+
+/** A tool failure with a message meant for the model. */
+class ToolError extends Error {}
+
+function fsMessage(err: unknown, shown: string): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `${shown} does not exist`;
+    case 'EISDIR':
+      return `${shown} is a directory`;
+    case 'ENOTDIR':
+      return `a parent of ${shown} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: ${shown}`;
+    default:
+      return errorMessage(err);
+  }
+}
+
+/** The tool implementations as plain async functions (the AI SDK wrappers are in createTools). */
+export function createToolHandlers(options: ToolOptions) {
+  const { directory } = options;
+  const runCommand = options.runCommand ?? runLocalCommand;
+  let realRoot: Promise<string> | undefined;
+  const root = () => (realRoot ??= fs.realpath(directory));
+
+  /** Confine `input` and name it relative to the directory, for messages and results. */
+  const locate = async (input: string) => {
+    const abs = await resolveInside(directory, input);
+    return { abs, shown: displayPath(await root(), abs) };
+  };
+
+  async function guard<T>(fn: () => Promise<T>): Promise<T | ToolFailure> {
+    try {
+      return await fn();
+    } catch (err) {
+      return { error: errorMessage(err) };
+    }
+  }
+
+  return {
+    read_file: (input: { path: string; offset?: number | null; limit?: number | null }) =>
+      guard(async () => {
+        const { abs, shown } = await locate(input.path);
+        const st = await fs.stat(abs).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
+        if (st.isDirectory()) throw new ToolError(`${shown} is a directory; use list_files to see its entries`);
+        if (!st.isFile()) throw new ToolError(`${shown} is not a regular file`);
+        if (await looksBinary(abs)) throw new ToolError(`${shown} looks like a binary file (${st.size} bytes); not shown`);
+        const offset = input.offset ?? 1;
+        const w = await readLineWindow(abs, offset, input.limit ?? READ_DEFAULT_LINES, READ_MAX_BYTES);
+        if (w.totalLines !== undefined && offset > Math.max(w.totalLines, 1)) {
+          throw new ToolError(`offset ${offset} is past the end of ${shown} (${w.totalLines} lines)`);
+        }
+        return {
+          path: shown,
+          content: w.content,
+          startLine: w.startLine,
+          endLine: w.endLine,
+          ...(w.totalLines !== undefined ? { totalLines: w.totalLines } : {}),
+          ...(w.truncated ? { truncated: true, note: `more follows; call read_file with offset ${w.nextOffset} to continue` } : {}),
+        };
+      }),
+
+    list_files: (input: { path?: string | null }) =>
+      guard(async () => {
+        const { abs, shown } = await locate(input.path ?? '.');
+        const dirents = await fs.readdir(abs, { withFileTypes: true }).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
+        const names = dirents
+          .map((d) => (d.isDirectory() ? `${d.name}/` : d.isSymbolicLink() ? `${d.name}@` : d.name))
+          .sort();
+        return {
+          path: shown,
+          entries: names.slice(0, LIST_MAX_ENTRIES),
+          ...(names.length > LIST_MAX_ENTRIES ? { truncated: true, total: names.length } : {}),
+        };
+      }),
+
+    write_file: (input: { path: string; content: string }) =>
+      guard(async () => {
+        const bytes = Buffer.byteLength(input.content, 'utf8');
+        if (bytes > WRITE_MAX_BYTES) throw new ToolError(`content is ${bytes} bytes; at most ${WRITE_MAX_BYTES} can be written at once`);
+        const { abs, shown } = await locate(input.path);
+        if (abs === (await root())) throw new ToolError('path must name a file, not the directory itself');
+        const existed = await fs.stat(abs).then(
+          (st) => {
+            if (st.isDirectory()) throw new ToolError(`${shown} is a directory`);
+            return true;
+          },
+          () => false,
+        );
+        await fs.mkdir(path.dirname(abs), { recursive: true }).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
+        await writeFileAtomic(abs, input.content).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
+        return { path: shown, bytes, created: !existed };
+      }),
+
+    edit_file: (input: { path: string; old_string: string; new_string: string }) =>
+      guard(async () => {
+        if (input.old_string === '') throw new ToolError('old_string must not be empty (to create or overwrite a file use write_file)');
+        if (input.old_string === input.new_string) throw new ToolError('old_string and new_string are identical; nothing to change');
+        const { abs, shown } = await locate(input.path);
+        const st = await fs.stat(abs).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
+        if (!st.isFile()) throw new ToolError(`${shown} is not a regular file`);
+        if (st.size > EDIT_MAX_FILE_BYTES) throw new ToolError(`${shown} is ${st.size} bytes; edit_file handles files up to ${EDIT_MAX_FILE_BYTES} bytes`);
+        const text = await fs.readFile(abs, 'utf8');
+        const first = text.indexOf(input.old_string);
+        if (first === -1) {
+          throw new ToolError(
+            `old_string was not found in ${shown}; it must match exactly, including whitespace and indentation (read the file again and copy the text)`,
+          );
+        }
+        const count = countOccurrences(text, input.old_string);
+        if (count > 1) {
+          throw new ToolError(`old_string occurs ${count} times in ${shown}; it must occur exactly once. Include more surrounding lines to make it unique`);
+        }
+        // Slicing, not String.replace: `$&` and friends in new_string must stay literal.
+        const updated = text.slice(0, first) + input.new_string + text.slice(first + input.old_string.length);
+        await writeFileAtomic(abs, updated);
+        return { path: shown, replacements: 1, line: lineOf(text, first) };
+      }),
+
+    run_command: (input: { command: string; timeoutMs?: number | null }, signal?: AbortSignal) =>
+      guard(async () => {
+        if (input.command.trim() === '') throw new ToolError('command must not be empty');
+        const timeoutMs = Math.min(input.timeoutMs ?? COMMAND_DEFAULT_TIMEOUT_MS, COMMAND_MAX_TIMEOUT_MS);
+        const r: CommandResult = await runCommand(input.command, { cwd: await root(), timeoutMs, ...(signal ? { signal } : {}) });
+        if (r.aborted) throw new ToolError('the command was stopped because the run was aborted');
+        return {
+          exitCode: r.exitCode,
+          ...(r.signal ? { signal: r.signal } : {}),
+          output: r.output,
+          ...(r.truncated ? { truncated: true } : {}),
+          ...(r.timedOut ? { timedOut: true, note: `killed after ${timeoutMs} ms; pass a larger timeoutMs (at most ${COMMAND_MAX_TIMEOUT_MS}) if it needs longer` } : {}),
+        };
+      }),
+  };
+}
+
+/** Overlapping count: `aa` in `aaa` is ambiguous (twice), which is what uniqueness cares about. */
+function countOccurrences(text: string, needle: string): number {
+  let count = 0;
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) count++;
+  return count;
+}
+
+function lineOf(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+// Optional numbers are `.nullish()` because many models send `null` for parameters they skip.
+const pathSchema = z.string().describe('Path relative to the working directory');
+
+/** The tools in the AI SDK's shape, with zod input schemas. */
+export function createTools(options: ToolOptions): ToolSet {
+  const h = createToolHandlers(options);
+  return {
+    read_file: tool({
+      description:
+        `Read a text file. Returns its lines with their exact line endings (no line numbers added). ` +
+        `offset is the first line (1-based, default 1), limit the number of lines (default ${READ_DEFAULT_LINES}); ` +
+        `at most ${READ_MAX_BYTES} bytes are returned per call, and "note" says how to continue.`,
+      inputSchema: z.object({
+        path: pathSchema,
+        offset: z.number().int().min(1).nullish().describe('First line to read, 1-based'),
+        limit: z.number().int().min(1).nullish().describe('Maximum number of lines'),
+      }),
+      execute: (input) => h.read_file(input),
+    }),
+    list_files: tool({
+      description: 'List the entries of a directory (not recursive). Directories end in "/", symlinks in "@".',
+      inputSchema: z.object({ path: pathSchema.nullish().describe('Directory relative to the working directory; default "."') }),
+      execute: (input) => h.list_files(input),
+    }),
+    write_file: tool({
+      description: 'Create or overwrite a file with the given content. Missing parent directories are created.',
+      inputSchema: z.object({ path: pathSchema, content: z.string().describe('The complete new content of the file') }),
+      execute: (input) => h.write_file(input),
+    }),
+    edit_file: tool({
+      description:
+        'Replace one exact occurrence of old_string with new_string in a file. old_string must match the file ' +
+        'exactly (whitespace and indentation included) and occur exactly once; include surrounding lines to make it unique.',
+      inputSchema: z.object({
+        path: pathSchema,
+        old_string: z.string().describe('Exact text to replace'),
+        new_string: z.string().describe('Replacement text'),
+      }),
+      execute: (input) => h.edit_file(input),
+    }),
+    run_command: tool({
+      description:
+        `Run a shell command with /bin/bash -c in the working directory, stdin closed. Returns the exit code and the ` +
+        `combined stdout and stderr (long output keeps its beginning and end). Killed after timeoutMs ` +
+        `(default ${COMMAND_DEFAULT_TIMEOUT_MS}, at most ${COMMAND_MAX_TIMEOUT_MS}); background processes are killed when it finishes.`,
+      inputSchema: z.object({
+        command: z.string().describe('The shell command'),
+        timeoutMs: z.number().int().min(1).nullish().describe('Timeout in milliseconds'),
+      }),
+      execute: (input, { abortSignal }) => h.run_command(input, abortSignal),
+    }),
+  };
+}

@@ -1,0 +1,112 @@
+import util from 'node:util';
+import { generateText } from 'ai';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../src/errors.js';
+import { resolveProviderSettings } from '../../src/agent/provider.js';
+import { startFakeModel, type FakeModel } from '../helpers/fake-model.js';
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('resolveProviderSettings', () => {
+  it('throws UnavailableError no_provider naming what is missing and how to set it', () => {
+    const err = catchError(() => resolveProviderSettings({}, {}));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err).toMatchObject({ code: 'no_provider', status: 503 });
+    const msg = (err as Error).message;
+    for (const s of ['modelUrl', 'model', 'apiKey', 'PATCH /config', 'TETHER_MODEL_URL', 'TETHER_MODEL', 'TETHER_MODEL_API_KEY']) {
+      expect(msg).toContain(s);
+    }
+  });
+
+  it('names only the missing setting', () => {
+    const err = catchError(() => resolveProviderSettings({ modelUrl: 'http://127.0.0.1:11434/v1' }, {})) as Error;
+    expect(err).toMatchObject({ code: 'no_provider' });
+    expect(err.message).toContain('missing the model name');
+    expect(err.message).not.toContain('missing the model base URL');
+  });
+
+  it('treats empty and blank strings as unset', () => {
+    expect(() => resolveProviderSettings({ modelUrl: ' ', model: '' }, { TETHER_MODEL_URL: '', TETHER_MODEL: '  ' })).toThrow(
+      UnavailableError,
+    );
+  });
+
+  it('prefers the config over the environment, per setting', () => {
+    const env = { TETHER_MODEL_URL: 'http://env.example/v1', TETHER_MODEL: 'env-model' };
+    const both = resolveProviderSettings({ modelUrl: 'http://cfg.example/v1/', model: 'cfg-model' }, env);
+    expect(both).toMatchObject({ baseURL: 'http://cfg.example/v1', model: 'cfg-model', sources: { modelUrl: 'config', model: 'config' } });
+    const mixed = resolveProviderSettings({ model: 'cfg-model' }, env);
+    expect(mixed).toMatchObject({ baseURL: 'http://env.example/v1', model: 'cfg-model', sources: { modelUrl: 'env', model: 'config' } });
+    const envOnly = resolveProviderSettings({}, env);
+    expect(envOnly).toMatchObject({ baseURL: 'http://env.example/v1', model: 'env-model', hasApiKey: false });
+  });
+
+  it('sends the environment key only to the environment URL', () => {
+    const env = { TETHER_MODEL_URL: 'https://api.openai.com/v1', TETHER_MODEL: 'gpt', TETHER_MODEL_API_KEY: 'sk-env' };
+    expect(resolveProviderSettings({}, env)).toMatchObject({ hasApiKey: true, sources: { apiKey: 'env' } });
+    // Someone who can PATCH /config must not redirect the operator's key to their own server.
+    const redirected = resolveProviderSettings({ modelUrl: 'http://evil.example/v1' }, env);
+    expect(redirected).toMatchObject({ hasApiKey: false, sources: { apiKey: 'none' } });
+    // A key given together with the config wins.
+    expect(resolveProviderSettings({ apiKey: 'sk-cfg' }, env)).toMatchObject({ hasApiKey: true, sources: { apiKey: 'config' } });
+  });
+
+  it('rejects URLs that are not http(s)', () => {
+    expect(catchError(() => resolveProviderSettings({ modelUrl: 'not a url', model: 'm' }, {}))).toMatchObject({ code: 'invalid_provider' });
+    expect(catchError(() => resolveProviderSettings({ modelUrl: 'file:///etc/passwd', model: 'm' }, {}))).toMatchObject({
+      code: 'invalid_provider',
+    });
+  });
+
+  it('never exposes the key: not in JSON, not in inspect, not in the URL', () => {
+    const s = resolveProviderSettings({ modelUrl: 'http://user:sk-in-url@host.example/v1', model: 'm', apiKey: 'sk-secret-1' }, {});
+    const shown = JSON.stringify(s) + util.inspect(s, { depth: 10, showHidden: true }) + s.baseURL;
+    expect(shown).not.toContain('sk-secret-1');
+    expect(shown).not.toContain('sk-in-url');
+    expect(s.toJSON()).toEqual({
+      modelUrl: 'http://host.example/v1',
+      model: 'm',
+      hasApiKey: true,
+      sources: { modelUrl: 'config', model: 'config', apiKey: 'config' },
+    });
+    expect(s.redact('echo sk-secret-1 back')).toBe('echo [redacted] back');
+  });
+});
+
+describe('the provider against a real HTTP server', () => {
+  let model: FakeModel;
+  beforeEach(async () => {
+    model = await startFakeModel();
+  });
+  afterEach(async () => {
+    await model.close();
+  });
+
+  it('sends the key as a Bearer header (a key in the URL moves to the header)', async () => {
+    model.reply({ text: ['a'] }, { text: ['b'] });
+    const s = resolveProviderSettings({ modelUrl: model.baseURL, model: 'm', apiKey: 'sk-header' }, {});
+    await generateText({ model: s.createModel(), prompt: 'hi', maxRetries: 0 });
+    expect(model.requests[0]!.headers.authorization).toBe('Bearer sk-header');
+
+    const inUrl = model.baseURL.replace('http://', 'http://:sk-from-url@');
+    const s2 = resolveProviderSettings({ modelUrl: inUrl, model: 'm' }, {});
+    await generateText({ model: s2.createModel(), prompt: 'hi', maxRetries: 0 });
+    expect(model.requests[1]!.headers.authorization).toBe('Bearer sk-from-url');
+  });
+
+  it('sends no Authorization header without a key, and non-streaming replies work', async () => {
+    model.reply({ text: ['plain ', 'answer'] });
+    const s = resolveProviderSettings({ model: 'm' }, { TETHER_MODEL_URL: model.baseURL });
+    const result = await generateText({ model: s.createModel(), prompt: 'hi', maxRetries: 0 });
+    expect(result.text).toBe('plain answer');
+    expect(model.requests[0]!.body.stream).not.toBe(true);
+    expect(model.requests[0]!.headers.authorization).toBeUndefined();
+  });
+});
