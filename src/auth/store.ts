@@ -10,6 +10,7 @@ import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
 import { configDir } from '../paths.js';
 import { emptyTokenFile, validateTokenFile, type TokenFile } from './record.js';
+import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
 
 export const TOKEN_FILE_NAME = 'auth-tokens.json';
 
@@ -104,12 +105,6 @@ export function currentStamp(file: string): string | null {
   }
 }
 
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await fsp.stat(dir);
-  if (st.mode & 0o077) await fsp.chmod(dir, 0o700);
-}
-
 export interface UpdateOptions {
   warn?: Warn;
   /** How long to keep retrying a held lock before giving up (ms). */
@@ -125,56 +120,16 @@ export async function updateTokenFile<T>(
   mutate: (data: TokenFile) => { data: TokenFile; result: T } | Promise<{ data: TokenFile; result: T }>,
   opts: UpdateOptions = {},
 ): Promise<T> {
-  // Loaded lazily: read-only commands (`token list`) and the request path never need them.
-  const [{ default: lockfile }, { default: writeFileAtomic }] = await Promise.all([
-    import('proper-lockfile'),
-    import('write-file-atomic'),
-  ]);
-  const dir = path.dirname(file);
-  try {
-    await ensurePrivateDir(dir);
-  } catch (err) {
-    throw new StoreError(`cannot create config directory ${dir}: ${errorMessage(err)}`, 'token_file_unwritable');
-  }
-  const waitMs = opts.lockWaitMs ?? 30_000;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(file, {
-      realpath: false, // the file may not exist yet
-      lockfilePath: `${file}.lock`,
-      stale: 5_000, // a lock left by a killed process is taken over after this long
-      update: 1_000,
-      retries: { retries: Math.ceil(waitMs / 50), factor: 1, minTimeout: 20, maxTimeout: 80, randomize: true },
-    });
-  } catch (err) {
-    throw new StoreError(`cannot lock token file ${file}: ${errorMessage(err)}`, 'token_file_locked');
-  }
-  try {
-    const current = await readTokenFile(file, opts.warn);
-    const { data, result } = await mutate(structuredClone(current));
-    const problem = validateTokenFile(data);
-    if (problem) throw new Error(`refusing to write an invalid token file: ${problem}`);
-    try {
-      await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, fsync: true });
-      await fsyncDir(dir);
-    } catch (err) {
-      throw new StoreError(`cannot write token file ${file}: ${errorMessage(err)}; the previous file was kept`, 'token_file_unwritable');
-    }
-    return result;
-  } finally {
-    await release().catch(() => {});
-  }
-}
-
-/** Makes the rename itself durable. Best effort: not every filesystem allows fsync on a directory. */
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // ignore
-  } finally {
-    await handle?.close();
-  }
+  return withFileLock(
+    file,
+    async () => {
+      const current = await readTokenFile(file, opts.warn);
+      const { data, result } = await mutate(structuredClone(current));
+      const problem = validateTokenFile(data);
+      if (problem) throw new Error(`refusing to write an invalid token file: ${problem}`);
+      await writePrivateFileAtomic(file, JSON.stringify(data, null, 2) + '\n', 'token file');
+      return result;
+    },
+    { what: 'token file', lockWaitMs: opts.lockWaitMs },
+  );
 }
