@@ -1,0 +1,240 @@
+// The terminal manager: creates terminals confined to the project, lists/resizes/kills them,
+// attaches viewers, and on shutdown ends every process it started. No HTTP here: the server maps
+// these methods to routes and WebSockets.
+//
+// Retention: an exited terminal stays listed (status 'exited', with its exit code and scrollback)
+// so a client can still read how it ended, until it is killed (removed) or until more than
+// `maxExited` exited terminals accumulate; then the oldest of them (by creation) are dropped.
+// Each holds at most `scrollbackBytes`, so exited terminals cost at most maxExited x 1 MiB.
+
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { IPty } from 'node-pty';
+import { NotFoundError, UnavailableError, UsageError, errorMessage } from '../errors.js';
+import type { EventBus } from '../events.js';
+import { Terminal, type TerminalSettings } from './terminal.js';
+import { sessionMembers } from './procs.js';
+import {
+  checkArgs,
+  checkCommand,
+  checkEnv,
+  checkSize,
+  checkTitle,
+  resolveCommand,
+  resolveCwd,
+} from './validate.js';
+import type { AttachHandle, CreatePtyOptions, PtyClient, PtyInfo, PtyManagerOptions, UpdatePtyOptions } from './types.js';
+
+const MiB = 1024 * 1024;
+const DEFAULTS = {
+  cols: 80,
+  rows: 24,
+  scrollbackBytes: 1 * MiB,
+  clientBufferLimit: 8 * MiB,
+  maxExited: 16,
+  killGraceMs: 1000,
+  disposeTimeoutMs: 5000,
+};
+
+/** Variables describing the server's own terminal, wrong for the new one (node-pty drops the same). */
+const NOT_INHERITED = ['TMUX', 'TMUX_PANE', 'STY', 'WINDOW', 'WINDOWID', 'TERMCAP', 'COLUMNS', 'LINES'];
+
+type PtyModule = typeof import('node-pty');
+let ptyModule: Promise<PtyModule> | undefined;
+
+/** node-pty is a native addon: load it on first use so importing this module stays cheap. */
+function loadPty(): Promise<PtyModule> {
+  ptyModule ??= import('node-pty').then((m) => ((m as { default?: PtyModule }).default ?? m) as PtyModule);
+  return ptyModule;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+function newId(): string {
+  return `pty_${randomBytes(8).toString('hex')}`;
+}
+
+export class PtyManager {
+  private readonly projectDir: string;
+  private readonly events: EventBus | undefined;
+  private readonly defaultShell: string;
+  private readonly settings: TerminalSettings;
+  private readonly maxExited: number;
+  /** Listed terminals, in creation order. */
+  private readonly terminals = new Map<string, Terminal>();
+  /** Every terminal started whose session has not yet been seen empty, listed or not: what disposeAll ends. */
+  private readonly live = new Set<Terminal>();
+  private closed = false;
+
+  constructor(options: PtyManagerOptions) {
+    if (typeof options.projectDir !== 'string' || options.projectDir === '') {
+      throw new RangeError('projectDir must be a non-empty string');
+    }
+    this.projectDir = options.projectDir;
+    this.events = options.events;
+    this.defaultShell = options.defaultShell || process.env.SHELL || '/bin/bash';
+    this.settings = {
+      scrollbackBytes: positiveInt('scrollbackBytes', options.scrollbackBytes, DEFAULTS.scrollbackBytes),
+      clientBufferLimit: positiveInt('clientBufferLimit', options.clientBufferLimit, DEFAULTS.clientBufferLimit),
+      killGraceMs: positiveInt('killGraceMs', options.killGraceMs, DEFAULTS.killGraceMs, 0),
+    };
+    this.maxExited = positiveInt('maxExited', options.maxExited, DEFAULTS.maxExited, 0);
+  }
+
+  async create(opts: CreatePtyOptions = {}): Promise<PtyInfo> {
+    this.assertOpen();
+    if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal options must be an object');
+    const cols = opts.cols === undefined ? DEFAULTS.cols : checkSize('cols', opts.cols);
+    const rows = opts.rows === undefined ? DEFAULTS.rows : checkSize('rows', opts.rows);
+    const command = opts.command === undefined ? this.defaultShell : checkCommand(opts.command);
+    const args = opts.args === undefined ? [] : checkArgs(opts.args);
+    const title = opts.title === undefined ? path.basename(command) : checkTitle(opts.title);
+    const ownerTokenId = opts.ownerTokenId ?? null;
+    if (ownerTokenId !== null && typeof ownerTokenId !== 'string') throw new UsageError('ownerTokenId must be a string or null');
+    const env = this.buildEnv(opts.env === undefined ? {} : checkEnv(opts.env));
+    const cwd = await resolveCwd(this.projectDir, opts.cwd ?? '.');
+    await resolveCommand(command, cwd, env);
+    const pty = await loadPty();
+    // Re-check: disposeAll may have started while we awaited, and must not miss this process.
+    this.assertOpen();
+
+    let proc: IPty;
+    try {
+      // encoding null: raw Buffers out, so multi-byte characters split across reads survive.
+      proc = pty.spawn(command, args, { name: env.TERM, cols, rows, cwd, env, encoding: null });
+    } catch (err) {
+      throw new UsageError(`could not start command "${command}": ${errorMessage(err)}`);
+    }
+    const id = newId();
+    const meta = { id, title, command, args, cwd, createdAt: new Date().toISOString(), ownerTokenId };
+    const terminal = new Terminal(proc, meta, { cols, rows }, this.settings, {
+      onUpdate: (t) => this.publish('pty.updated', { info: t.info() }),
+      onExit: (t) => this.onExit(t),
+    });
+    this.terminals.set(id, terminal);
+    this.live.add(terminal);
+    const info = terminal.info();
+    this.publish('pty.created', { info });
+    return info;
+  }
+
+  list(): PtyInfo[] {
+    return [...this.terminals.values()].map((t) => t.info());
+  }
+
+  get(id: string): PtyInfo {
+    return this.find(id).info();
+  }
+
+  /** Resize and/or rename. Resizing an exited terminal is accepted and does nothing. */
+  update(id: string, opts: UpdatePtyOptions): PtyInfo {
+    const t = this.find(id);
+    if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal update must be an object');
+    const cols = opts.cols === undefined ? undefined : checkSize('cols', opts.cols);
+    const rows = opts.rows === undefined ? undefined : checkSize('rows', opts.rows);
+    const title = opts.title === undefined ? undefined : checkTitle(opts.title);
+    if (title !== undefined) t.setTitle(title);
+    if (cols !== undefined || rows !== undefined) {
+      const cur = t.info();
+      t.resize(cols ?? cur.cols, rows ?? cur.rows);
+    }
+    const info = t.info();
+    this.publish('pty.updated', { info });
+    return info;
+  }
+
+  /**
+   * Remove a terminal from the list at once and end its process and everything in its session
+   * (SIGHUP, then SIGKILL after `killGraceMs`). Resolves when they are gone (or after the kill
+   * deadline; disposeAll retries). Attached clients get onExit when the process exits.
+   */
+  async kill(id: string): Promise<void> {
+    const t = this.find(id);
+    this.terminals.delete(id);
+    this.publish('pty.deleted', { id });
+    await this.end(t);
+  }
+
+  /** Attach a viewer: it gets the scrollback, then live output, then onExit. See PtyClient. */
+  attach(id: string, client: PtyClient): AttachHandle {
+    return this.find(id).attach(client);
+  }
+
+  /**
+   * Shutdown: end every terminal this manager started (listed, killed or exited, as long as any
+   * process of its session may remain) and wait until their processes are gone, up to `timeoutMs`.
+   * Afterwards the manager refuses to create terminals. Resolves with the pids still alive at the
+   * deadline (normally none) so the caller can log them.
+   */
+  async disposeAll(timeoutMs = DEFAULTS.disposeTimeoutMs): Promise<{ remaining: number[] }> {
+    this.closed = true;
+    const all = [...this.live];
+    this.terminals.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    try {
+      await Promise.race([Promise.all(all.map((t) => this.end(t))), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const remaining: number[] = [];
+    for (const t of this.live) {
+      const members = await sessionMembers(t.pid);
+      remaining.push(...(members ?? (t.running ? [t.pid] : [])));
+    }
+    return { remaining };
+  }
+
+  private async end(t: Terminal): Promise<void> {
+    try {
+      if (await t.end()) this.live.delete(t);
+    } catch {
+      // Could not inspect the processes (e.g. /proc unreadable): keep it tracked for disposeAll.
+    }
+  }
+
+  private onExit(t: Terminal): void {
+    const { exitCode, signal } = t.info();
+    this.publish('pty.exited', { id: t.id, exitCode, signal });
+    // The terminal's session ends with it: reap background jobs it left behind so they do not
+    // outlive the terminal as orphans (only a process that called setsid escapes on purpose).
+    void this.end(t);
+    this.pruneExited();
+  }
+
+  private pruneExited(): void {
+    const exited = [...this.terminals.values()].filter((t) => !t.running);
+    for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) {
+      this.terminals.delete(t.id);
+      this.publish('pty.deleted', { id: t.id });
+    }
+  }
+
+  private find(id: string): Terminal {
+    const t = typeof id === 'string' ? this.terminals.get(id) : undefined;
+    if (!t) throw new NotFoundError(`terminal "${String(id).slice(0, 100)}" not found`);
+    return t;
+  }
+
+  private buildEnv(additions: Record<string, string>): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && !NOT_INHERITED.includes(k)) env[k] = v;
+    }
+    // Our viewers are xterm.js; an explicit TERM in `env` still wins (e.g. TERM=dumb for scripts).
+    env.TERM = 'xterm-256color';
+    return Object.assign(env, additions);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError('the terminal manager is shut down', 'shutting_down');
+  }
+
+  private publish(type: string, properties: Record<string, unknown>): void {
+    this.events?.publish(type, properties);
+  }
+}
