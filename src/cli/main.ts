@@ -41,7 +41,24 @@ export function buildProgram(): Command {
     .argument('<id-or-name...>', 'token ids or names')
     .action(async (refs: string[]) => (await import('./auth-token.js')).deleteCommand(refs));
 
+  program
+    .command('serve')
+    .description('run the server (auth on by default)')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '4096')
+    .option('--hostname <host>', 'address to bind', '127.0.0.1')
+    .option('--project <dir>', 'project directory; file endpoints are confined to it (default: current directory)')
+    .option('--cors <origin>', 'allow cross-origin requests from this exact origin (repeatable)', collect)
+    .option('--allowed-host <host>', 'also accept this Host header name (repeatable)', collect)
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--no-auth', 'DANGEROUS: serve without authentication (loopback hosts only)')
+    .action(async (opts) => (await import('./serve.js')).serveCommand(opts, version()));
+
   return program;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 export async function main(argv = process.argv): Promise<void> {

@@ -1,0 +1,145 @@
+// `tether serve`: validates flags, refuses unsafe combinations, starts the server, and shuts it
+// down gracefully on SIGINT/SIGTERM.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError, TetherError, errorMessage } from '../errors.js';
+import { isLoopbackHost } from '../server/hosts.js';
+import { listTokens, createToken, defaultExpiry } from '../auth/tokens.js';
+import { PERMISSIONS } from '../auth/permissions.js';
+import { tokenFilePath } from '../auth/store.js';
+import { bold, red, yellow } from './output.js';
+
+export interface ServeOptions {
+  port: string;
+  hostname: string;
+  project?: string;
+  cors?: string[];
+  allowedHost?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  auth: boolean;
+}
+
+export function parsePort(v: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not "${v}"`);
+  return Number(v);
+}
+
+export function parseOrigin(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--cors needs an origin like https://app.example.com, not "${v}"`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin === 'null' || u.origin !== v.replace(/\/$/, '')) {
+    throw new UsageError(`--cors needs an exact origin (scheme://host[:port], no path, no "*"), not "${v}"`);
+  }
+  return u.origin;
+}
+
+function readTls(opts: ServeOptions): { cert: Buffer; key: Buffer } | undefined {
+  if (!opts.tlsCert && !opts.tlsKey) return undefined;
+  if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
+  const read = (flag: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`${flag} ${file}: ${errorMessage(err)}`);
+    }
+  };
+  return { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
+}
+
+export async function serveCommand(opts: ServeOptions, version: string): Promise<void> {
+  const port = parsePort(opts.port);
+  const hostname = opts.hostname.replace(/^\[|\]$/g, '');
+  const cors = (opts.cors ?? []).map(parseOrigin);
+  const projectDir = path.resolve(opts.project ?? process.cwd());
+  if (!fs.existsSync(projectDir) || !fs.statSync(projectDir).isDirectory()) {
+    throw new UsageError(`--project ${projectDir} is not an existing directory`);
+  }
+  if (!opts.auth && !isLoopbackHost(hostname)) {
+    throw new UsageError(
+      `--no-auth is refused with --hostname ${hostname}: anyone who can reach this address could run commands as you. ` +
+        'Use --no-auth only with a loopback host (127.0.0.1, ::1, localhost), or keep auth on.',
+    );
+  }
+  const tls = readTls(opts);
+
+  if (opts.auth) await ensureFirstToken(hostname, port, Boolean(tls));
+
+  const { startServer } = await import('../server/server.js');
+  const { productionRegistrars } = await import('../server/registrars.js');
+  const server = await startServer({
+    port,
+    hostname,
+    projectDir,
+    auth: opts.auth,
+    cors,
+    allowedHosts: opts.allowedHost ?? [],
+    tls,
+    version,
+    registrars: await productionRegistrars(),
+  });
+  process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
+  process.stdout.write(`project: ${server.ctx.projectDir}\n`);
+  if (!opts.auth) {
+    process.stderr.write(
+      red(
+        'WARNING: authentication is OFF (--no-auth). Any program or web page on this machine that can reach ' +
+          `${server.url} can read your files and run commands as you.\n`,
+        process.stderr,
+      ),
+    );
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`tether: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`tether: ${signal} received, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`tether: error while shutting down: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** With no active token: on a terminal, create one and show it once; otherwise say how. */
+async function ensureFirstToken(hostname: string, port: number, tls: boolean): Promise<void> {
+  let tokens;
+  try {
+    tokens = await listTokens();
+  } catch (err) {
+    if (err instanceof TetherError) throw err;
+    throw err;
+  }
+  if (tokens.some((t) => t.status === 'active')) return;
+  const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  if (!process.stdout.isTTY) {
+    process.stdout.write(
+      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` +
+        `  tether auth token create --name NAME\n`,
+    );
+    return;
+  }
+  const names = new Set(tokens.map((t) => t.name));
+  let name = 'first-run';
+  for (let n = 2; names.has(name); n++) name = `first-run-${n}`;
+  const { token, record } = await createToken({ name, permissions: [...PERMISSIONS], expiresAt: defaultExpiry() });
+  process.stdout.write(
+    `No active token was found, so one was created (${record.name}, ${record.id}, all permissions, expires ${record.expiresAt}):\n\n` +
+      `  ${bold(token)}\n\n` +
+      yellow('It is shown only once. Save it now.') +
+      `\nTry it:\n  curl -H "Authorization: Bearer ${token}" ${url}/auth/whoami\n\n`,
+  );
+}

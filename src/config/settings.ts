@@ -1,0 +1,112 @@
+// Server settings (`GET/PATCH /config`), in $XDG_CONFIG_HOME/tether/config.json (0600, locked
+// atomic writes). The API key is write-only: no endpoint ever returns it.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { StoreError, UsageError, errorMessage } from '../errors.js';
+import { configDir } from '../paths.js';
+import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
+
+export const SETTINGS_VERSION = 1;
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without user:password (put the key in apiKey)');
+
+/** Every setting; all optional. `null` in a PATCH clears one. */
+export const settingsShape = {
+  shell: z.string().min(1).max(4096).refine((v) => path.isAbsolute(v), 'must be an absolute path to a shell, e.g. /bin/bash'),
+  modelUrl: httpUrl,
+  model: z.string().min(1).max(256),
+  apiKey: z.string().min(1).max(4096),
+  agentMaxSteps: z.number().int().min(1).max(200),
+};
+
+export const SettingsFileSchema = z.object({ version: z.literal(SETTINGS_VERSION), ...mapOptional(settingsShape) }).strict();
+export type Settings = Partial<{ [K in keyof typeof settingsShape]: z.infer<(typeof settingsShape)[K]> }>;
+export type SettingsPatch = { [K in keyof Settings]?: Settings[K] | null };
+
+/** What GET /config shows: everything but the key, plus whether a key is set. */
+export interface PublicSettings {
+  shell: string | null;
+  modelUrl: string | null;
+  model: string | null;
+  apiKeySet: boolean;
+  agentMaxSteps: number | null;
+}
+
+function mapOptional<T extends Record<string, z.ZodTypeAny>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {
+  return Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
+}
+
+export function publicSettings(s: Settings): PublicSettings {
+  return {
+    shell: s.shell ?? null,
+    modelUrl: s.modelUrl ?? null,
+    model: s.model ?? null,
+    apiKeySet: s.apiKey !== undefined,
+    agentMaxSteps: s.agentMaxSteps ?? null,
+  };
+}
+
+export class SettingsStore {
+  private cache: Settings | null = null;
+
+  constructor(readonly file = path.join(configDir(), 'config.json')) {}
+
+  /** Reads (and caches) the settings. A missing file is empty; an invalid one is an error naming it. */
+  async get(): Promise<Settings> {
+    if (this.cache) return this.cache;
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.cache = {});
+      throw new StoreError(`cannot read settings file ${this.file}: ${errorMessage(err)}`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new StoreError(`settings file ${this.file} is not valid JSON (${errorMessage(err)}); it was left untouched`);
+    }
+    const parsed = SettingsFileSchema.safeParse(data);
+    if (!parsed.success) {
+      throw new StoreError(`settings file ${this.file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}; it was left untouched`);
+    }
+    const { version: _v, ...settings } = parsed.data;
+    return (this.cache = settings as Settings);
+  }
+
+  /** Applies a validated patch under the lock. Changing modelUrl drops a stored apiKey unless the
+   * same patch sets one, so a key never follows the URL to a different server. */
+  async update(patch: SettingsPatch): Promise<Settings> {
+    return withFileLock(
+      this.file,
+      async () => {
+        this.cache = null;
+        const current = { ...(await this.get()) } as Record<string, unknown>;
+        if (patch.modelUrl !== undefined && patch.modelUrl !== current.modelUrl && patch.apiKey === undefined) delete current.apiKey;
+        for (const [k, v] of Object.entries(patch)) {
+          if (v === undefined) continue;
+          if (v === null) delete current[k];
+          else current[k] = v;
+        }
+        const checked = SettingsFileSchema.safeParse({ version: SETTINGS_VERSION, ...current });
+        if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        await writePrivateFileAtomic(this.file, JSON.stringify(checked.data, null, 2) + '\n', 'settings file');
+        const { version: _v, ...settings } = checked.data;
+        return (this.cache = settings as Settings);
+      },
+      { what: 'settings file' },
+    );
+  }
+}

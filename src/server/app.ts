@@ -1,0 +1,50 @@
+// Assembles the Hono app: browser safety, then the auth guard, then the routes. The router matches
+// the canonical path (getPath), the same one the guard's policy decides on.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { authGuard, type GuardOptions } from '../auth/middleware.js';
+import { getCanonicalPath } from '../auth/request-path.js';
+import { browserSafety, type BrowserSafetyOptions } from './browser-safety.js';
+import type { ServerContext } from './context.js';
+import { errorJson, onError, validationHook } from './errors.js';
+import { registerAuth } from './routes/auth.js';
+import { registerConfig } from './routes/config.js';
+import { registerEvent } from './routes/event.js';
+import { registerFile } from './routes/file.js';
+import { registerFind } from './routes/find.js';
+import { registerHealth } from './routes/health.js';
+
+export type RouteRegistrar = (app: OpenAPIHono, ctx: ServerContext) => void;
+
+export interface AppOptions {
+  ctx: ServerContext;
+  guard: GuardOptions;
+  browser: BrowserSafetyOptions;
+  /** Further resources (terminals, sessions, web UI), registered after the core routes. */
+  registrars?: RouteRegistrar[];
+  version: string;
+}
+
+export function createApp(opts: AppOptions): OpenAPIHono {
+  const app = new OpenAPIHono({ getPath: getCanonicalPath, defaultHook: validationHook });
+  app.use('*', browserSafety(opts.browser));
+  app.use('*', authGuard(opts.guard));
+
+  for (const register of [registerHealth, registerAuth, registerConfig, registerFile, registerFind, registerEvent, ...(opts.registrars ?? [])]) {
+    register(app, opts.ctx);
+  }
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc('/doc', {
+    openapi: '3.0.0',
+    info: {
+      title: 'tether',
+      version: opts.version,
+      description:
+        'Every route needs a token (Authorization: Bearer tether_...) except GET /health, the web UI files and POST /auth/session. ' +
+        'GET/HEAD/OPTIONS need read; POST/PUT/PATCH/DELETE need write; /pty, /session, /message and WebSocket upgrades also need execute.',
+    },
+    security: [{ bearer: [] }],
+  });
+  app.notFound((c) => errorJson(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError(onError(opts.ctx.log));
+  return app;
+}

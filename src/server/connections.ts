@@ -1,0 +1,78 @@
+// Live connections (SSE streams, WebSockets) and the token that opened each. A sweep every
+// `intervalMs` re-checks the token file and closes, within that interval, every connection whose
+// token was deleted or has expired.
+import type { LiveTokens } from '../auth/live.js';
+
+export type CloseReason = 'token revoked' | 'token expired' | 'server shutting down';
+
+interface Conn {
+  tokenId: string | null;
+  close: (reason: CloseReason) => void;
+}
+
+export class LiveConnections {
+  private readonly conns = new Set<Conn>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(tokenId: string, reason: CloseReason) => void>();
+
+  constructor(
+    private readonly tokens: LiveTokens | null,
+    private readonly intervalMs = 250,
+  ) {}
+
+  /** Registers a connection; returns its unregister function. */
+  add(tokenId: string | null, close: (reason: CloseReason) => void): () => void {
+    const conn: Conn = { tokenId, close };
+    this.conns.add(conn);
+    return () => this.conns.delete(conn);
+  }
+
+  /** Notified when a token is found revoked/expired (e.g. to drop its WebSocket tickets). */
+  onTokenGone(fn: (tokenId: string, reason: CloseReason) => void): void {
+    this.listeners.add(fn);
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  start(): void {
+    if (this.timer || !this.tokens) return;
+    this.timer = setInterval(() => this.sweep(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  sweep(now = Date.now()): void {
+    if (!this.tokens) return;
+    const index = this.tokens.current();
+    const gone = new Map<string, CloseReason>();
+    for (const conn of [...this.conns]) {
+      if (conn.tokenId === null || index.isActive(conn.tokenId, now)) continue;
+      const reason: CloseReason = index.get(conn.tokenId) ? 'token expired' : 'token revoked';
+      gone.set(conn.tokenId, reason);
+      this.conns.delete(conn);
+      try {
+        conn.close(reason);
+      } catch {
+        // the connection may already be half-closed
+      }
+    }
+    for (const [id, reason] of gone) for (const l of this.listeners) l(id, reason);
+  }
+
+  closeAll(reason: CloseReason = 'server shutting down'): void {
+    for (const conn of [...this.conns]) {
+      this.conns.delete(conn);
+      try {
+        conn.close(reason);
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

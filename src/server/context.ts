@@ -1,0 +1,27 @@
+// Everything a route may use, assembled once by `startServer`.
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { EventBus } from '../events.js';
+import type { LiveTokens } from '../auth/live.js';
+import type { Extractor } from '../auth/middleware.js';
+import type { SettingsStore } from '../config/settings.js';
+import type { LiveConnections } from './connections.js';
+import type { Logger } from './log.js';
+
+export interface ServerContext {
+  /** Real path of the project directory; file endpoints are confined to it. */
+  projectDir: string;
+  /** null with --no-auth. */
+  tokens: LiveTokens | null;
+  events: EventBus;
+  connections: LiveConnections;
+  settings: SettingsStore;
+  log: Logger;
+  /** SSE heartbeat interval. */
+  heartbeatMs: number;
+  /** Extra credential sources (cookie session, WebSocket protocol/ticket), tried after Authorization. */
+  extractors: Extractor[];
+  /** Resources that need cleanup on shutdown register here. */
+  onClose: (fn: () => Promise<void> | void) => void;
+}
+
+export type App = OpenAPIHono;

@@ -1,0 +1,65 @@
+// Token last-use tracking, off the request path: the guard calls `touch` (a Map write); a token's
+// first use since start is logged and persisted about a second later, then at most once a minute.
+import type { TokenRecord } from '../auth/record.js';
+import { recordLastUsed } from '../auth/tokens.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from './log.js';
+
+export class LastUsedTracker {
+  private readonly pending = new Map<string, string>();
+  private readonly persistedAt = new Map<string, number>();
+  private readonly seen = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly log: Logger,
+    private readonly minIntervalMs = 60_000,
+    private readonly debounceMs = 1_000,
+  ) {}
+
+  touch(record: TokenRecord, now = Date.now()): void {
+    if (!this.seen.has(record.id)) {
+      this.seen.add(record.id);
+      this.log.log('info', 'token.first_use', { tokenId: record.id, name: record.name });
+    }
+    this.pending.set(record.id, new Date(now).toISOString());
+    const last = this.persistedAt.get(record.id) ?? -Infinity;
+    const due = Math.max(now + this.debounceMs, last + this.minIntervalMs);
+    this.schedule(due - now);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Persists pending times (also on shutdown). Never throws: a failure is logged and retried later. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const batch = new Map(this.pending);
+      this.pending.clear();
+      try {
+        await recordLastUsed(batch, this.file);
+        const now = Date.now();
+        for (const id of batch.keys()) this.persistedAt.set(id, now);
+      } catch (err) {
+        for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+        this.log.log('error', 'token.last_used_write_failed', { error: errorMessage(err) });
+        this.schedule(this.minIntervalMs);
+      }
+    });
+    return this.flushing;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,6 @@
+// The resources beyond the core API, loaded only by `serve` (terminals, sessions, web UI).
+import type { RouteRegistrar } from './app.js';
+
+export async function productionRegistrars(): Promise<RouteRegistrar[]> {
+  return [];
+}

@@ -1,0 +1,27 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi('Error');
+
+const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+/** The responses every authenticated route can give, for the OpenAPI document. */
+export const authErrors = {
+  401: err('Missing, malformed, unknown or expired token'),
+  403: err('The token lacks a needed permission, or the resource is outside the project'),
+  429: err('Too many failed authentication attempts from this address'),
+};
+
+export const errors = {
+  400: err('Invalid input; the message names the field'),
+  404: err('Not found'),
+  409: err('Conflict'),
+  413: err('Too large'),
+  503: err('Unavailable'),
+};
+
+export const jsonContent = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});

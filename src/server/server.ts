@@ -1,0 +1,154 @@
+// Starts a tether server: loads the token file (refusing to start if it is unreadable or invalid),
+// assembles the app and listens. Used by `tether serve` and by tests.
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Context } from 'hono';
+import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
+import { WebSocketServer } from 'ws';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { EventBus } from '../events.js';
+import { LiveTokens } from '../auth/live.js';
+import { FailureLimiter } from '../auth/limiter.js';
+import { tokenFilePath } from '../auth/store.js';
+import { SettingsStore } from '../config/settings.js';
+import { TetherError } from '../errors.js';
+import { createApp, type RouteRegistrar } from './app.js';
+import { allowedHostNames } from './hosts.js';
+import { LiveConnections } from './connections.js';
+import { LastUsedTracker } from './last-used.js';
+import { jsonLogger, type Logger } from './log.js';
+import type { ServerContext } from './context.js';
+
+/** The WebSocket subprotocol name the server selects; see README "WebSocket credentials". */
+export const WS_PROTOCOL = 'tether';
+
+export interface StartOptions {
+  port: number;
+  hostname: string;
+  projectDir: string;
+  /** false = --no-auth (the CLI allows it on loopback only). */
+  auth: boolean;
+  tokenFile?: string;
+  settingsFile?: string;
+  cors?: string[];
+  allowedHosts?: string[];
+  tls?: { cert: Buffer; key: Buffer };
+  log?: Logger;
+  heartbeatMs?: number;
+  sweepMs?: number;
+  registrars?: RouteRegistrar[];
+  version?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: ServerContext;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const log = opts.log ?? jsonLogger();
+  const tokenFile = opts.tokenFile ?? tokenFilePath();
+  const tokens = opts.auth
+    ? new LiveTokens({
+        file: tokenFile,
+        onError: (message) => log.log('error', 'tokens.file_invalid', { file: tokenFile, error: message }),
+        warn: (message) => log.log('warn', 'tokens.file_mode', { message }),
+      })
+    : null;
+  const projectDir = fs.realpathSync(opts.projectDir);
+  if (!fs.statSync(projectDir).isDirectory()) throw new TetherError('bad_project', `project ${opts.projectDir} is not a directory`, 400, 2);
+
+  const events = new EventBus();
+  const connections = new LiveConnections(tokens, opts.sweepMs ?? 250);
+  const lastUsed = new LastUsedTracker(tokenFile, log);
+  const closers: (() => Promise<void> | void)[] = [];
+  const ctx: ServerContext = {
+    projectDir,
+    tokens,
+    events,
+    connections,
+    settings: new SettingsStore(opts.settingsFile),
+    log,
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+    extractors: [],
+    onClose: (fn) => closers.push(fn),
+  };
+  const scheme = opts.tls ? 'https' : 'http';
+  const app = createApp({
+    ctx,
+    version: opts.version ?? '0.0.0',
+    browser: {
+      allowedHosts: allowedHostNames(opts.hostname, opts.allowedHosts ?? []),
+      corsOrigins: new Set(opts.cors ?? []),
+      scheme,
+    },
+    guard: {
+      tokens,
+      limiter: new FailureLimiter(),
+      log,
+      extractors: ctx.extractors,
+      onAuthenticated: (record) => lastUsed.touch(record),
+      clientAddress: (c: Context) => {
+        try {
+          return getConnInfo(c).remote.address ?? 'unknown';
+        } catch {
+          return 'unknown';
+        }
+      },
+    },
+    registrars: opts.registrars,
+  });
+
+  // WebSockets (terminals): the secret-bearing protocol offer is never echoed; only `tether` is.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({
+      fetch: app.fetch,
+      websocket: { server: wss as unknown as WebSocketServerLike },
+      port: opts.port,
+      hostname: opts.hostname,
+      ...(opts.tls ? { createServer: https.createServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const msg =
+        err.code === 'EADDRINUSE'
+          ? `port ${opts.port} on ${opts.hostname} is already in use; choose another with --port`
+          : err.code === 'EADDRNOTAVAIL'
+            ? `cannot bind to ${opts.hostname}: no such address on this machine`
+            : `cannot listen on ${opts.hostname}:${opts.port}: ${err.message}`;
+      reject(new TetherError('listen_failed', msg, 500, 1));
+    });
+    s.once('listening', () => resolve(s));
+  });
+  connections.start();
+
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${scheme}://${hostForUrl}:${port}`,
+    port,
+    ctx,
+    close() {
+      closing ??= (async () => {
+        connections.stop();
+        connections.closeAll();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as import('node:http').Server).closeAllConnections?.();
+        });
+        for (const fn of closers.reverse()) await fn();
+        lastUsed.stop();
+        await lastUsed.flush();
+      })();
+      return closing;
+    },
+  };
+}
