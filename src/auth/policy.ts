@@ -23,7 +23,7 @@ export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 
 export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: string | RegExp }> = [
   { methods: ['GET', 'HEAD'], path: '/health' },
   { methods: ['GET', 'HEAD'], path: '/' },
-  { methods: ['GET', 'HEAD'], path: /^\/ui\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/ },
+  { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
   { methods: ['POST'], path: '/auth/session' },
 ];
 

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let s: TestServer;
+let rw: string;
+beforeAll(async () => {
+  s = await startTestServer();
+  rw = (await s.token(['read', 'write'])).token;
+});
+afterAll(() => s.close());
+
+const patch = (body: unknown, token = rw) =>
+  s.fetch('/config', { method: 'PATCH', token, headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+describe('GET/PATCH /config', () => {
+  it('starts empty', async () => {
+    const r = await s.fetch('/config', { token: rw });
+    expect(await r.json()).toEqual({ shell: null, modelUrl: null, model: null, apiKeySet: false, agentMaxSteps: null });
+  });
+
+  it('stores settings, never returns the API key, and persists it 0600', async () => {
+    const r = await patch({ modelUrl: 'http://127.0.0.1:11434/v1', model: 'qwen', apiKey: 'sk-very-secret-123', agentMaxSteps: 5 });
+    expect(r.status).toBe(200);
+    const body = await r.text();
+    expect(body).not.toContain('sk-very-secret');
+    expect(JSON.parse(body)).toEqual({ shell: null, modelUrl: 'http://127.0.0.1:11434/v1', model: 'qwen', apiKeySet: true, agentMaxSteps: 5 });
+    const g = await (await s.fetch('/config', { token: rw })).text();
+    expect(g).not.toContain('sk-very-secret');
+    const file = path.join(s.env.configHome, 'tether', 'config.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).apiKey).toBe('sk-very-secret-123');
+  });
+
+  it('changing modelUrl alone drops the stored key, so it never follows to another server', async () => {
+    await patch({ modelUrl: 'http://127.0.0.1:1/v1', apiKey: 'k1' });
+    const r = await patch({ modelUrl: 'https://other.example/v1' });
+    expect((await r.json()).apiKeySet).toBe(false);
+  });
+
+  it('null clears a setting', async () => {
+    await patch({ model: 'm' });
+    expect((await (await patch({ model: null })).json()).model).toBeNull();
+  });
+
+  const bad: [unknown, RegExp][] = [
+    [{ colour: 'red' }, /colour/],
+    [{ modelUrl: 'ftp://x' }, /body\.modelUrl/],
+    [{ modelUrl: 'http://user:pw@host/v1' }, /body\.modelUrl/],
+    [{ agentMaxSteps: 0 }, /body\.agentMaxSteps/],
+    [{ agentMaxSteps: 'many' }, /body\.agentMaxSteps/],
+    [{ shell: 'bash' }, /body\.shell.*absolute/],
+    ['{"model":', /not valid JSON|JSON/],
+    [[1, 2], /body/],
+  ];
+  for (const [body, msg] of bad) {
+    it(`400 for ${JSON.stringify(body)}, naming it, and nothing changes`, async () => {
+      const before = await (await s.fetch('/config', { token: rw })).text();
+      const r = await patch(body);
+      expect(r.status).toBe(400);
+      const e = (await r.json()).error;
+      expect(e.code).toBe('bad_request');
+      expect(e.message).toMatch(msg);
+      expect(await (await s.fetch('/config', { token: rw })).text()).toBe(before);
+    });
+  }
+
+  it('a read-only token can read but not change config', async () => {
+    const { token } = await s.token(['read']);
+    expect((await s.fetch('/config', { token })).status).toBe(200);
+    expect((await patch({ model: 'x' }, token)).status).toBe(403);
+  });
+
+  it('config changes are announced on /event without the key', async () => {
+    const r = await s.fetch('/event', { token: rw });
+    const reader = r.body!.getReader();
+    let text = '';
+    text += new TextDecoder().decode((await reader.read()).value);
+    await patch({ apiKey: 'sk-another-secret', model: 'evented' });
+    while (!text.includes('config.updated')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toMatch(/"model":"evented"/);
+    expect(text).not.toContain('sk-another-secret');
+    await reader.cancel();
+  });
+
+  it('the OpenAPI document lists the routes and needs a token', async () => {
+    expect((await s.fetch('/doc')).status).toBe(401);
+    const doc = await (await s.fetch('/doc', { token: rw })).json();
+    for (const p of ['/health', '/auth/whoami', '/config', '/file', '/file/content', '/find', '/find/file', '/event']) expect(Object.keys(doc.paths)).toContain(p);
+  });
+});
