@@ -2,11 +2,13 @@
 import { printTable, type Row } from './lib.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchVerify } from './verify.js';
+import { benchHttp } from './http.js';
 
 const only = process.argv.slice(2);
 const suites: [string, () => Promise<Row[]>][] = [
   ['cli', benchCliStartup],
   ['verify', benchVerify],
+  ['http', benchHttp],
 ];
 
 const rows: Row[] = [];

@@ -1,6 +1,7 @@
-// The server's live view of the token file. Each request calls `current()`, which costs one stat:
-// when the file changed (inode, size, mtime, ctime), it is re-read synchronously, so a token
-// deleted by `tether auth token delete` fails on the very next request. A file that turns bad
+// The server's live view of the token file. `current()` stats the file (at most once per
+// MAX_STALENESS_MS, so a burst of requests shares one syscall): when it changed (inode, size,
+// mtime, ctime), it is re-read synchronously, so a token deleted by `tether auth token delete`
+// fails on the next request after that command has exited (its exit alone takes longer than this). A file that turns bad
 // while running keeps the last good state (never fails open) and is reported loudly.
 import { currentStamp, readTokenFileSync } from './store.js';
 import { TokenIndex } from './verify.js';
@@ -14,10 +15,14 @@ export interface LiveTokensOptions {
   warn?: (message: string) => void;
 }
 
+/** How stale the in-memory view may be: one stat per this many milliseconds at most. */
+export const MAX_STALENESS_MS = 2;
+
 export class LiveTokens {
   private index: TokenIndex;
   private stamp: string | null;
   private lastError: string | null = null;
+  private checkedAt = -Infinity;
 
   /** Throws (StoreError) if the file cannot be read or is invalid: the server must not start. */
   constructor(private readonly opts: LiveTokensOptions) {
@@ -27,7 +32,11 @@ export class LiveTokens {
   }
 
   current(): TokenIndex {
-    this.refresh();
+    const now = performance.now();
+    if (now - this.checkedAt >= MAX_STALENESS_MS) {
+      this.checkedAt = now;
+      this.refresh();
+    }
     return this.index;
   }
 

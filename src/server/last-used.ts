@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from './log.js';
 
 export class LastUsedTracker {
-  private readonly pending = new Map<string, string>();
+  private readonly pending = new Map<string, number>();
   private readonly persistedAt = new Map<string, number>();
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +24,7 @@ export class LastUsedTracker {
       this.seen.add(record.id);
       this.log.log('info', 'token.first_use', { tokenId: record.id, name: record.name });
     }
-    this.pending.set(record.id, new Date(now).toISOString());
+    this.pending.set(record.id, now);
     const last = this.persistedAt.get(record.id) ?? -Infinity;
     const due = Math.max(now + this.debounceMs, last + this.minIntervalMs);
     this.schedule(due - now);
@@ -46,7 +46,7 @@ export class LastUsedTracker {
       const batch = new Map(this.pending);
       this.pending.clear();
       try {
-        await recordLastUsed(batch, this.file);
+        await recordLastUsed(new Map([...batch].map(([id, at]) => [id, new Date(at).toISOString()])), this.file);
         const now = Date.now();
         for (const id of batch.keys()) this.persistedAt.set(id, now);
       } catch (err) {
