@@ -6,7 +6,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { credentialFromAuthorization } from './credentials.js';
 import { missingPermissions, requiredPermissions } from './policy.js';
 import { describeMalformed } from './token.js';
-import { PERMISSIONS, type Permission } from './permissions.js';
+import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
 import type { FailureLimiter } from './limiter.js';
 import type { LiveTokens } from './live.js';
 import type { RefusalReason } from './verify.js';
@@ -121,7 +121,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
         errorBody(
           'insufficient_permissions',
           `token "${record.name}" lacks ${missing.join(' and ')} permission, needed for ${upgrade ? 'a WebSocket upgrade to' : c.req.method} ${c.req.path}; ` +
-            `create a token with \`tether auth token create --permissions ${[...new Set([...record.permissions, ...missing])].join(',')}\``,
+            `create a token with \`tether auth token create --permissions ${normalizePermissions([...record.permissions, ...missing]).join(',')}\``,
         ),
         403,
       );

@@ -41,6 +41,28 @@ export function buildProgram(): Command {
     .argument('<id-or-name...>', 'token ids or names')
     .action(async (refs: string[]) => (await import('./auth-token.js')).deleteCommand(refs));
 
+  auth
+    .command('login')
+    .description('save a token for a server (checked with GET /auth/whoami)')
+    .argument('<url>', 'server URL, e.g. http://127.0.0.1:4096')
+    .option('--token-stdin', 'read the token from standard input instead of a hidden prompt')
+    .action(async (url: string, opts) => (await import('./auth-login.js')).loginCommand(url, opts));
+
+  auth
+    .command('logout')
+    .description("remove a server's saved token")
+    .argument('<url>', 'server URL')
+    .action(async (url: string) => (await import('./auth-login.js')).logoutCommand(url));
+
+  auth
+    .command('status')
+    .description('who you are on a server: token name, permissions, expiry')
+    .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', 'server URL')
+    .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--json', 'print JSON')
+    .action(async (url: string | undefined, opts) => (await import('./auth-login.js')).statusCommand(url, opts));
+
   program
     .command('serve')
     .description('run the server (auth on by default)')

@@ -1,0 +1,87 @@
+// `tether auth login <url>`, `logout <url>`, `status [url]`.
+import { TetherClient } from '../client/client.js';
+import { normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/credentials.js';
+import { parseToken, describeMalformed } from '../auth/token.js';
+import { UsageError } from '../errors.js';
+import { cliError, withClient } from './client-common.js';
+import { relative } from './output.js';
+
+/** Reads a line from the terminal without echoing it. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new UsageError('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean }): Promise<void> {
+  const url = normalizeServerUrl(urlArg);
+  let token: string;
+  if (opts.tokenStdin) token = (await readStdin()).trim();
+  else if (process.stdin.isTTY) token = (await promptHidden(`Token for ${url}: `)).trim();
+  else throw new UsageError('standard input is not a terminal, so there is no hidden prompt; pipe the token with --token-stdin');
+  const parsed = parseToken(token);
+  if (!parsed.ok) throw new UsageError(`that is not a tether token: ${describeMalformed(parsed.detail)}`);
+  const client = new TetherClient({ url, token });
+  let who;
+  try {
+    who = await client.whoami();
+  } catch (err) {
+    throw cliError(err, url);
+  }
+  await saveCredential(url, { token, tokenId: who.id, name: who.name, savedAt: new Date().toISOString() });
+  process.stdout.write(
+    `Logged in to ${url} as ${who.name} (${who.id}); permissions: ${who.permissions.join(', ')}; ` +
+      `${who.expiresAt ? `expires ${who.expiresAt} (${relative(who.expiresAt)})` : 'never expires'}.\n` +
+      `Saved in ${credentialsFilePath()} (mode 0600).\n`,
+  );
+}
+
+export async function logoutCommand(urlArg: string): Promise<void> {
+  const url = normalizeServerUrl(urlArg);
+  const had = await removeCredential(url);
+  process.stdout.write(had ? `Logged out of ${url}: its saved token was removed.\n` : `No saved token for ${url}; nothing to do.\n`);
+}
+
+export async function statusCommand(urlArg: string | undefined, flags: { url?: string; token?: string; json?: boolean }): Promise<void> {
+  await withClient({ ...flags, url: urlArg ?? flags.url }, async (client, target) => {
+    const who = await client.whoami();
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ url: target.url, tokenSource: target.tokenSource, ...who }) + '\n');
+      return;
+    }
+    process.stdout.write(
+      `${target.url}: ${who.name} (${who.id ?? 'no auth'})\n` +
+        `  permissions: ${who.permissions.join(', ')}\n` +
+        `  expires:     ${who.expiresAt ? `${who.expiresAt} (${relative(who.expiresAt)})` : 'never'}\n` +
+        `  token from:  ${{ flag: '--token', env: 'TETHER_TOKEN', credentials: credentialsFilePath(), none: 'none' }[target.tokenSource]}\n`,
+    );
+  });
+}

@@ -1,0 +1,40 @@
+// Shared by the client commands (login, status, attach, run): resolve server + token, build the
+// client, and turn API errors into one clear line and an exit code.
+import { TetherError } from '../errors.js';
+import { TetherClient } from '../client/client.js';
+import { ApiError, ConnectionError, explainApiError } from '../client/errors.js';
+import { resolveTarget, type Target } from '../client/resolve.js';
+
+export interface ClientFlags {
+  url?: string;
+  token?: string;
+}
+
+export async function connect(flags: ClientFlags, { requireToken = true } = {}): Promise<{ client: TetherClient; target: Target }> {
+  const target = await resolveTarget(flags);
+  if (requireToken && !target.token) {
+    throw new TetherError(
+      'not_logged_in',
+      `no token for ${target.url}: log in with \`tether auth login ${target.url}\`, or pass --token / set TETHER_TOKEN`,
+      401,
+      1,
+    );
+  }
+  return { client: new TetherClient({ url: target.url, token: target.token }), target };
+}
+
+/** Maps client errors to a TetherError the CLI prints as one line. */
+export function cliError(err: unknown, url: string): unknown {
+  if (err instanceof ApiError) return new TetherError(err.code, explainApiError(err, url), err.status, 1);
+  if (err instanceof ConnectionError) return new TetherError('connection_failed', `${err.message} (is \`tether serve\` running?)`, 503, 1);
+  return err;
+}
+
+export async function withClient<R>(flags: ClientFlags, fn: (client: TetherClient, target: Target) => Promise<R>, opts?: { requireToken?: boolean }): Promise<R> {
+  const { client, target } = await connect(flags, opts);
+  try {
+    return await fn(client, target);
+  } catch (err) {
+    throw cliError(err, target.url);
+  }
+}

@@ -1,0 +1,49 @@
+// Response shapes of the tether API, as the client sees them (kept apart from the server's code).
+
+export type Permission = 'read' | 'write' | 'execute';
+
+export interface Whoami {
+  id: string | null;
+  name: string;
+  permissions: Permission[];
+  expiresAt: string | null;
+  authenticatedBy: string;
+}
+
+export interface PublicConfig {
+  shell: string | null;
+  modelUrl: string | null;
+  model: string | null;
+  apiKeySet: boolean;
+  agentMaxSteps: number | null;
+}
+
+export type ConfigPatch = Partial<{ shell: string | null; modelUrl: string | null; model: string | null; apiKey: string | null; agentMaxSteps: number | null }>;
+
+export interface Listing {
+  path: string;
+  entries: { name: string; path: string; type: 'file' | 'directory' | 'symlink' | 'other'; size: number | null }[];
+  truncated: boolean;
+}
+
+export interface FileContent {
+  path: string;
+  size: number;
+  encoding: 'utf8' | 'base64';
+  content: string;
+}
+
+export interface FindFileResult {
+  results: { path: string; type: 'file' | 'directory' }[];
+  truncated: boolean;
+}
+
+export interface FindTextResult {
+  results: { path: string; line: number; column: number; text: string }[];
+  truncated: boolean;
+}
+
+export interface ServerEvent {
+  type: string;
+  properties: Record<string, unknown>;
+}
