@@ -18,13 +18,14 @@ export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 
 
 /**
  * Requests that need no token and hold no data: liveness, the web UI's static files (its login
- * page must load without a token), and the login exchange (which verifies the token it is given).
+ * page must load without a token), and the web login/logout exchange (login verifies the token it
+ * is given; logout only ends the session its own cookie names).
  */
 export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: string | RegExp }> = [
   { methods: ['GET', 'HEAD'], path: '/health' },
   { methods: ['GET', 'HEAD'], path: '/' },
   { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
-  { methods: ['POST'], path: '/auth/session' },
+  { methods: ['POST', 'DELETE'], path: '/auth/session' },
 ];
 
 export interface PolicyInput {

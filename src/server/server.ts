@@ -14,6 +14,7 @@ import { tokenFilePath } from '../auth/store.js';
 import { SettingsStore } from '../config/settings.js';
 import { TetherError } from '../errors.js';
 import { createApp, type RouteRegistrar } from './app.js';
+import { WebSessions, webSessionRegistrar } from './web-session.js';
 import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
@@ -77,6 +78,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     onClose: (fn) => closers.push(fn),
   };
   const scheme = opts.tls ? 'https' : 'http';
+  // One limiter for every way of presenting a credential (headers, cookies, the web login).
+  const limiter = new FailureLimiter();
+  const clientAddress = (c: Context) => {
+    try {
+      return getConnInfo(c).remote.address ?? 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  };
   const app = createApp({
     ctx,
     version: opts.version ?? '0.0.0',
@@ -87,19 +97,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     guard: {
       tokens,
-      limiter: new FailureLimiter(),
+      limiter,
       log,
       extractors: ctx.extractors,
       onAuthenticated: (record) => lastUsed.touch(record),
-      clientAddress: (c: Context) => {
-        try {
-          return getConnInfo(c).remote.address ?? 'unknown';
-        } catch {
-          return 'unknown';
-        }
-      },
+      clientAddress,
     },
-    registrars: opts.registrars,
+    registrars: [webSessionRegistrar(new WebSessions(), limiter, clientAddress), ...(opts.registrars ?? [])],
   });
 
   // WebSockets (terminals): the secret-bearing protocol offer is never echoed; only `tether` is.

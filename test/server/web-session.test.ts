@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateToken } from '../../src/auth/token.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let s: TestServer;
+beforeEach(async () => {
+  s = await startTestServer();
+});
+afterEach(() => s.close());
+
+async function login(token: string) {
+  const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: s.url }, body: JSON.stringify({ token }) });
+  return { r, cookie: (r.headers.get('set-cookie') ?? '').split(';')[0]! };
+}
+
+describe('web session cookie', () => {
+  it('exchanges a token for an HttpOnly SameSite=Strict cookie bound to it', async () => {
+    const { token, id } = await s.token(['read', 'write'], { name: 'browser' });
+    const { r, cookie } = await login(token);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ id, name: 'browser', permissions: ['read', 'write'], expiresAt: null });
+    const set = r.headers.get('set-cookie')!;
+    expect(set).toMatch(/^tether_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+$/);
+    expect(set).not.toContain(token);
+    const who = await s.fetch('/auth/whoami', { headers: { cookie } });
+    expect(await who.json()).toMatchObject({ id, authenticatedBy: 'cookie' });
+  });
+
+  it('cookie writes need a matching Origin: none -> 401, foreign -> 403, own -> allowed', async () => {
+    const { token } = await s.token(['read', 'write']);
+    const { cookie } = await login(token);
+    const patch = (headers: Record<string, string>) =>
+      s.fetch('/config', { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'm' }) });
+    const none = await patch({});
+    expect(none.status).toBe(401);
+    expect((await none.json()).error.message).toMatch(/must carry an Origin/);
+    expect((await patch({ origin: 'https://evil.example' })).status).toBe(403);
+    expect((await patch({ origin: s.url })).status).toBe(200);
+  });
+
+  it('the cookie carries only the token permissions', async () => {
+    const { token } = await s.token(['read']);
+    const { cookie } = await login(token);
+    const r = await s.fetch('/config', { method: 'PATCH', headers: { cookie, origin: s.url, 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(403);
+  });
+
+  it('deleting the token ends the web session at once', async () => {
+    const { token, id } = await s.token(['read']);
+    const { cookie } = await login(token);
+    expect((await s.fetch('/auth/whoami', { headers: { cookie } })).status).toBe(200);
+    expect((await runCli(['auth', 'token', 'delete', id], s.env.env)).code).toBe(0);
+    expect((await s.fetch('/auth/whoami', { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('logout ends the session', async () => {
+    const { token } = await s.token(['read']);
+    const { cookie } = await login(token);
+    const out = await s.fetch('/auth/session', { method: 'DELETE', headers: { cookie, origin: s.url } });
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    const r = await s.fetch('/auth/whoami', { headers: { cookie } });
+    expect(r.status).toBe(401);
+    expect((await r.json()).error.message).toMatch(/web session has ended/);
+  });
+
+  it('a forged or random cookie is refused', async () => {
+    expect((await s.fetch('/auth/whoami', { headers: { cookie: 'tether_session=forged' } })).status).toBe(401);
+  });
+
+  it('bad logins are 401, then 429 after 30 failures; a good one still works', async () => {
+    const { token } = await s.token(['read']);
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) statuses.push((await login(generateToken())).r.status);
+    expect(statuses.slice(0, 30).every((x) => x === 401)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    expect((await login(token)).r.status).toBe(200);
+    const bad = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 1 }) });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a login from another origin is refused before anything else', async () => {
+    const { token } = await s.token(['read']);
+    const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ token }) });
+    expect(r.status).toBe(403);
+    expect(r.headers.get('set-cookie')).toBeNull();
+  });
+});
