@@ -2,16 +2,17 @@
 // project but the permission vocabulary. The guard is its only caller; no route decides for itself.
 import type { Permission } from './permissions.js';
 
-/** Method -> permission. Any method not listed is refused with 405. */
-export const METHOD_PERMISSION: Readonly<Record<string, Permission>> = {
-  GET: 'read',
-  HEAD: 'read',
-  OPTIONS: 'read',
-  POST: 'write',
-  PUT: 'write',
-  PATCH: 'write',
-  DELETE: 'write',
-};
+/** Method -> permission. Any method not listed is refused with 405. A Map, not an object, so
+ * that names like `constructor` or `valueOf` find nothing. */
+export const METHOD_PERMISSION: ReadonlyMap<string, Permission> = new Map([
+  ['GET', 'read'],
+  ['HEAD', 'read'],
+  ['OPTIONS', 'read'],
+  ['POST', 'write'],
+  ['PUT', 'write'],
+  ['PATCH', 'write'],
+  ['DELETE', 'write'],
+]);
 
 /** First path segments whose every route also needs execute (compared case-insensitively). */
 export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 'message']);
@@ -42,8 +43,8 @@ export type PolicyDecision =
   | { kind: 'requires'; permissions: Permission[] };
 
 export function requiredPermissions({ method, path, upgrade }: PolicyInput): PolicyDecision {
-  const base = METHOD_PERMISSION[method];
-  if (base === undefined) return { kind: 'method_not_allowed', allowed: Object.keys(METHOD_PERMISSION) };
+  const base = METHOD_PERMISSION.get(method);
+  if (base === undefined) return { kind: 'method_not_allowed', allowed: [...METHOD_PERMISSION.keys()] };
   if (!upgrade && isPublic(method, path)) return { kind: 'public' };
   const needs = new Set<Permission>([base]);
   const first = path.split('/', 2)[1]?.toLowerCase() ?? '';

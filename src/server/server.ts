@@ -131,6 +131,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     });
     s.once('listening', () => resolve(s));
   });
+  refuseNonWebSocketUpgrades(server);
   connections.start();
 
   const port = (server.address() as AddressInfo).port;
@@ -155,4 +156,24 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return closing;
     },
   };
+}
+
+/**
+ * Node hands every `Connection: upgrade` request to the 'upgrade' listeners; @hono/node-server's
+ * listener ignores those that are not WebSocket upgrades, which would leave the socket hanging.
+ * Answer them 400 here and pass WebSocket ones on (keeping a single listener, which
+ * @hono/node-server relies on to write its own rejections).
+ */
+function refuseNonWebSocketUpgrades(server: ServerType): void {
+  const listeners = server.listeners('upgrade') as ((req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void)[];
+  server.removeAllListeners('upgrade');
+  server.on('upgrade', (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || listeners.length === 0) {
+      socket.on('error', () => {});
+      const body = JSON.stringify({ error: { code: 'bad_upgrade', message: 'only WebSocket upgrades are supported' } });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    for (const l of listeners) l(req, socket, head);
+  });
 }

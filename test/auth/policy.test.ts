@@ -46,7 +46,7 @@ describe('policy', () => {
     for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(req(m, '/config')).toEqual({ kind: 'requires', permissions: ['write'] });
   });
   it('other methods are 405', () => {
-    for (const m of ['TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO']) expect(req(m, '/config').kind).toBe('method_not_allowed');
+    for (const m of ['TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', 'constructor', 'valueOf', '__proto__', 'toString']) expect(req(m, '/config').kind).toBe('method_not_allowed');
   });
   it('interactive segments add execute, case-insensitively', () => {
     expect(req('GET', '/pty')).toEqual({ kind: 'requires', permissions: ['read', 'execute'] });

@@ -102,3 +102,13 @@ describe('security headers', () => {
     }
   });
 });
+
+describe('upgrade requests', () => {
+  it('a non-WebSocket Upgrade is answered 400 instead of hanging', async () => {
+    for (const upgrade of ['h2c', 'Upgrade', 'websocket2', '']) {
+      const r = await req('/health', { host: `127.0.0.1:${port()}`, connection: 'Upgrade', upgrade });
+      expect(r.status, upgrade).toBe(upgrade === '' ? 200 : 400);
+      if (upgrade) expect(JSON.parse(r.body).error.code).toBe('bad_upgrade');
+    }
+  });
+});
