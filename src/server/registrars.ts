@@ -2,5 +2,5 @@
 import type { RouteRegistrar } from './app.js';
 
 export async function productionRegistrars(): Promise<RouteRegistrar[]> {
-  return [];
+  return [(await import('./routes/session.js')).registerSession];
 }
