@@ -63,3 +63,14 @@ function isPublic(method: string, path: string): boolean {
 export function missingPermissions(required: readonly Permission[], granted: readonly Permission[]): Permission[] {
   return required.filter((p) => !granted.includes(p));
 }
+
+/** Events on `GET /event` about interactive resources are seen only by tokens that may use them. */
+export const EVENT_PERMISSION: ReadonlyArray<readonly [prefix: string, needs: Permission]> = [
+  ['pty.', 'execute'],
+  ['session.', 'execute'],
+  ['message.', 'execute'],
+];
+
+export function eventVisible(type: string, granted: readonly Permission[]): boolean {
+  return EVENT_PERMISSION.every(([prefix, needs]) => !type.startsWith(prefix) || granted.includes(needs));
+}

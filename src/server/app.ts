@@ -1,6 +1,7 @@
 // Assembles the Hono app: browser safety, then the auth guard, then the routes. The router matches
 // the canonical path (getPath), the same one the guard's policy decides on.
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import { authGuard, type GuardOptions } from '../auth/middleware.js';
 import { getCanonicalPath } from '../auth/request-path.js';
 import { browserSafety, type BrowserSafetyOptions } from './browser-safety.js';
@@ -12,6 +13,9 @@ import { registerEvent } from './routes/event.js';
 import { registerFile } from './routes/file.js';
 import { registerFind } from './routes/find.js';
 import { registerHealth } from './routes/health.js';
+
+/** Largest request body any route accepts. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export type RouteRegistrar = (app: OpenAPIHono, ctx: ServerContext) => void;
 
@@ -28,6 +32,14 @@ export function createApp(opts: AppOptions): OpenAPIHono {
   const app = new OpenAPIHono({ getPath: getCanonicalPath, defaultHook: validationHook });
   app.use('*', browserSafety(opts.browser));
   app.use('*', authGuard(opts.guard));
+  // After the guard, so unauthenticated callers cannot make the server read large bodies.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorJson(c, 413, 'too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
 
   for (const register of [registerHealth, registerAuth, registerConfig, registerFile, registerFind, registerEvent, ...(opts.registrars ?? [])]) {
     register(app, opts.ctx);

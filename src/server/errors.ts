@@ -11,7 +11,8 @@ export function errorJson(c: Context, status: number, code: string, message: str
 export function onError(log: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof TetherError) {
-      if (err.status >= 500) log.log('error', 'request.error', { method: c.req.method, path: c.req.path, code: err.code, error: err.message });
+      // 503s (e.g. no model provider configured) are the caller's situation, not a server fault.
+      if (err.status >= 500 && err.status !== 503) log.log('error', 'request.error', { method: c.req.method, path: c.req.path, code: err.code, error: err.message });
       return errorJson(c, err.status, err.code, err.message);
     }
     if (err instanceof HTTPException) {

@@ -24,6 +24,9 @@ import type { ServerContext } from './context.js';
 /** The WebSocket subprotocol name the server selects; see README "WebSocket credentials". */
 export const WS_PROTOCOL = 'tether';
 
+/** How long shutdown waits for open responses to finish before closing their sockets. */
+const SHUTDOWN_GRACE_MS = 200;
+
 export interface StartOptions {
   port: number;
   hostname: string;
@@ -147,7 +150,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         connections.closeAll();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          (server as import('node:http').Server).closeAllConnections?.();
+          const http = server as import('node:http').Server;
+          http.closeIdleConnections?.();
+          // Give closing streams a moment to flush their last event, then drop what is left.
+          setTimeout(() => http.closeAllConnections?.(), SHUTDOWN_GRACE_MS).unref();
         });
         for (const fn of closers.reverse()) await fn();
         lastUsed.stop();

@@ -90,3 +90,36 @@ describe('GET/PATCH /config', () => {
     for (const p of ['/health', '/auth/whoami', '/config', '/file', '/file/content', '/find', '/find/file', '/event']) expect(Object.keys(doc.paths)).toContain(p);
   });
 });
+
+describe('event visibility', () => {
+  it('pty/session/message events reach only tokens with execute', async () => {
+    const { token: readOnly } = await s.token(['read']);
+    const { token: exec } = await s.token(['read', 'execute']);
+    const open = async (token: string) => {
+      const r = await s.fetch('/event', { token });
+      const reader = r.body!.getReader();
+      let text = '';
+      text += new TextDecoder().decode((await reader.read()).value);
+      return { reader, read: async (until: string) => { while (!text.includes(until)) text += new TextDecoder().decode((await reader.read()).value); return text; } };
+    };
+    const a = await open(readOnly);
+    const b = await open(exec);
+    s.server.ctx.events.publish('session.created', { session: { title: 'secret plans' } });
+    s.server.ctx.events.publish('config.updated', { config: {} });
+    const seenByExec = await b.read('config.updated');
+    const seenByRead = await a.read('config.updated');
+    expect(seenByExec).toMatch(/secret plans/);
+    expect(seenByRead).not.toMatch(/secret plans|session\.created/);
+    await a.reader.cancel();
+    await b.reader.cancel();
+  });
+});
+
+describe('limits', () => {
+  it('a body over 2 MiB is 413, for any route', async () => {
+    const big = JSON.stringify({ model: 'x'.repeat(2 * 1024 * 1024 + 10) });
+    const r = await patch(big);
+    expect(r.status).toBe(413);
+    expect((await r.json()).error.code).toBe('too_large');
+  });
+});

@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function watch(): Promise<SseStream> {
-  watcher = await openEvents(h, (await h.token(['read'])).token);
+  watcher = await openEvents(h, (await h.token(['read', 'execute'])).token);
   return watcher;
 }
 

@@ -126,7 +126,7 @@ describe('POST /session/:id/shell', () => {
 
   it('publishes progress on /event without the command output', async () => {
     const s = await createSession(h, rwx.token);
-    const events = await openEvents(h, (await h.token(['read'])).token);
+    const events = await openEvents(h, (await h.token(['read', 'execute'])).token);
     const r = await h.call('POST', `/session/${s.id}/shell`, { token: rwx.token, body: { command: 'echo the-output-text' } });
     expect(r.status).toBe(200);
     const done = await events.waitFor((e) => e.data.type === 'message.completed', 'message.completed');

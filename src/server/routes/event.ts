@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { TetherEvent } from '../../events.js';
+import { eventVisible } from '../../auth/policy.js';
 import type { ServerContext } from '../context.js';
 import { authErrors } from './common.js';
 
@@ -8,7 +9,8 @@ const route = createRoute({
   method: 'get',
   path: '/event',
   summary:
-    'Server-sent events: lifecycle only (pty.*, session.*, message.*, config.updated), never terminal output. ' +
+    'Server-sent events: lifecycle only (pty.*, session.*, message.*, config.updated), never terminal output; ' +
+    'pty/session/message events only for tokens with execute. ' +
     'A comment line every heartbeat interval; closed within a second if the token is revoked or expires.',
   responses: {
     200: { description: 'An event stream; each `data:` line is {"type", "properties"}', content: { 'text/event-stream': { schema: z.string() } } },
@@ -34,6 +36,7 @@ export function registerEvent(app: OpenAPIHono, ctx: ServerContext): void {
         writing = false;
       };
       const unsubscribe = ctx.events.subscribe((e) => {
+        if (!eventVisible(e.type, auth.permissions)) return;
         queue.push(e);
         void flush();
       });

@@ -4,11 +4,10 @@
 import fs from 'node:fs/promises';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_MAX_STEPS } from '../../agent/agent.js';
 import { commandEnv } from '../../agent/command.js';
 import { resolveProviderSettings } from '../../agent/provider.js';
-import { TooLargeError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import { resolveInside } from '../../fs/confine.js';
 import { startAgentMessage } from '../../session/agent-run.js';
@@ -24,7 +23,6 @@ import { SessionEventTap, compactEvent, streamRun, wantsEventStream } from './se
 export const PROMPT_MAX_CHARS = 200_000;
 export const COMMAND_MAX_CHARS = 64 * 1024;
 /** Request bodies on /session routes (a prompt of PROMPT_MAX_CHARS fits, even escaped). */
-export const SESSION_BODY_MAX_BYTES = 2 * 1024 * 1024;
 /** How long `POST /session/:id/abort` waits for the run to wind down before answering. */
 const ABORT_WAIT_MS = 10_000;
 
@@ -292,17 +290,6 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
     await runs.settled(options.shutdownGraceMs ?? 5_000);
     store.close();
   });
-
-  // Before the routes below (Hono runs middleware in registration order), after the guard: an
-  // unauthenticated client cannot make the server buffer anything.
-  const limit = bodyLimit({
-    maxSize: SESSION_BODY_MAX_BYTES,
-    onError: () => {
-      throw new TooLargeError(`request body is larger than ${SESSION_BODY_MAX_BYTES} bytes`);
-    },
-  });
-  app.use('/session', limit);
-  app.use('/session/*', limit);
 
   const sessionJson = (s: Session) => ({ ...s, busy: service.isBusy(s.id) });
 
