@@ -64,6 +64,18 @@ export function buildProgram(): Command {
     .action(async (url: string | undefined, opts) => (await import('./auth-login.js')).statusCommand(url, opts));
 
   program
+    .command('run')
+    .description('send a message to a session and print the streamed reply, or run a shell command with --shell')
+    .argument('[message]', 'what to ask the agent')
+    .option('--session <id>', 'continue this session (default: create one and print its id)')
+    .option('--title <title>', 'title for a new session')
+    .option('--shell <command>', 'run this shell command in the session and exit with its exit code')
+    .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
+    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .action(async (message: string | undefined, opts) => (await import('./run.js')).runCommand(message, opts));
+
+  program
     .command('serve')
     .description('run the server (auth on by default)')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '4096')

@@ -75,6 +75,47 @@ export class TetherClient {
   findText = (pattern: string, opts: { caseSensitive?: boolean; limit?: number } = {}) =>
     this.request<T.FindTextResult>('GET', '/find', { query: { pattern, caseSensitive: opts.caseSensitive, limit: opts.limit } });
 
+  // --- sessions ---
+  listSessions = async () => (await this.request<{ sessions: T.Session[] }>('GET', '/session')).sessions;
+  createSession = (body: { title?: string; directory?: string } = {}) => this.request<T.Session>('POST', '/session', { body });
+  getSession = (id: string) => this.request<T.Session>('GET', `/session/${encodeURIComponent(id)}`);
+  updateSession = (id: string, body: { title?: string }) => this.request<T.Session>('PATCH', `/session/${encodeURIComponent(id)}`, { body });
+  deleteSession = (id: string) => this.request<{ id: string; deleted: true }>('DELETE', `/session/${encodeURIComponent(id)}`);
+  listMessages = async (id: string) => (await this.request<{ messages: T.Message[] }>('GET', `/session/${encodeURIComponent(id)}/message`)).messages;
+  abortSession = (id: string) => this.request<{ aborted: boolean }>('POST', `/session/${encodeURIComponent(id)}/abort`);
+
+  /** Sends a prompt; with `onEvent`, streams the run's events and resolves with the final message. */
+  sendMessage(id: string, text: string, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
+    return this.run(`/session/${encodeURIComponent(id)}/message`, { text }, onEvent, signal);
+  }
+
+  /** Runs a shell command in the session; same streaming contract as sendMessage. */
+  shell(id: string, command: string, opts: { timeoutMs?: number } = {}, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
+    return this.run(`/session/${encodeURIComponent(id)}/shell`, { command, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, onEvent, signal);
+  }
+
+  private async run(pathname: string, body: unknown, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
+    if (!onEvent) return this.request<T.Message>('POST', pathname, { body, signal });
+    const res = await this.raw('POST', pathname, { body, accept: 'text/event-stream', signal });
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return (await res.json()) as T.Message;
+    let final: T.Message | undefined;
+    let failure: ApiError | undefined;
+    await readSse(
+      res,
+      (data, event) => {
+        const e = JSON.parse(data) as T.RunEvent;
+        if (event === 'done') final = (e.properties as { message: T.Message }).message;
+        else if (event === 'error') {
+          const err = (e.properties as { error: { code: string; message: string } }).error;
+          failure = new ApiError(500, err.code, err.message);
+        } else onEvent(e);
+      },
+      signal,
+    );
+    if (final) return final;
+    throw failure ?? new ApiError(502, 'stream_ended', 'the server ended the stream without a result');
+  }
+
   /** Subscribes to `GET /event`; resolves when the stream ends (server close or abort). */
   async events(onEvent: (e: T.ServerEvent) => void, signal?: AbortSignal): Promise<void> {
     const res = await this.raw('GET', '/event', { accept: 'text/event-stream', signal });

@@ -47,3 +47,55 @@ export interface ServerEvent {
   type: string;
   properties: Record<string, unknown>;
 }
+
+export interface Session {
+  id: string;
+  title: string;
+  directory: string;
+  createdAt: string;
+  updatedAt: string;
+  busy: boolean;
+}
+
+export interface Part {
+  id: string;
+  sessionId: string;
+  messageId: string;
+  seq: number;
+  type: string;
+  data: unknown;
+}
+
+export interface Message {
+  id: string;
+  sessionId: string;
+  seq: number;
+  role: 'user' | 'assistant' | 'shell';
+  tokenId: string | null;
+  status: 'pending' | 'running' | 'completed' | 'error' | 'aborted';
+  createdAt: string;
+  completedAt: string | null;
+  error: string | null;
+  parts: Part[];
+}
+
+export interface ShellPartData {
+  command: string;
+  cwd: string;
+  done: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number | null;
+}
+
+/** One event of a streamed run (`Accept: text/event-stream` on a message or shell request). */
+export interface RunEvent {
+  type: string;
+  properties: Record<string, unknown>;
+}

@@ -1,0 +1,135 @@
+// `tether run [--session ID] "message"` and `tether run --shell "cmd"`: one-shot use of a session.
+// The reply streams to stdout as it arrives; tool activity goes to stderr. Ctrl-C aborts the run.
+import { constants } from 'node:os';
+import type { TetherClient } from '../client/client.js';
+import type { Message, RunEvent, ShellPartData } from '../client/types.js';
+import { UsageError } from '../errors.js';
+import { dim } from './output.js';
+import { withClient, type ClientFlags } from './client-common.js';
+
+export interface RunOptions extends ClientFlags {
+  session?: string;
+  title?: string;
+  shell?: string;
+  timeout?: string;
+}
+
+/** Prints streamed assistant text exactly once, whether it arrives as parts, deltas or updates. */
+export class ReplyPrinter {
+  private readonly assistant = new Set<string>();
+  private readonly printed = new Map<string, number>();
+
+  constructor(
+    private readonly out: (s: string) => void,
+    private readonly info: (s: string) => void,
+  ) {}
+
+  handle(e: RunEvent): void {
+    const p = e.properties;
+    if (e.type === 'message.created') {
+      const m = p.message as Message;
+      if (m.role === 'assistant') this.assistant.add(m.id);
+      return;
+    }
+    if (e.type === 'message.part' || e.type === 'message.part.updated') {
+      const part = p.part as { id: string; messageId: string; type: string; data: Record<string, unknown> };
+      if (!this.assistant.has(part.messageId)) return;
+      if (part.type === 'text' && typeof part.data.text === 'string') this.text(part.id, 0, part.data.text);
+      else if (e.type === 'message.part' && part.type === 'tool_call') this.info(dim(`[${String(part.data.toolName)}] ${JSON.stringify(part.data.input)}`, process.stderr) + '\n');
+      else if (e.type === 'message.part' && part.type === 'error') this.info(`error: ${String(part.data.message)}\n`);
+      return;
+    }
+    if (e.type === 'message.part.delta') this.text(String(p.partId), Number(p.offset), String(p.text));
+  }
+
+  private text(partId: string, offset: number, text: string): void {
+    const done = this.printed.get(partId) ?? 0;
+    const end = offset + text.length;
+    if (end <= done || offset > done) return;
+    this.out(text.slice(done - offset));
+    this.printed.set(partId, end);
+  }
+
+  get printedAnything(): boolean {
+    return this.printed.size > 0;
+  }
+}
+
+function parseTimeout(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3_600_000) throw new UsageError(`--timeout must be milliseconds from 1 to 3600000, not "${v}"`);
+  return Number(v);
+}
+
+export async function runCommand(message: string | undefined, opts: RunOptions): Promise<void> {
+  if (opts.shell === undefined && (message === undefined || message.trim() === '')) {
+    throw new UsageError('give a message to send, e.g. tether run "explain src/app.ts", or --shell "cmd"');
+  }
+  if (opts.shell !== undefined && message !== undefined) throw new UsageError('give either a message or --shell, not both');
+  const timeoutMs = parseTimeout(opts.timeout);
+  await withClient(opts, async (client) => {
+    const sessionId = opts.session ?? (await newSession(client, opts.title ?? (opts.shell !== undefined ? `shell: ${opts.shell}` : message!)));
+    const ctl = new AbortController();
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write('\ninterrupted: aborting the run...\n');
+      void client.abortSession(sessionId).catch(() => {});
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      if (opts.shell !== undefined) {
+        const m = await client.shell(sessionId, opts.shell, { timeoutMs }, undefined, ctl.signal);
+        process.exitCode = reportShell(m);
+      } else {
+        const printer = new ReplyPrinter((s) => process.stdout.write(s), (s) => process.stderr.write(s));
+        const m = await client.sendMessage(sessionId, message!, (e) => printer.handle(e), ctl.signal);
+        if (!printer.printedAnything) {
+          for (const part of m.parts) if (part.type === 'text') process.stdout.write(String((part.data as { text: string }).text));
+        }
+        process.stdout.write('\n');
+        if (m.status !== 'completed') {
+          process.stderr.write(`the run ended ${m.status}${m.error ? `: ${m.error}` : ''}\n`);
+          process.exitCode = interrupted ? 130 : 1;
+        }
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+}
+
+async function newSession(client: TetherClient, title: string): Promise<string> {
+  const s = await client.createSession({ title: title.slice(0, 80) });
+  process.stderr.write(dim(`session ${s.id} (continue it with --session ${s.id})`, process.stderr) + '\n');
+  return s.id;
+}
+
+/** Prints a shell message's output and returns the exit code to exit with. */
+function reportShell(m: Message): number {
+  const part = m.parts.find((p) => p.type === 'shell');
+  if (!part) {
+    process.stderr.write(`the command ended ${m.status}${m.error ? `: ${m.error}` : ''}\n`);
+    return 1;
+  }
+  const d = part.data as ShellPartData;
+  process.stdout.write(d.stdout);
+  process.stderr.write(d.stderr);
+  if (d.stdoutTruncated || d.stderrTruncated) process.stderr.write('[output was truncated by the server]\n');
+  if (d.timedOut) {
+    process.stderr.write(`command timed out after ${d.durationMs} ms and was killed\n`);
+    return 124;
+  }
+  if (d.aborted) return 130;
+  if (d.exitCode !== null) return d.exitCode;
+  if (d.signal) {
+    process.stderr.write(`command killed by ${d.signal}\n`);
+    return 128 + (signalNumber(d.signal) ?? 0);
+  }
+  return 1;
+}
+
+function signalNumber(name: string): number | undefined {
+  return (constants.signals as Record<string, number>)[name];
+}
