@@ -290,8 +290,11 @@ function prepare(db: Db) {
   };
 }
 
+let lastNow = 0;
+/** Strictly increasing timestamps, so "most recently active first" has no ties within a process. */
 function now(): string {
-  return new Date().toISOString();
+  lastNow = Math.max(Date.now(), lastNow + 1);
+  return new Date(lastNow).toISOString();
 }
 
 function isFinal(status: MessageStatus): status is FinalStatus {
