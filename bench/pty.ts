@@ -91,8 +91,13 @@ async function createPty(b: Bench, args: string[], env: Record<string, string> =
   return ((await res.json()) as { id: string }).id;
 }
 
-function open(b: Bench, id: string): Promise<WebSocket> {
+/**
+ * Opens a socket with its output handler attached from the start: the scrollback can arrive in the
+ * same TCP read as the handshake and is emitted before an 'open' continuation could subscribe.
+ */
+function open(b: Bench, id: string, onOutput: (chunk: Buffer) => void): Promise<WebSocket> {
   const ws = new WebSocket(`${b.ws}/pty/${id}/connect`, ['tether'], { headers: { authorization: `Bearer ${b.token}` } });
+  ws.on('message', (d: Buffer, binary) => binary && onOutput(d));
   return withDeadline(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
@@ -107,12 +112,9 @@ function open(b: Bench, id: string): Promise<WebSocket> {
 /** Bytes and seconds for the same producer through the server and a WebSocket client. */
 async function wsThroughput(b: Bench): Promise<{ bytes: number; secs: number }> {
   const id = await createPty(b, PRODUCER);
-  const ws = await open(b, id);
   let bytes = 0;
+  const ws = await open(b, id, (d) => (bytes += d.length));
   let closed: { code: number; reason: string } | undefined;
-  ws.on('message', (d: Buffer, binary) => {
-    if (binary) bytes += d.length;
-  });
   const done = new Promise<void>((resolve) => ws.once('close', (code, reason) => ((closed = { code, reason: reason.toString() }), resolve())));
   const t0 = process.hrtime.bigint();
   ws.send(Buffer.from('\r'), { binary: true });
@@ -123,7 +125,7 @@ async function wsThroughput(b: Bench): Promise<{ bytes: number; secs: number }> 
 }
 
 /** Round trips of single keystrokes to an interactive bash: send one byte, wait for its echo. */
-async function roundTrips(send: (s: string) => void, onData: (fn: (chunk: Buffer) => void) => void, n: number): Promise<number[]> {
+async function roundTrips(label: string, send: (s: string) => void, onData: (fn: (chunk: Buffer) => void) => void, n: number): Promise<number[]> {
   let waiting: ((chunk: Buffer) => void) | null = null;
   let seen = '';
   onData((chunk) => {
@@ -136,7 +138,7 @@ async function roundTrips(send: (s: string) => void, onData: (fn: (chunk: Buffer
       check();
     }),
     10_000,
-    `shell prompt (got ${JSON.stringify(seen.slice(-200))})`,
+    `${label}: the shell prompt`,
   );
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -167,7 +169,7 @@ export async function benchPty(): Promise<Row[]> {
   const b = await startBenchServer();
   try {
     const cwd = fs.realpathSync(os.tmpdir());
-    // Warm up both paths once (smaller), then interleave the rounds so machine noise hits both alike.
+    // Interleave the rounds so machine noise hits both paths alike.
     const direct: number[] = [];
     const viaWs: number[] = [];
     let lost = 0;
@@ -184,10 +186,16 @@ export async function benchPty(): Promise<Row[]> {
 
     // Latency through the WebSocket.
     const id = await createPty(b, SHELL, SHELL_ENV);
-    const ws = await open(b, id);
+    const early: Buffer[] = [];
+    let sink: (d: Buffer) => void = (d) => void early.push(d);
+    const ws = await open(b, id, (d) => sink(d));
     const wsLat = await roundTrips(
+      'WebSocket',
       (s) => ws.send(Buffer.from(s), { binary: true }),
-      (fn) => ws.on('message', (d: Buffer, binary) => binary && fn(d)),
+      (fn) => {
+        for (const d of early.splice(0)) fn(d);
+        sink = fn;
+      },
       LATENCY_SAMPLES,
     );
     ws.close();
@@ -195,6 +203,7 @@ export async function benchPty(): Promise<Row[]> {
     // For reference: the same keystrokes straight into node-pty.
     const p = pty.spawn('bash', SHELL, { cwd, cols: 1000, rows: 50, env: { ...process.env, TERM: 'xterm-256color', ...SHELL_ENV } as Record<string, string>, encoding: null });
     const directLat = await roundTrips(
+      'node-pty',
       (s) => p.write(s),
       (fn) => p.onData((d: unknown) => fn(d as Buffer)),
       LATENCY_SAMPLES,

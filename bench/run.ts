@@ -3,12 +3,14 @@ import { printTable, type Row } from './lib.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchVerify } from './verify.js';
 import { benchHttp } from './http.js';
+import { benchPty } from './pty.js';
 
 const only = process.argv.slice(2);
 const suites: [string, () => Promise<Row[]>][] = [
   ['cli', benchCliStartup],
   ['verify', benchVerify],
   ['http', benchHttp],
+  ['pty', benchPty],
 ];
 
 const rows: Row[] = [];

@@ -14,6 +14,7 @@ export class LiveConnections {
   private readonly conns = new Set<Conn>();
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(tokenId: string, reason: CloseReason) => void>();
+  private active = new Set<string>();
 
   constructor(
     private readonly tokens: LiveTokens | null,
@@ -46,6 +47,14 @@ export class LiveConnections {
     if (!this.tokens) return;
     const index = this.tokens.current();
     const gone = new Map<string, CloseReason>();
+    // Tokens that were active at the last sweep and are not now (deleted or expired), whether or
+    // not they have a live connection: listeners drop what else hangs on them (tickets, web sessions).
+    if (this.listeners.size > 0) {
+      const active = new Set<string>();
+      for (const r of index.records()) if (index.isActive(r.id, now)) active.add(r.id);
+      for (const id of this.active) if (!active.has(id)) gone.set(id, index.get(id) ? 'token expired' : 'token revoked');
+      this.active = active;
+    }
     for (const conn of [...this.conns]) {
       if (conn.tokenId === null || index.isActive(conn.tokenId, now)) continue;
       const reason: CloseReason = index.get(conn.tokenId) ? 'token expired' : 'token revoked';

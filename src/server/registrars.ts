@@ -2,5 +2,9 @@
 import type { RouteRegistrar } from './app.js';
 
 export async function productionRegistrars(): Promise<RouteRegistrar[]> {
-  return [(await import('./routes/session.js')).registerSession];
+  return [
+    (await import('./routes/pty.js')).registerPty,
+    (await import('./routes/session.js')).registerSession,
+    (await import('./routes/web.js')).registerWeb,
+  ];
 }

@@ -1,0 +1,372 @@
+// Terminals: `GET/POST /pty`, `GET/PUT/DELETE /pty/:id`, `POST /pty/:id/ticket` and the WebSocket
+// `GET /pty/:id/connect`. Every one of them needs execute (first segment `pty`) on top of read or
+// write by method, and the upgrade needs read+execute: the guard decides, never this file.
+//
+// WebSocket protocol (subprotocol `tether`; how to authenticate: see ../ws-auth.ts):
+//
+//   server -> client
+//     binary frame   terminal output, raw bytes exactly as the pty produced them (the client decodes
+//                    a byte stream, so a UTF-8 sequence split across frames arrives whole). On
+//                    connect the scrollback (about 1 MiB) is replayed first, then live output.
+//     text frame     one JSON control message:
+//                      {"type":"exit","exitCode":3,"signal":null}   the process ended (exitCode null
+//                                                                  and signal a number if killed)
+//                      {"type":"error","message":"..."}             a client message was rejected
+//                                                                  (the connection stays open)
+//   client -> server
+//     binary frame   keystrokes: raw bytes written to the terminal as they are.
+//     text frame     one JSON control message (never keystrokes, so nothing is ambiguous):
+//                      {"type":"input","data":"ls\r"}               keystrokes as a string (UTF-8)
+//                      {"type":"resize","cols":120,"rows":40}       resize (1..1000 each; shared by
+//                                                                  every client of the terminal)
+//
+//   close codes (the reason is always set)
+//     1000  the process ended; reason "exit:<code>" or "signal:<number>", after the exit message
+//     1001  the server is shutting down ("server shutting down")
+//     4008  this client fell too far behind the output ("client too slow: ...")
+//     4401  the token that opened the connection was deleted or expired ("token revoked" / "token expired")
+//     4404  the terminal disappeared before the connection opened ("terminal not found")
+//
+// Several clients may attach to one terminal; each gets the same output. Closing a client never
+// ends the terminal: `DELETE /pty/:id` does.
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { upgradeWebSocket } from '@hono/node-server';
+import type { Context } from 'hono';
+import type { WebSocket } from 'ws';
+import { PtyManager, type AttachHandle, type PtyClient, type PtyManagerOptions } from '../../pty/index.js';
+import { errorMessage } from '../../errors.js';
+import type { RouteRegistrar } from '../app.js';
+import type { CloseReason } from '../connections.js';
+import type { ServerContext } from '../context.js';
+import { errorJson } from '../errors.js';
+import { WS_PROTOCOL } from '../server.js';
+import { TicketStore, isWebSocketUpgrade, protocolCredential, rejectTokenInUrl, ticketCredential, type TicketStoreOptions } from '../ws-auth.js';
+import { authErrors, errors, jsonContent } from './common.js';
+
+export const CLOSE_EXITED = 1000;
+export const CLOSE_SHUTDOWN = 1001;
+export const CLOSE_TOKEN_GONE = 4401;
+export const CLOSE_NOT_FOUND = 4404;
+/** After the server starts a close, a peer that has not read up to the close frame by then is cut off. */
+const CLOSE_GRACE_MS = 2000;
+const WS_OPEN = 1;
+
+const Size = z.number().int().min(1).max(1000);
+
+const PtySchema = z
+  .object({
+    id: z.string().openapi({ example: 'pty_0123456789abcdef' }),
+    title: z.string(),
+    command: z.string(),
+    args: z.array(z.string()),
+    cwd: z.string().openapi({ description: 'Real path of the working directory (inside the project)' }),
+    cols: z.number().int(),
+    rows: z.number().int(),
+    pid: z.number().int(),
+    status: z.enum(['running', 'exited']),
+    exitCode: z.number().int().nullable().openapi({ description: 'Exit status; null while running or when killed by a signal' }),
+    signal: z.number().int().nullable().openapi({ description: 'Signal number that killed the process; null otherwise' }),
+    createdAt: z.string(),
+    ownerTokenId: z.string().nullable().openapi({ description: 'Public id of the token that created it' }),
+  })
+  .openapi('Pty');
+
+const CreateBody = z
+  .object({
+    command: z.string().min(1).max(32 * 1024).optional().openapi({ description: 'Default: the configured shell, else $SHELL, else /bin/bash' }),
+    args: z.array(z.string().max(32 * 1024)).max(1024).optional(),
+    cwd: z.string().max(4096).optional().openapi({ description: 'A directory inside the project (relative to it, or absolute); default the project' }),
+    env: z.record(z.string(), z.string().max(32 * 1024)).optional().openapi({ description: 'Added to (and overriding) the server environment' }),
+    cols: Size.optional(),
+    rows: Size.optional(),
+    title: z.string().max(256).optional(),
+  })
+  .strict()
+  .openapi('PtyCreate');
+
+const UpdateBody = z.object({ cols: Size.optional(), rows: Size.optional(), title: z.string().max(256).optional() }).strict().openapi('PtyUpdate');
+
+const IdParams = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, example: 'pty_0123456789abcdef' }) });
+
+const TicketSchema = z
+  .object({
+    ticket: z.string(),
+    expiresAt: z.string().openapi({ description: 'ISO 8601; 30 s after issue' }),
+    url: z.string().openapi({ description: 'Path to connect with, ticket included' }),
+  })
+  .openapi('PtyTicket');
+
+const list = createRoute({
+  method: 'get',
+  path: '/pty',
+  summary: 'List terminals (running, and recently exited ones with their exit status)',
+  responses: { 200: jsonContent(z.array(PtySchema), 'Terminals'), ...authErrors },
+});
+
+const create = createRoute({
+  method: 'post',
+  path: '/pty',
+  summary: 'Start a terminal (a real pty) in the project',
+  request: { body: { content: { 'application/json': { schema: CreateBody } }, required: false } },
+  responses: { 201: jsonContent(PtySchema, 'The new terminal'), 400: errors[400], 503: errors[503], ...authErrors },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/pty/{id}',
+  summary: 'One terminal',
+  request: { params: IdParams },
+  responses: { 200: jsonContent(PtySchema, 'The terminal'), 404: errors[404], ...authErrors },
+});
+
+const update = createRoute({
+  method: 'put',
+  path: '/pty/{id}',
+  summary: 'Resize and/or rename a terminal',
+  request: { params: IdParams, body: { content: { 'application/json': { schema: UpdateBody } }, required: true } },
+  responses: { 200: jsonContent(PtySchema, 'The terminal'), 400: errors[400], 404: errors[404], ...authErrors },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/pty/{id}',
+  summary: 'End a terminal and every process in its session (SIGHUP, then SIGKILL), and remove it',
+  request: { params: IdParams },
+  responses: { 204: { description: 'Ended and removed' }, 404: errors[404], ...authErrors },
+});
+
+const ticket = createRoute({
+  method: 'post',
+  path: '/pty/{id}/ticket',
+  summary: 'A one-time ticket to open GET /pty/{id}/connect as ?ticket= (for browsers, which cannot set headers on a WebSocket)',
+  description: 'Valid 30 s, usable once, only for this terminal, and only while the token that asked for it exists.',
+  request: { params: IdParams },
+  responses: { 201: jsonContent(TicketSchema, 'The ticket'), 404: errors[404], ...authErrors },
+});
+
+const CONNECT_DESCRIPTION = `WebSocket (subprotocol "${WS_PROTOCOL}"). Needs read+execute. Credentials: Authorization header; or offer the subprotocols "${WS_PROTOCOL}" and "${WS_PROTOCOL}.auth.<token>" (the server selects "${WS_PROTOCOL}" only); or ?ticket= from POST /pty/{id}/ticket. Never a token in the URL.
+Server to client: binary frames = terminal output bytes (scrollback first); text frames = JSON {"type":"exit","exitCode","signal"} or {"type":"error","message"}.
+Client to server: binary frames = keystroke bytes; text frames = JSON {"type":"input","data"} or {"type":"resize","cols","rows"}.
+Close codes: 1000 process ended (reason "exit:<code>" or "signal:<n>"), 1001 server shutting down, 4008 client too slow, 4401 token revoked/expired, 4404 terminal not found.`;
+
+export interface PtyRoutesOptions {
+  /** Terminal manager options (projectDir and events come from the server context). */
+  manager?: Omit<PtyManagerOptions, 'projectDir' | 'events'>;
+  tickets?: TicketStoreOptions;
+  /** How long a server-side close waits for the peer before cutting the connection. Default 2 s. */
+  closeGraceMs?: number;
+  /** Receives the manager and ticket store (tests, benchmarks). */
+  expose?: (parts: { manager: PtyManager; tickets: TicketStore }) => void;
+}
+
+/** The terminal routes with options; `registerPty` is this with the defaults. */
+export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
+  return (app, ctx) => {
+    const manager = new PtyManager({ ...opts.manager, projectDir: ctx.projectDir, events: ctx.events });
+    const tickets = new TicketStore(opts.tickets);
+    opts.expose?.({ manager, tickets });
+
+    // The URL check goes first so that no other credential can launder a token in a URL.
+    ctx.extractors.unshift(rejectTokenInUrl);
+    ctx.extractors.push(protocolCredential, ticketCredential(tickets));
+    ctx.connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
+    ctx.onClose(async () => {
+      const { remaining } = await manager.disposeAll();
+      if (remaining.length > 0) ctx.log.log('error', 'pty.orphans', { pids: remaining });
+    });
+
+    app.openapi(list, (c) => c.json(manager.list(), 200));
+
+    app.openapi(create, async (c) => {
+      const body = (c.req.valid('json') ?? {}) as z.infer<typeof CreateBody>;
+      const command = body.command ?? (await ctx.settings.get()).shell;
+      const info = await manager.create({ ...body, ...(command === undefined ? {} : { command }), ownerTokenId: c.get('auth').tokenId });
+      return c.json(info, 201);
+    });
+
+    app.openapi(get, (c) => c.json(manager.get(c.req.valid('param').id), 200));
+
+    app.openapi(update, (c) => c.json(manager.update(c.req.valid('param').id, c.req.valid('json')), 200));
+
+    app.openapi(remove, async (c) => {
+      const { id } = c.req.valid('param');
+      await manager.kill(id);
+      tickets.dropScope(connectPath(id));
+      return c.body(null, 204);
+    });
+
+    app.openapi(ticket, (c) => {
+      const { id } = c.req.valid('param');
+      manager.get(id); // 404 for an unknown terminal
+      const path = connectPath(id);
+      const issued = tickets.issue(c.get('auth').tokenId, path);
+      return c.json({ ticket: issued.ticket, expiresAt: new Date(issued.expiresAt).toISOString(), url: `${path}?ticket=${issued.ticket}` }, 201);
+    });
+
+    const upgrade = upgradeWebSocket((c: Context) => {
+      const id = c.req.param('id')!;
+      const tokenId = c.get('auth').tokenId;
+      let conn: TerminalSocket | undefined;
+      return {
+        onOpen: (_e, ws) => {
+          conn = new TerminalSocket(ws.raw as WebSocket, id, tokenId, manager, ctx, opts.closeGraceMs ?? CLOSE_GRACE_MS);
+          conn.start();
+        },
+        onMessage: (e) => conn?.message(e.data),
+        onClose: () => conn?.closed(),
+        onError: () => conn?.closed(),
+      };
+    });
+
+    app.get('/pty/:id/connect', async (c, next) => {
+      manager.get(c.req.param('id')); // 404 before any upgrade
+      if (!isWebSocketUpgrade(c)) {
+        c.header('Upgrade', 'websocket');
+        return errorJson(c, 426, 'upgrade_required', `GET /pty/:id/connect is a WebSocket endpoint (subprotocol "${WS_PROTOCOL}"); connect with a WebSocket client`);
+      }
+      return upgrade(c, next);
+    });
+    app.openAPIRegistry.registerPath({
+      method: 'get',
+      path: '/pty/{id}/connect',
+      summary: 'Attach to a terminal over a WebSocket',
+      description: CONNECT_DESCRIPTION,
+      request: { params: IdParams, query: z.object({ ticket: z.string().optional().openapi({ description: 'One-time ticket from POST /pty/{id}/ticket' }) }) },
+      responses: {
+        101: { description: 'Switching protocols' },
+        404: errors[404],
+        426: { description: 'Not a WebSocket upgrade' },
+        ...authErrors,
+      },
+    });
+  };
+}
+
+export const registerPty: RouteRegistrar = ptyRoutes();
+
+function connectPath(id: string): string {
+  return `/pty/${id}/connect`;
+}
+
+type ClientMessage = { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number };
+
+function parseControl(text: string): ClientMessage | string {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return 'text frames must be JSON control messages: {"type":"input","data":"..."} or {"type":"resize","cols":N,"rows":N}; send keystrokes as binary frames or as an input message';
+  }
+  if (typeof msg !== 'object' || msg === null) return 'a control message must be a JSON object with a "type"';
+  const m = msg as Record<string, unknown>;
+  if (m.type === 'input') {
+    if (typeof m.data !== 'string') return 'input: "data" must be a string';
+    return { type: 'input', data: m.data };
+  }
+  if (m.type === 'resize') {
+    return { type: 'resize', cols: m.cols as number, rows: m.rows as number }; // checked by the manager
+  }
+  return `unknown control message type ${JSON.stringify(m.type)?.slice(0, 40)}; accepted: "input", "resize"`;
+}
+
+/** One WebSocket attached to one terminal: a PtyClient for the manager, a live connection for revocation. */
+class TerminalSocket implements PtyClient {
+  private handle: AttachHandle | undefined;
+  private unregister: (() => void) | undefined;
+  private done = false;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly id: string,
+    private readonly tokenId: string | null,
+    private readonly manager: PtyManager,
+    private readonly ctx: ServerContext,
+    private readonly closeGraceMs: number,
+  ) {}
+
+  start(): void {
+    // Registered first: a token revoked while we attach still reaches this connection.
+    this.unregister = this.ctx.connections.add(this.tokenId, (reason: CloseReason) =>
+      this.shutdown(reason === 'server shutting down' ? CLOSE_SHUTDOWN : CLOSE_TOKEN_GONE, reason),
+    );
+    try {
+      // May replay, and for an exited terminal call onExit, before it returns.
+      const handle = this.manager.attach(this.id, this);
+      if (this.done) handle.detach();
+      else this.handle = handle;
+    } catch (err) {
+      this.shutdown(CLOSE_NOT_FOUND, 'terminal not found');
+      this.ctx.log.log('debug', 'pty.attach_failed', { id: this.id, error: errorMessage(err) });
+    }
+  }
+
+  // PtyClient
+  send(data: Buffer): void {
+    if (this.ws.readyState === WS_OPEN) this.ws.send(data, { binary: true });
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    this.shutdown(code, reason);
+  }
+
+  onExit(exitCode: number | null, signal: number | null): void {
+    this.sendControl({ type: 'exit', exitCode, signal });
+    this.shutdown(CLOSE_EXITED, signal !== null ? `signal:${signal}` : `exit:${exitCode}`);
+  }
+
+  /** A message from the client. */
+  message(data: unknown): void {
+    if (this.done || !this.handle) return;
+    if (typeof data !== 'string') {
+      if (data instanceof ArrayBuffer) this.handle.write(Buffer.from(data));
+      else if (ArrayBuffer.isView(data)) this.handle.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      return;
+    }
+    const msg = parseControl(data);
+    if (typeof msg === 'string') return this.sendControl({ type: 'error', message: msg });
+    if (msg.type === 'input') return this.handle.write(msg.data);
+    try {
+      this.handle.resize(msg.cols, msg.rows);
+    } catch (err) {
+      this.sendControl({ type: 'error', message: `resize: ${errorMessage(err)}` });
+    }
+  }
+
+  /** The socket closed (by either side). */
+  closed(): void {
+    this.done = true;
+    clearTimeout(this.killTimer);
+    this.release();
+  }
+
+  private sendControl(msg: Record<string, unknown>): void {
+    if (this.ws.readyState === WS_OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private release(): void {
+    this.handle?.detach();
+    this.handle = undefined;
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+
+  /** Server-side close: stop input and output at once, then close the socket with code and reason. */
+  private shutdown(code: number, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.release();
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+      return;
+    }
+    this.killTimer = setTimeout(() => this.ws.terminate(), this.closeGraceMs);
+    this.killTimer.unref();
+  }
+}
