@@ -64,6 +64,15 @@ export function buildProgram(): Command {
     .action(async (url: string | undefined, opts) => (await import('./auth-login.js')).statusCommand(url, opts));
 
   program
+    .command('attach')
+    .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
+    .option('--pty <id>', 'attach to this terminal (default: create a new one)')
+    .option('--command <cmd>', 'for a new terminal: the program to run (default: the server\'s shell)')
+    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .action(async (opts) => (await import('./attach.js')).attachCommand(opts));
+
+  program
     .command('run')
     .description('send a message to a session and print the streamed reply, or run a shell command with --shell')
     .argument('[message]', 'what to ask the agent')

@@ -75,6 +75,48 @@ export class TetherClient {
   findText = (pattern: string, opts: { caseSensitive?: boolean; limit?: number } = {}) =>
     this.request<T.FindTextResult>('GET', '/find', { query: { pattern, caseSensitive: opts.caseSensitive, limit: opts.limit } });
 
+  // --- terminals ---
+  listPtys = () => this.request<T.Pty[]>('GET', '/pty');
+  createPty = (body: T.CreatePty = {}) => this.request<T.Pty>('POST', '/pty', { body });
+  getPty = (id: string) => this.request<T.Pty>('GET', `/pty/${encodeURIComponent(id)}`);
+  updatePty = (id: string, body: { cols?: number; rows?: number; title?: string }) => this.request<T.Pty>('PUT', `/pty/${encodeURIComponent(id)}`, { body });
+  deletePty = (id: string) => this.request<void>('DELETE', `/pty/${encodeURIComponent(id)}`);
+  ptyTicket = (id: string) => this.request<{ ticket: string; expiresAt: string; url: string }>('POST', `/pty/${encodeURIComponent(id)}/ticket`);
+
+  /** Opens the terminal WebSocket (Node: the `ws` package); credentials ride in the subprotocol offer.
+   * The socket is returned paused: attach listeners, then call `resume()`. */
+  async connectPty(id: string): Promise<import('ws').WebSocket> {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(this.wsUrl(`/pty/${encodeURIComponent(id)}/connect`), this.wsProtocols());
+    return new Promise((resolve, reject) => {
+      // Paused: the scrollback can arrive with the handshake, before the caller has listeners.
+      // The caller attaches its handlers, then calls ws.resume().
+      ws.once('open', () => {
+        ws.pause();
+        resolve(ws);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => {
+          let code = 'http_error';
+          let message = `WebSocket refused: ${res.statusCode}`;
+          try {
+            const e = (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+            if (e?.code) code = e.code;
+            if (e?.message) message = e.message;
+          } catch {
+            // no JSON body on a refused handshake
+            code = res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'insufficient_permissions' : res.statusCode === 404 ? 'not_found' : code;
+            if (res.statusCode === 403) message = 'lacks execute permission, needed for a WebSocket upgrade';
+          }
+          reject(new ApiError(res.statusCode ?? 0, code, message));
+        });
+      });
+      ws.once('error', (err) => reject(new ConnectionError(this.url, err)));
+    });
+  }
+
   // --- sessions ---
   listSessions = async () => (await this.request<{ sessions: T.Session[] }>('GET', '/session')).sessions;
   createSession = (body: { title?: string; directory?: string } = {}) => this.request<T.Session>('POST', '/session', { body });

@@ -99,3 +99,32 @@ export interface RunEvent {
   type: string;
   properties: Record<string, unknown>;
 }
+
+export interface Pty {
+  id: string;
+  title: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  cols: number;
+  rows: number;
+  pid: number;
+  status: 'running' | 'exited';
+  exitCode: number | null;
+  signal: number | null;
+  createdAt: string;
+  ownerTokenId: string | null;
+}
+
+export interface CreatePty {
+  command?: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  cols?: number;
+  rows?: number;
+  title?: string;
+}
+
+/** Control messages the server sends on a terminal WebSocket (text frames). */
+export type PtyServerMessage = { type: 'exit'; exitCode: number | null; signal: number | null } | { type: 'error'; message: string };

@@ -1,0 +1,109 @@
+// `tether attach [--pty ID]`: the remote terminal in the user's own terminal. Raw mode, the remote
+// size follows the local window, Ctrl-] detaches (the remote terminal keeps running), and when the
+// remote process ends, attach exits with its exit code.
+import type { WebSocket } from 'ws';
+import type { PtyServerMessage } from '../client/types.js';
+import { TetherError, UsageError } from '../errors.js';
+import { withClient, type ClientFlags } from './client-common.js';
+
+export const DETACH_KEY = 0x1d; // Ctrl-]
+
+export interface AttachOptions extends ClientFlags {
+  pty?: string;
+  command?: string;
+}
+
+/** Close codes from the server (see src/server/routes/pty.ts). */
+const CLOSE_TEXT: Record<number, string> = {
+  1001: 'the server is shutting down',
+  4008: 'this client fell too far behind the output',
+  4401: 'the token was revoked or expired',
+  4404: 'the terminal no longer exists',
+};
+
+export async function attachCommand(opts: AttachOptions): Promise<void> {
+  validatePtyId(opts.pty);
+  const code = await withClient(opts, async (client, target) => {
+    const stdin = process.stdin;
+    const stdout = process.stdout;
+    const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
+    let id = opts.pty;
+    if (id) await client.getPty(id);
+    else {
+      const pty = await client.createPty({ ...size(), ...(opts.command ? { command: opts.command } : {}) });
+      id = pty.id;
+      process.stderr.write(`created terminal ${id}; detach with Ctrl-]\r\n`);
+    }
+    const ws = await client.connectPty(id);
+    const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
+    send({ type: 'resize', ...size() });
+
+    const raw = Boolean(stdin.isTTY);
+    if (raw) stdin.setRawMode(true);
+    stdin.resume();
+    let detached = false;
+    let exit: PtyServerMessage | undefined;
+    const restore = () => {
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onInput);
+      stdout.off('resize', onResize);
+    };
+    const onInput = (chunk: Buffer) => {
+      const i = chunk.indexOf(DETACH_KEY);
+      if (i !== -1) {
+        if (i > 0) ws.send(chunk.subarray(0, i));
+        detached = true;
+        ws.close(1000, 'detached');
+        return;
+      }
+      if (ws.readyState === ws.OPEN) ws.send(chunk);
+    };
+    const onResize = () => send({ type: 'resize', ...size() });
+    stdin.on('data', onInput);
+    stdout.on('resize', onResize);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) stdout.write(data);
+      else {
+        try {
+          const m = JSON.parse(data.toString('utf8')) as PtyServerMessage;
+          if (m.type === 'exit') exit = m;
+          else if (m.type === 'error') process.stderr.write(`\r\ntether: ${m.message}\r\n`);
+        } catch {
+          // ignore malformed control frames
+        }
+      }
+    });
+    const closing = waitClose(ws);
+    ws.resume();
+    const closed = await closing;
+    restore();
+    const reattach = `tether attach --pty ${id}${target.url === 'http://127.0.0.1:4096' ? '' : ` --url ${target.url}`}`;
+    if (detached) {
+      process.stderr.write(`\r\ndetached from ${id}; it is still running. Reattach with: ${reattach}\n`);
+      return 0;
+    }
+    if (exit?.type === 'exit' || closed.code === 1000) {
+      const e = exit?.type === 'exit' ? exit : parseExitReason(closed.reason);
+      if (e.exitCode !== null) return e.exitCode;
+      return 128 + (e.signal ?? 0);
+    }
+    const why = CLOSE_TEXT[closed.code] ?? `connection closed (${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`;
+    throw new TetherError('connection_closed', `${why}${closed.code === 4401 ? '' : `; reattach with: ${reattach}`}`, 500, 1);
+  });
+  process.exitCode = code;
+}
+
+function waitClose(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString('utf8') })));
+}
+
+function parseExitReason(reason: string): { exitCode: number | null; signal: number | null } {
+  const m = /^(exit|signal):(\d+)$/.exec(reason);
+  if (!m) return { exitCode: null, signal: null };
+  return m[1] === 'exit' ? { exitCode: Number(m[2]), signal: null } : { exitCode: null, signal: Number(m[2]) };
+}
+
+export function validatePtyId(id: string | undefined): void {
+  if (id !== undefined && !/^pty_[A-Za-z0-9]{1,64}$/.test(id)) throw new UsageError(`--pty takes a terminal id like pty_0123456789abcdef, not "${id}"`);
+}
