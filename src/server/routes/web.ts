@@ -1,0 +1,142 @@
+// The web UI: `GET /` (index.html) and `GET /ui/<name>`, public (no token: the login page must load
+// without one; see PUBLIC_ROUTES in auth/policy.ts) and holding no data. Files come from a fixed
+// table of URL paths to files, built once when the routes are registered: the top-level files of
+// src/web (by extension) and three vendor files from node_modules. A request path is only ever a
+// key into that table, never joined onto the file system.
+//
+// Where src/web is at run time: next to this module's directory when running from source (tsx,
+// vitest: src/server/routes -> src/web), else in the checkout beside dist/ (dist/server/routes ->
+// ../../../src/web), which is where a fresh clone built by `npm start` has it. tsc does not copy
+// src/web (tsconfig excludes it), so nothing needs building.
+//
+// Headers: a content type per extension, `Cache-Control: no-cache` with a strong ETag (a reload
+// revalidates, an unchanged file answers 304). browser-safety adds nosniff and the strict HTML CSP.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { ServerContext } from '../context.js';
+import { errorJson } from '../errors.js';
+
+const TYPES: ReadonlyMap<string, string> = new Map([
+  ['.html', 'text/html; charset=utf-8'],
+  ['.js', 'text/javascript; charset=utf-8'],
+  ['.mjs', 'text/javascript; charset=utf-8'],
+  ['.css', 'text/css; charset=utf-8'],
+  ['.svg', 'image/svg+xml'],
+  ['.png', 'image/png'],
+  ['.ico', 'image/x-icon'],
+  ['.woff2', 'font/woff2'],
+  ['.map', 'application/json; charset=utf-8'],
+]);
+
+/** URL path (under /ui/vendor/) -> module path resolved from node_modules. */
+const VENDOR: ReadonlyArray<readonly [string, string]> = [
+  ['xterm.mjs', '@xterm/xterm/lib/xterm.mjs'],
+  ['xterm.mjs.map', '@xterm/xterm/lib/xterm.mjs.map'],
+  ['xterm.css', '@xterm/xterm/css/xterm.css'],
+  ['addon-fit.mjs', '@xterm/addon-fit/lib/addon-fit.mjs'],
+  ['addon-fit.mjs.map', '@xterm/addon-fit/lib/addon-fit.mjs.map'],
+];
+
+/** Candidate locations of src/web, relative to this module (source first, then from dist/). */
+const WEB_DIR_CANDIDATES = ['../../web/', '../../../src/web/'];
+
+export interface WebFile {
+  file: string;
+  type: string;
+}
+
+/** Finds the directory holding the UI's index.html, or null. */
+export function findWebDir(from: string = import.meta.url): string | null {
+  for (const rel of WEB_DIR_CANDIDATES) {
+    const dir = fileURLToPath(new URL(rel, from));
+    if (fs.existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  return null;
+}
+
+/** The table of URL paths to files. `/` is index.html. */
+export function webFileTable(webDir: string, resolveModule: (id: string) => string): Map<string, WebFile> {
+  const table = new Map<string, WebFile>();
+  for (const d of fs.readdirSync(webDir, { withFileTypes: true })) {
+    const type = TYPES.get(path.extname(d.name).toLowerCase());
+    // Names the public-route pattern admits (no leading dot), regular files only.
+    if (!d.isFile() || type === undefined || !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(d.name)) continue;
+    table.set(`/ui/${d.name}`, { file: path.join(webDir, d.name), type });
+  }
+  const index = table.get('/ui/index.html');
+  if (index) table.set('/', index);
+  for (const [name, id] of VENDOR) {
+    let file: string;
+    try {
+      file = resolveModule(id);
+    } catch {
+      continue; // A missing source map or package: reported by the check below for what matters.
+    }
+    table.set(`/ui/vendor/${name}`, { file, type: TYPES.get(path.extname(name))! });
+  }
+  return table;
+}
+
+interface Cached {
+  mtimeMs: number;
+  size: number;
+  body: Buffer;
+  etag: string;
+}
+
+export function registerWeb(app: OpenAPIHono, ctx: ServerContext): void {
+  const webDir = findWebDir();
+  const require = createRequire(import.meta.url);
+  const table = webDir ? webFileTable(webDir, (id) => require.resolve(id)) : new Map<string, WebFile>();
+  const missing = webDir === null ? ['src/web/index.html'] : ['/ui/vendor/xterm.mjs', '/ui/vendor/addon-fit.mjs', '/ui/vendor/xterm.css'].filter((p) => !table.has(p));
+  if (missing.length > 0) ctx.log.log('error', 'web.files_missing', { missing, note: 'the web UI will not work; reinstall tether (npm install)' });
+
+  // Read on first use and re-read when the file changes (a stat per request: edits show on reload).
+  const cache = new Map<string, Cached>();
+  const load = async (entry: WebFile): Promise<Cached> => {
+    const st = await fs.promises.stat(entry.file);
+    const hit = cache.get(entry.file);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit;
+    const body = await fs.promises.readFile(entry.file);
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    const fresh = { mtimeMs: st.mtimeMs, size: st.size, body, etag };
+    cache.set(entry.file, fresh);
+    return fresh;
+  };
+
+  const serve = async (c: Context) => {
+    const entry = table.get(c.req.path);
+    if (!entry) {
+      if (c.req.path === '/' && missing.length > 0) {
+        return errorJson(c, 503, 'web_ui_missing', `the web UI files were not found (${missing.join(', ')}); reinstall tether`);
+      }
+      return errorJson(c, 404, 'not_found', `no web UI file ${c.req.path}`);
+    }
+    let file: Cached;
+    try {
+      file = await load(entry);
+    } catch {
+      ctx.log.log('error', 'web.file_unreadable', { file: entry.file });
+      return errorJson(c, 500, 'web_ui_unreadable', `the web UI file for ${c.req.path} cannot be read (see the server log)`);
+    }
+    const headers: Record<string, string> = { 'content-type': entry.type, 'cache-control': 'no-cache', etag: file.etag };
+    if (ifNoneMatch(c.req.header('if-none-match'), file.etag)) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(file.body), 200, headers);
+  };
+
+  app.get('/', serve);
+  app.get('/ui/*', serve);
+}
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v === etag || v === `W/${etag}`;
+  });
+}
