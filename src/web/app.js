@@ -4,8 +4,11 @@
 // - The token is exchanged once at POST /auth/session for an HttpOnly, SameSite=Strict cookie; the
 //   page never stores it and never puts it in a URL. A token in the address bar's fragment
 //   (`/#token=...`, which browsers never send to the server) is read and erased at once.
-// - Every request is same-origin and authenticated by that cookie (the WebSocket too). Any 401
-//   means the web session ended (logout elsewhere, token deleted or expired): back to the login.
+// - Every request is same-origin and authenticated by that cookie plus the session key the login
+//   returned, sent as the X-Tether-Session header (the WebSocket offers it as the subprotocol
+//   `tether.session.<key>`). Cookies are shared by every port of a host, the key is not: it lives in
+//   sessionStorage, which is per origin. Any 401 means the web session ended (logout elsewhere,
+//   token deleted or expired): back to the login.
 // - Nothing from the server is ever parsed as HTML: all text goes in with textContent.
 import './csp-styles.js';
 import { Terminal } from './vendor/xterm.mjs';
@@ -97,9 +100,33 @@ function sessionEndedMessage({ code, message }) {
   return `Your session has ended: ${message}.`;
 }
 
-/** A same-origin request with the session cookie. A 401 ends the web session. */
+// ---------- the web session key ----------
+
+const KEY_STORE = 'tether.sessionKey';
+function sessionKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORE);
+  } catch {
+    return null;
+  }
+}
+function setSessionKey(key) {
+  try {
+    if (key) sessionStorage.setItem(KEY_STORE, key);
+    else sessionStorage.removeItem(KEY_STORE);
+  } catch {
+    // storage disabled: the key lives as long as the page
+  }
+  memoryKey = key || null;
+}
+let memoryKey = null;
+const currentKey = () => memoryKey || sessionKey();
+/** Headers that authenticate a same-origin request (the browser adds the cookie). */
+const authHeaders = () => (currentKey() ? { 'x-tether-session': currentKey() } : {});
+
+/** A same-origin request with the session cookie and key. A 401 ends the web session. */
 async function api(method, path, body, init = {}) {
-  const headers = { accept: 'application/json', ...(init.headers || {}) };
+  const headers = { accept: 'application/json', ...authHeaders(), ...(init.headers || {}) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
@@ -167,6 +194,7 @@ function endSession(message) {
   }
   state.ending = true;
   state.me = null;
+  setSessionKey(null);
   showLogin(message, 'error');
   state.ending = false;
 }
@@ -193,7 +221,8 @@ async function login(token) {
       showLogin(text, 'error');
       return;
     }
-    const me = await res.json();
+    const { sessionKey: key, ...me } = await res.json();
+    setSessionKey(key);
     $('login-token').value = '';
     enterApp(me);
   } catch {
@@ -213,11 +242,12 @@ function takeFragmentToken() {
 
 async function logout() {
   try {
-    await fetch('/auth/session', { method: 'DELETE', credentials: 'same-origin', cache: 'no-store' });
+    await fetch('/auth/session', { method: 'DELETE', headers: authHeaders(), credentials: 'same-origin', cache: 'no-store' });
   } catch {
     // The cookie is HttpOnly; if the server is gone the session dies with it.
   }
   state.me = null;
+  setSessionKey(null);
   history.replaceState(null, '', location.pathname + location.search);
   showLogin('You have logged out.');
 }
@@ -303,33 +333,56 @@ function setConn(live) {
 function openEvents() {
   closeEvents();
   if (!state.can.read) return;
-  const es = new EventSource('/event');
-  state.events = es;
-  es.onopen = () => setConn(true);
-  es.onmessage = (ev) => {
-    let e;
-    try {
-      e = JSON.parse(ev.data);
-    } catch {
-      return;
-    }
-    onEvent(e);
-  };
-  es.onerror = () => {
+  // fetch, not EventSource: EventSource cannot send the session key header.
+  const ctl = new AbortController();
+  state.events = ctl;
+  const retry = () => {
+    if (state.events !== ctl) return;
+    state.events = null;
     setConn(false);
-    if (es.readyState === EventSource.CLOSED && state.events === es) {
-      // Refused (e.g. 401) or gone: find out which; retry while the session lives.
-      state.events = null;
-      void checkSession().then((ok) => {
-        if (ok && state.me) state.eventsRetry = setTimeout(openEvents, 3000);
-      });
-    }
+    void checkSession().then((ok) => {
+      if (ok && state.me) state.eventsRetry = setTimeout(openEvents, 3000);
+    });
   };
+  void (async () => {
+    try {
+      const res = await api('GET', '/event', undefined, { raw: true, signal: ctl.signal, headers: { accept: 'text/event-stream' } });
+      setConn(true);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\n\n')) !== -1) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).replace(/^ /, ''))
+            .join('\n');
+          if (!data) continue;
+          let e;
+          try {
+            e = JSON.parse(data);
+          } catch {
+            continue;
+          }
+          onEvent(e);
+        }
+      }
+    } catch (err) {
+      if (ctl.signal.aborted) return;
+    }
+    retry();
+  })();
 }
 
 function closeEvents() {
   if (state.events) {
-    state.events.close();
+    state.events.abort();
     state.events = null;
   }
 }
@@ -542,7 +595,10 @@ class TerminalView {
     const url = new URL(`/pty/${encodeURIComponent(id)}/connect`, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     // Same origin: the browser sends the session cookie and our Origin; `tether` is the subprotocol.
-    const ws = new WebSocket(url, ['tether']);
+    // Same origin: the browser sends the cookie and our Origin; the session key rides in a
+    // subprotocol offer (a WebSocket cannot carry headers); the server selects only `tether`.
+    const key = currentKey();
+    const ws = new WebSocket(url, key ? ['tether', `tether.session.${key}`] : ['tether']);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     let opened = false;
@@ -1137,7 +1193,7 @@ async function boot() {
   if (token) return login(token);
   // An existing session cookie? (HttpOnly: only the server can tell.)
   try {
-    const res = await fetch('/auth/whoami', { credentials: 'same-origin', cache: 'no-store' });
+    const res = await fetch('/auth/whoami', { headers: authHeaders(), credentials: 'same-origin', cache: 'no-store' });
     if (res.ok) {
       // (With --no-auth the server answers for everyone: no login needed.)
       return enterApp(await res.json());

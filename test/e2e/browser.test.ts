@@ -137,9 +137,14 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     const cookie = await sessionCookie(page);
     expect(cookie?.httpOnly).toBe(true);
     expect(cookie?.sameSite).toBe('Strict');
-    // The page cannot read the cookie, and the token is not kept anywhere it can reach.
+    // The page cannot read the cookie, and the token is not kept anywhere it can reach: storage
+    // holds only the per-origin session key, which is not the token.
     expect(await page.evaluate('document.cookie')).toBe('');
-    expect(await page.evaluate('localStorage.length + sessionStorage.length')).toBe(0);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual(['tether.sessionKey']);
+    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(key).not.toBe(admin.token);
     await screenshot(page, '02-logged-in');
     expect(await cspViolations()).toEqual([]);
     expect(errors).toEqual([]);
@@ -253,7 +258,8 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await loginWithForm(page, admin.token);
     const old = await sessionCookie(page);
     expect(old).toBeDefined();
-    const withOld = () => fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${old!.value}` } });
+    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    const withOld = () => fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${old!.value}`, 'x-tether-session': key } });
     expect((await withOld()).status).toBe(200);
 
     await page.click('#logout');
@@ -290,7 +296,7 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await page.locator('#view-home').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     const before = await ptyCount();
     const r = await page.evaluate(() =>
-      fetch('/pty', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: { message: string } } })),
+      fetch('/pty', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' }, body: '{}' }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: { message: string } } })),
     );
     expect(r.status).toBe(403);
     expect(r.body.error.message).toMatch(/execute/);
@@ -357,8 +363,16 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
       expect(String(out.ws)).toMatch(/^closed/); // the WebSocket never opened
       expect(await ptyCount()).toBe(before);
       expect(fs.existsSync(marker)).toBe(false);
+      // A cookie that leaked to the other port is useless without the per-origin session key, even
+      // replayed outside a browser with a forged Origin.
+      const leaked = cookiesSeenByEvil.map((c) => new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(c)?.[1]).find(Boolean);
+      if (leaked) {
+        const replay = await fetch(s.url + '/pty', { method: 'POST', headers: { cookie: `${SESSION_COOKIE}=${leaked}`, origin: s.url, 'content-type': 'application/json' }, body: '{}' });
+        expect(replay.status).toBe(401);
+        expect(await ptyCount()).toBe(before);
+      }
       // The user's own page still works.
-      expect(await page.evaluate(() => fetch('/pty').then((r) => r.status))).toBe(200);
+      expect(await page.evaluate(() => fetch('/pty', { headers: { 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' } }).then((r) => r.status))).toBe(200);
     } finally {
       evil.closeAllConnections();
       await new Promise((r) => evil.close(r));
@@ -372,12 +386,14 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await page.click('#new-terminal');
     await expect.poll(() => page.locator('#term-status').innerText(), { timeout: UI_TIMEOUT }).toBe('connected');
     const cookie = await sessionCookie(page);
+    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    const whoami = () => fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${cookie!.value}`, 'x-tether-session': key } });
+    expect((await whoami()).status).toBe(200);
 
     await deleteTokens([doomed.id], s.env.tokenFile);
     await page.locator('#login').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(await page.locator('#login-message').innerText()).toMatch(/session has ended.*revoked/i);
-    const r = await fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${cookie!.value}` } });
-    expect(r.status).toBe(401);
+    expect((await whoami()).status).toBe(401);
     await screenshot(page, '09-revoked');
   });
 });

@@ -11,27 +11,43 @@ afterEach(() => s.close());
 
 async function login(token: string) {
   const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: s.url }, body: JSON.stringify({ token }) });
-  return { r, cookie: (r.headers.get('set-cookie') ?? '').split(';')[0]! };
+  const body = r.ok ? ((await r.clone().json()) as { sessionKey: string }) : { sessionKey: '' };
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  // What a page sends: the cookie (by the browser) and the key (by the page's script).
+  return { r, cookie, key: body.sessionKey, headers: { cookie, 'x-tether-session': body.sessionKey } };
 }
 
 describe('web session cookie', () => {
   it('exchanges a token for an HttpOnly SameSite=Strict cookie bound to it', async () => {
     const { token, id } = await s.token(['read', 'write'], { name: 'browser' });
-    const { r, cookie } = await login(token);
+    const { r, key, headers } = await login(token);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ id, name: 'browser', permissions: ['read', 'write'], expiresAt: null });
+    expect(await r.json()).toEqual({ id, name: 'browser', permissions: ['read', 'write'], expiresAt: null, sessionKey: key });
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const set = r.headers.get('set-cookie')!;
     expect(set).toMatch(/^tether_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+$/);
     expect(set).not.toContain(token);
-    const who = await s.fetch('/auth/whoami', { headers: { cookie } });
+    expect(set).not.toContain(key);
+    const who = await s.fetch('/auth/whoami', { headers });
     expect(await who.json()).toMatchObject({ id, authenticatedBy: 'cookie' });
+  });
+
+  it('the cookie alone, or with a wrong key, authenticates nothing (cookies are not port-scoped)', async () => {
+    const { token } = await s.token(['read']);
+    const { cookie } = await login(token);
+    const alone = await s.fetch('/auth/whoami', { headers: { cookie } });
+    expect(alone.status).toBe(401);
+    expect((await alone.json()).error.message).toMatch(/x-tether-session header/);
+    const other = await login((await s.token(['read'])).token);
+    expect((await s.fetch('/auth/whoami', { headers: { cookie, 'x-tether-session': other.key } })).status).toBe(401);
+    expect((await s.fetch('/auth/whoami', { headers: { cookie, 'x-tether-session': '' } })).status).toBe(401);
   });
 
   it('cookie writes need a matching Origin: none -> 401, foreign -> 403, own -> allowed', async () => {
     const { token } = await s.token(['read', 'write']);
-    const { cookie } = await login(token);
+    const { headers: auth } = await login(token);
     const patch = (headers: Record<string, string>) =>
-      s.fetch('/config', { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'm' }) });
+      s.fetch('/config', { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'm' }) });
     const none = await patch({});
     expect(none.status).toBe(401);
     expect((await none.json()).error.message).toMatch(/must carry an Origin/);
@@ -41,32 +57,35 @@ describe('web session cookie', () => {
 
   it('the cookie carries only the token permissions', async () => {
     const { token } = await s.token(['read']);
-    const { cookie } = await login(token);
-    const r = await s.fetch('/config', { method: 'PATCH', headers: { cookie, origin: s.url, 'content-type': 'application/json' }, body: '{}' });
+    const { headers } = await login(token);
+    const r = await s.fetch('/config', { method: 'PATCH', headers: { ...headers, origin: s.url, 'content-type': 'application/json' }, body: '{}' });
     expect(r.status).toBe(403);
   });
 
   it('deleting the token ends the web session at once', async () => {
     const { token, id } = await s.token(['read']);
-    const { cookie } = await login(token);
-    expect((await s.fetch('/auth/whoami', { headers: { cookie } })).status).toBe(200);
+    const { headers } = await login(token);
+    expect((await s.fetch('/auth/whoami', { headers })).status).toBe(200);
     expect((await runCli(['auth', 'token', 'delete', id], s.env.env)).code).toBe(0);
-    expect((await s.fetch('/auth/whoami', { headers: { cookie } })).status).toBe(401);
+    expect((await s.fetch('/auth/whoami', { headers })).status).toBe(401);
   });
 
   it('logout ends the session', async () => {
     const { token } = await s.token(['read']);
-    const { cookie } = await login(token);
-    const out = await s.fetch('/auth/session', { method: 'DELETE', headers: { cookie, origin: s.url } });
+    const { cookie, headers } = await login(token);
+    // Without the key, a logout (e.g. forged by another page on this host) ends nothing.
+    await s.fetch('/auth/session', { method: 'DELETE', headers: { cookie, origin: s.url } });
+    expect((await s.fetch('/auth/whoami', { headers })).status).toBe(200);
+    const out = await s.fetch('/auth/session', { method: 'DELETE', headers: { ...headers, origin: s.url } });
     expect(out.status).toBe(204);
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
-    const r = await s.fetch('/auth/whoami', { headers: { cookie } });
+    const r = await s.fetch('/auth/whoami', { headers });
     expect(r.status).toBe(401);
     expect((await r.json()).error.message).toMatch(/web session has ended/);
   });
 
   it('a forged or random cookie is refused', async () => {
-    expect((await s.fetch('/auth/whoami', { headers: { cookie: 'tether_session=forged' } })).status).toBe(401);
+    expect((await s.fetch('/auth/whoami', { headers: { cookie: 'tether_session=forged', 'x-tether-session': 'forged' } })).status).toBe(401);
   });
 
   it('bad logins are 401, then 429 after 30 failures; a good one still works', async () => {
