@@ -1,7 +1,15 @@
 // Locked, atomic JSON file updates, shared by every private file tether writes (the token file,
-// client credentials, server config). Read-modify-write happens under a lock (`proper-lockfile`);
-// the new contents go to a temp file that is fsynced and renamed (`write-file-atomic`), so a
-// crash or a concurrent writer never leaves a torn or lossy file.
+// client credentials, server config). Read-modify-write happens under an exclusive lock; the new
+// contents go to a temp file that is fully written, fsynced and renamed, so a crash or a concurrent
+// writer never leaves a torn or lossy file.
+//
+// The lock is a kernel lock (SQLite's fcntl lock on `<file>.lock`, through better-sqlite3), so it
+// is released the instant its holder dies, and there is no "stale lock" to take over. (A lock
+// directory with a staleness timeout, as proper-lockfile does, lets two waiters that both saw the
+// same stale lock both believe they hold the new one: a lost update that could revive a deleted
+// token.) Within one process, callers are queued first, because SQLite's busy wait would block the
+// event loop.
+import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
@@ -19,45 +27,105 @@ export interface LockOptions {
   what: string;
 }
 
+/** In-process queue per lock file: the tail of the chain of holders. */
+const queues = new Map<string, Promise<void>>();
+
 /** Runs `fn` holding the lock for `file` (the file itself need not exist). */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions): Promise<T> {
-  // Loaded lazily: read-only commands and the request path never need them.
-  const { default: lockfile } = await import('proper-lockfile');
-  const dir = path.dirname(file);
+  const lockPath = `${file}.lock`;
+  const previous = queues.get(lockPath) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = previous.then(() => new Promise<void>((r) => (done = r)));
+  queues.set(lockPath, mine);
+  await previous;
   try {
-    await ensurePrivateDir(dir);
-  } catch (err) {
-    throw new StoreError(`cannot create directory ${dir} for the ${opts.what}: ${errorMessage(err)}`, 'file_unwritable');
-  }
-  const waitMs = opts.lockWaitMs ?? 30_000;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(file, {
-      realpath: false, // the file may not exist yet
-      lockfilePath: `${file}.lock`,
-      stale: 5_000, // a lock left by a killed process is taken over after this long
-      update: 1_000,
-      retries: { retries: Math.ceil(waitMs / 50), factor: 1, minTimeout: 20, maxTimeout: 80, randomize: true },
-    });
-  } catch (err) {
-    throw new StoreError(`cannot lock the ${opts.what} ${file}: ${errorMessage(err)}`, 'file_locked');
-  }
-  try {
-    return await fn();
+    const dir = path.dirname(file);
+    try {
+      await ensurePrivateDir(dir);
+    } catch (err) {
+      throw new StoreError(`cannot create directory ${dir} for the ${opts.what}: ${errorMessage(err)}`, 'file_unwritable');
+    }
+    const release = await acquire(lockPath, file, opts);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   } finally {
-    await release().catch(() => {});
+    done();
+    if (queues.get(lockPath) === mine) queues.delete(lockPath);
   }
 }
 
-/** Atomic replace: temp file (mode 0600), fsync, rename, then fsync of the directory. */
-export async function writePrivateFileAtomic(file: string, text: string, what: string): Promise<void> {
-  const { default: writeFileAtomic } = await import('write-file-atomic');
+async function acquire(lockPath: string, file: string, opts: LockOptions): Promise<() => void> {
+  const fail = (err: unknown) => new StoreError(`cannot lock the ${opts.what} ${file}: ${errorMessage(err)}`, 'file_locked');
+  // Create the lock file ourselves first: a clear errno (EACCES, EROFS, ENOSPC) beats SQLite's
+  // "unable to open database file", and the mode is ours.
   try {
-    await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
-    await fsyncDir(path.dirname(file));
+    await (await fsp.open(lockPath, 'a', 0o600)).close();
   } catch (err) {
+    throw fail(err);
+  }
+  // Loaded lazily: read-only commands and the request path never need it.
+  const { default: Database } = await import('better-sqlite3');
+  let db: import('better-sqlite3').Database;
+  try {
+    db = new Database(lockPath, { timeout: 0 });
+  } catch (err) {
+    throw fail(err);
+  }
+  const deadline = Date.now() + (opts.lockWaitMs ?? 30_000);
+  for (;;) {
+    try {
+      // Nothing is ever written to the lock file: no journal next to it, so the directory need not
+      // be writable. (Per connection, and it needs a shared lock: hence inside the retry loop.)
+      db.pragma('journal_mode = MEMORY');
+      db.exec('BEGIN EXCLUSIVE');
+      return () => {
+        try {
+          db.exec('ROLLBACK');
+        } finally {
+          db.close();
+        }
+      };
+    } catch (err) {
+      // Only a lock someone holds is worth waiting for; anything else will not go away.
+      if ((err as { code?: string }).code === 'SQLITE_BUSY' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+        continue;
+      }
+      db.close();
+      throw fail((err as { code?: string }).code === 'SQLITE_BUSY' ? new Error(`still held by another process after ${opts.lockWaitMs ?? 30_000} ms`) : err);
+    }
+  }
+}
+
+/**
+ * Atomic replace: temp file (mode 0600, the old file's owner kept), every byte written, fsync,
+ * rename, then fsync of the directory. Not `write-file-atomic`: it writes with a single write()
+ * and ignores a short count, so on a nearly full disk it renamed a truncated file over the good one.
+ * `FileHandle.writeFile` keeps writing until done and fails with ENOSPC/EFBIG instead.
+ */
+export async function writePrivateFileAtomic(file: string, text: string, what: string): Promise<void> {
+  const target = await fsp.realpath(file).catch(() => file);
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let handle: fsp.FileHandle | undefined;
+  try {
+    const old = await fsp.stat(target).catch(() => undefined);
+    handle = await fsp.open(tmp, 'wx', 0o600);
+    await handle.writeFile(text, 'utf8');
+    await handle.chmod(0o600); // whatever the umask
+    if (old && process.getuid?.() === 0) await handle.chown(old.uid, old.gid).catch(() => {}); // root editing a user's file
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
     throw new StoreError(`cannot write the ${what} ${file}: ${errorMessage(err)}; the previous file was kept`, 'file_unwritable');
   }
+  await fsyncDir(path.dirname(target));
 }
 
 /** Makes the rename itself durable. Best effort: not every filesystem allows fsync on a directory. */

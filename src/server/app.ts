@@ -14,6 +14,8 @@ import { registerFile } from './routes/file.js';
 import { registerFind } from './routes/find.js';
 import { registerHealth } from './routes/health.js';
 
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Largest request body any route accepts. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
@@ -32,14 +34,13 @@ export function createApp(opts: AppOptions): OpenAPIHono {
   const app = new OpenAPIHono({ getPath: getCanonicalPath, defaultHook: validationHook });
   app.use('*', browserSafety(opts.browser));
   app.use('*', authGuard(opts.guard));
-  // After the guard, so unauthenticated callers cannot make the server read large bodies.
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorJson(c, 413, 'too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
+  // After the guard, so unauthenticated callers cannot make the server read large bodies. Only
+  // for methods that carry one: the check materialises the request, which costs GETs dearly.
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => errorJson(c, 413, 'too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`),
+  });
+  app.use('*', (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next)));
 
   for (const register of [registerHealth, registerAuth, registerConfig, registerFile, registerFind, registerEvent, ...(opts.registrars ?? [])]) {
     register(app, opts.ctx);
