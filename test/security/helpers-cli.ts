@@ -39,10 +39,17 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+let bin = BIN;
+/** The CLI entry the tests run: the checkout's, unless relocated for an unprivileged user. */
+export const cliBin = () => bin;
+export function relocateCli(newBin: string): void {
+  bin = newBin;
+}
+
 /** Starts the real built CLI (`bin/tether.js`). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, opts: StartOptions = {}): Proc {
   const started = performance.now();
-  const argv = [process.execPath, BIN, ...args];
+  const argv = [process.execPath, bin, ...args];
   const [cmd, ...rest] = opts.wrap ? [...opts.wrap, ...argv] : argv;
   const child = spawn(cmd!, rest, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
   let stdout = '';

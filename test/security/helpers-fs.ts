@@ -6,26 +6,49 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN } from '../helpers/cli.js';
-import { runCliAs, type ProcResult, type StartOptions } from './helpers-cli.js';
+import { relocateCli, runCliAs, type ProcResult, type StartOptions } from './helpers-cli.js';
 
 export const IS_ROOT = process.getuid?.() === 0;
 /** Who the processes under test run as. */
 export const AS: { uid?: number; gid?: number } = IS_ROOT ? { uid: 65534, gid: 65534 } : {};
 
 let probed: string | null | undefined;
+
+function canRun(bin: string): { ok: boolean; why: string } {
+  const r = spawnSync(process.execPath, [bin, '--version'], { uid: AS.uid, gid: AS.gid, encoding: 'utf8', cwd: os.tmpdir() });
+  return { ok: r.status === 0, why: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0] ?? '' };
+}
+
 /**
- * Null when the unprivileged user can run the CLI from this checkout; else why not (e.g. a checkout
- * under /root, which nobody cannot read). Then the tests that need it fail and say so.
+ * Null when the unprivileged user can run the CLI; else why not. A checkout the user cannot reach
+ * (e.g. under /root) is made reachable by a read-only bind mount of it under /tmp, or failing that,
+ * a copy of what the CLI needs; if neither works, the tests that need it fail and say so.
  */
 export function unprivilegedProblem(): string | null {
   if (probed !== undefined) return probed;
   if (!IS_ROOT) return (probed = null);
-  const r = spawnSync(process.execPath, [BIN, '--version'], { uid: AS.uid, gid: AS.gid, encoding: 'utf8', cwd: os.tmpdir() });
+  const first = canRun(BIN);
+  if (first.ok) return (probed = null);
+  const root = path.resolve(path.dirname(BIN), '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-checkout-'));
+  fs.chmodSync(dir, 0o755);
+  const mounted = spawnSync('mount', ['--bind', '-o', 'ro', root, dir]).status === 0;
+  if (mounted) process.on('exit', () => spawnSync('umount', ['-l', dir]));
+  else {
+    for (const part of ['bin', 'dist', 'package.json', 'node_modules']) spawnSync('cp', ['-a', path.join(root, part), dir]);
+    spawnSync('chmod', ['-R', 'a+rX', dir]);
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  const moved = path.join(dir, 'bin', 'tether.js');
+  const second = canRun(moved);
+  if (second.ok) {
+    relocateCli(moved);
+    console.warn(`note: uid ${AS.uid} cannot reach ${root}; running the CLI from a ${mounted ? 'bind mount' : 'copy'} at ${dir}`);
+    return (probed = null);
+  }
   probed =
-    r.status === 0
-      ? null
-      : `cannot run ${BIN} as uid ${AS.uid} (needed because root ignores file modes): ` +
-        `${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]}; put the checkout where that user can read it`;
+    `cannot run ${BIN} as uid ${AS.uid} (needed because root ignores file modes): ${first.why}; ` +
+    `a ${mounted ? 'bind mount' : 'copy'} at ${dir} did not help either: ${second.why}`;
   return probed;
 }
 
