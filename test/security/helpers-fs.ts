@@ -21,8 +21,8 @@ function canRun(bin: string): { ok: boolean; why: string } {
 
 /**
  * Null when the unprivileged user can run the CLI; else why not. A checkout the user cannot reach
- * (e.g. under /root) is made reachable by a read-only bind mount of it under /tmp, or failing that,
- * a copy of what the CLI needs; if neither works, the tests that need it fail and say so.
+ * (e.g. under /root) is copied (what the CLI needs) to a readable place under /tmp; if that does not
+ * work either, the tests that need it fail and say so.
  */
 export function unprivilegedProblem(): string | null {
   if (probed !== undefined) return probed;
@@ -32,23 +32,21 @@ export function unprivilegedProblem(): string | null {
   const root = path.resolve(path.dirname(BIN), '..');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-checkout-'));
   fs.chmodSync(dir, 0o755);
-  const mounted = spawnSync('mount', ['--bind', '-o', 'ro', root, dir]).status === 0;
-  if (mounted) process.on('exit', () => spawnSync('umount', ['-l', dir]));
-  else {
-    for (const part of ['bin', 'dist', 'package.json', 'node_modules']) spawnSync('cp', ['-a', path.join(root, part), dir]);
-    spawnSync('chmod', ['-R', 'a+rX', dir]);
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
+  // A copy of what the CLI needs, readable by everyone (a bind mount would keep the checkout's
+  // own mode, which may be what keeps the user out).
+  for (const part of ['bin', 'dist', 'package.json', 'node_modules']) spawnSync('cp', ['-a', path.join(root, part), dir]);
+  spawnSync('chmod', ['-R', 'a+rX', dir]);
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const moved = path.join(dir, 'bin', 'tether.js');
   const second = canRun(moved);
   if (second.ok) {
     relocateCli(moved);
-    console.warn(`note: uid ${AS.uid} cannot reach ${root}; running the CLI from a ${mounted ? 'bind mount' : 'copy'} at ${dir}`);
+    console.warn(`note: uid ${AS.uid} cannot reach ${root}; running the CLI from a copy at ${dir}`);
     return (probed = null);
   }
   probed =
     `cannot run ${BIN} as uid ${AS.uid} (needed because root ignores file modes): ${first.why}; ` +
-    `a ${mounted ? 'bind mount' : 'copy'} at ${dir} did not help either: ${second.why}`;
+    `a copy at ${dir} did not help either: ${second.why}`;
   return probed;
 }
 
