@@ -48,72 +48,17 @@ export interface ServerEvent {
   properties: Record<string, unknown>;
 }
 
-export interface Session {
-  id: string;
-  title: string;
-  directory: string;
-  createdAt: string;
-  updatedAt: string;
-  busy: boolean;
-}
+// Records the server returns as they are stored (type-only imports: nothing from the server runs).
+import type { Session as StoredSession } from '../session/types.js';
+export type { Message, Part, ShellPartData } from '../session/types.js';
+export type { PtyInfo as Pty } from '../pty/types.js';
 
-export interface Part {
-  id: string;
-  sessionId: string;
-  messageId: string;
-  seq: number;
-  type: string;
-  data: unknown;
-}
-
-export interface Message {
-  id: string;
-  sessionId: string;
-  seq: number;
-  role: 'user' | 'assistant' | 'shell';
-  tokenId: string | null;
-  status: 'pending' | 'running' | 'completed' | 'error' | 'aborted';
-  createdAt: string;
-  completedAt: string | null;
-  error: string | null;
-  parts: Part[];
-}
-
-export interface ShellPartData {
-  command: string;
-  cwd: string;
-  done: boolean;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  timedOut: boolean;
-  aborted: boolean;
-  durationMs: number | null;
-}
+export type Session = StoredSession & { busy: boolean };
 
 /** One event of a streamed run (`Accept: text/event-stream` on a message or shell request). */
 export interface RunEvent {
   type: string;
   properties: Record<string, unknown>;
-}
-
-export interface Pty {
-  id: string;
-  title: string;
-  command: string;
-  args: string[];
-  cwd: string;
-  cols: number;
-  rows: number;
-  pid: number;
-  status: 'running' | 'exited';
-  exitCode: number | null;
-  signal: number | null;
-  createdAt: string;
-  ownerTokenId: string | null;
 }
 
 export interface CreatePty {
