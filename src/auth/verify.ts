@@ -24,7 +24,7 @@ export class TokenIndex {
     for (const record of file.tokens) {
       const entry: Entry = {
         record,
-        hash: Buffer.from(record.hash, 'hex'),
+        hash: Buffer.from(record.hash, 'latin1'), // the hex text's bytes: compared as they are
         expiresMs: record.expiresAt === null ? Infinity : Date.parse(record.expiresAt),
       };
       this.byHash.set(record.hash, entry);
@@ -48,7 +48,7 @@ export class TokenIndex {
     const entry = this.byHash.get(hex);
     // The Map lookup is keyed by a digest the caller cannot steer; the constant-time compare guards
     // the bytes that decide acceptance.
-    if (!entry || !timingSafeEqual(entry.hash, Buffer.from(hex, 'hex'))) return { ok: false, reason: 'unknown' };
+    if (!entry || !timingSafeEqual(entry.hash, Buffer.from(hex, 'latin1'))) return { ok: false, reason: 'unknown' };
     if (entry.expiresMs <= now) return { ok: false, reason: 'expired', record: entry.record };
     return { ok: true, record: entry.record };
   }
