@@ -66,3 +66,44 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
+
+/** Server-side cost of auth without the network or a load generator: app.fetch in this process. */
+export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]> {
+  const { startServer } = await import('../src/server/server.js');
+  const { createToken } = await import('../src/auth/tokens.js');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-inproc-'));
+  const file = path.join(home, 'tokens.json');
+  const { token } = await createToken({ permissions: ['read'], expiresAt: null }, file);
+  const silent = { log() {} };
+  const common = { port: 0, hostname: '127.0.0.1', projectDir: home, tokenFile: file, log: silent, settingsFile: path.join(home, 'config.json') };
+  const withAuth = await startServer({ ...common, auth: true });
+  const without = await startServer({ ...common, auth: false });
+  const perRequestUs = async (s: typeof withAuth, headers: Record<string, string>, count: number) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) await (await s.fetch(new Request('http://127.0.0.1:1/auth/whoami', { headers }))).text();
+    return Number(process.hrtime.bigint() - t0) / 1e3 / count;
+  };
+  const authH = { host: '127.0.0.1:1', authorization: `Bearer ${token}` };
+  const plainH = { host: '127.0.0.1:1' };
+  try {
+    await perRequestUs(withAuth, authH, n / 5);
+    await perRequestUs(without, plainH, n / 5);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      a.push(await perRequestUs(withAuth, authH, n));
+      b.push(await perRequestUs(without, plainH, n));
+    }
+    const ma = median(a);
+    const mb = median(b);
+    return [
+      { group: 'http', metric: 'in-process GET /auth/whoami, --no-auth', value: `${mb.toFixed(1)} us/req` },
+      { group: 'http', metric: 'in-process GET /auth/whoami, with auth', value: `${ma.toFixed(1)} us/req` },
+      { group: 'http', metric: 'in-process auth cost per request', value: `${(ma - mb).toFixed(1)} us (${(((ma - mb) / mb) * 100).toFixed(1)} %)`, target: '<= 5 %', ok: (ma - mb) / mb <= 0.05 },
+    ];
+  } finally {
+    await withAuth.close();
+    await without.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}

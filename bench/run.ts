@@ -2,7 +2,7 @@
 import { printTable, type Row } from './lib.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchVerify } from './verify.js';
-import { benchHttp } from './http.js';
+import { benchAuthInProcess, benchHttp } from './http.js';
 import { benchPty } from './pty.js';
 
 const only = process.argv.slice(2);
@@ -10,6 +10,7 @@ const suites: [string, () => Promise<Row[]>][] = [
   ['cli', benchCliStartup],
   ['verify', benchVerify],
   ['http', benchHttp],
+  ['auth', benchAuthInProcess],
   ['pty', benchPty],
 ];
 

@@ -49,6 +49,8 @@ export interface RunningServer {
   url: string;
   port: number;
   ctx: ServerContext;
+  /** The app's fetch handler, for in-process measurements (bench) without the network. */
+  fetch: (request: Request) => Response | Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -144,6 +146,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     url: `${scheme}://${hostForUrl}:${port}`,
     port,
     ctx,
+    fetch: (request) => app.fetch(request),
     close() {
       closing ??= (async () => {
         connections.stop();
