@@ -11,6 +11,7 @@ function newestMtime(dir) {
   let newest = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
+    if (p === path.join(root, 'src', 'web')) continue; // served as is, not compiled
     newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
   }
   return newest;
