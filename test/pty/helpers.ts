@@ -19,21 +19,7 @@ export async function waitFor<T>(
   }
 }
 
-/** process.kill(pid, 0) succeeds for zombies too; a zombie is dead (only awaiting its reaper). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return fs.existsSync('/proc/self') ? false : true;
-  }
-}
+export { isAlive } from '../helpers/proc.js';
 
 /** Process group of a live process (Linux). */
 export function processGroup(pid: number): number {

@@ -195,17 +195,4 @@ export async function createSession(h: Harness, token: string, body: Record<stri
   return r.body;
 }
 
-/** Whether `pid` is a live process (a zombie counts as dead). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../helpers/proc.js';

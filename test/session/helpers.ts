@@ -17,21 +17,7 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 5_
   }
 }
 
-/** Whether `pid` is a live process (a zombie waiting for its reaper counts as dead). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // Format: "pid (comm) S ..."; comm may contain spaces or parentheses, so look after the last ')'.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../helpers/proc.js';
 
 export function mode(file: string): number {
   return fs.statSync(file).mode & 0o777;
