@@ -20,6 +20,8 @@ export function tempEnv(prefix = 'tether-test-'): TempEnv {
   fs.mkdirSync(dataHome);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // A private HOME too: shells started by the tests must not run the real user's rc files.
+    HOME: root,
     XDG_CONFIG_HOME: configHome,
     XDG_DATA_HOME: dataHome,
     NO_COLOR: '1',

@@ -29,9 +29,11 @@ export interface TestServer {
 
 export async function startTestServer(opts: Partial<StartOptions> = {}): Promise<TestServer> {
   const env = tempEnv();
-  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, XDG_DATA_HOME: process.env.XDG_DATA_HOME };
+  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, XDG_DATA_HOME: process.env.XDG_DATA_HOME, HOME: process.env.HOME };
   process.env.XDG_CONFIG_HOME = env.configHome;
   process.env.XDG_DATA_HOME = env.dataHome;
+  // Terminals and commands the server starts inherit this: no real rc files (slow, and not ours).
+  process.env.HOME = env.root;
   const project = path.join(env.root, 'project');
   fs.mkdirSync(project);
   const logs: LogLine[] = [];
@@ -68,10 +70,10 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
     },
     async close() {
       await server.close();
-      process.env.XDG_CONFIG_HOME = saved.XDG_CONFIG_HOME;
-      process.env.XDG_DATA_HOME = saved.XDG_DATA_HOME;
-      if (saved.XDG_CONFIG_HOME === undefined) delete process.env.XDG_CONFIG_HOME;
-      if (saved.XDG_DATA_HOME === undefined) delete process.env.XDG_DATA_HOME;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
       env.cleanup();
     },
   };
