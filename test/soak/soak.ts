@@ -1,7 +1,7 @@
 // Soak: SOAK_SECONDS (default 60) of mixed load against a real `tether serve` process on loopback:
 // authenticated reads and writes, 401s, SSE clients that come and go, and terminal WebSocket
 // sessions. Bounded in time and concurrency; stops by itself. Fails (exit 1) on any 5xx, a leaked
-// file descriptor or process, or resident memory growth of 10% or more after warm-up.
+// file descriptor or process, or resident memory growth of 10% or more after warm-up (RSS floors).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -132,6 +132,7 @@ const t0 = Date.now();
 await new Promise<void>((resolve) => {
   const timer = setInterval(() => {
     samples.push({ t: (Date.now() - t0) / 1000, rss: rss(), fds: fds() });
+    if (process.env.SOAK_VERBOSE && samples.length % 5 === 0) console.error(`t=${samples.at(-1)!.t.toFixed(0)}s rss=${(samples.at(-1)!.rss / 1048576).toFixed(1)}MiB fds=${samples.at(-1)!.fds}`);
     if (Date.now() - t0 >= SECONDS * 1000) {
       clearInterval(timer);
       resolve();
@@ -149,9 +150,13 @@ while (Date.now() - settle < 10_000 && (endFds > baseFds + 2 || endChildren > ba
   endFds = fds();
   endChildren = children();
 }
-const warm = samples.filter((s) => s.t >= WARMUP_S);
-const warmRss = Math.min(...warm.slice(0, 5).map((s) => s.rss));
-const endRss = Math.min(...warm.slice(-5).map((s) => s.rss));
+// Resident memory is compared by its floor (the lowest 1 s sample) over a window just after warm-up
+// and over the final window: single samples swing by 15-20 MiB with the garbage collector's cycles,
+// the floor is what stays retained.
+const WINDOW_S = Math.max(5, Math.floor((SECONDS - WARMUP_S) / 3));
+const floor = (from: number, to: number) => Math.min(...samples.filter((s) => s.t >= from && s.t < to).map((s) => s.rss));
+const warmRss = floor(WARMUP_S, WARMUP_S + WINDOW_S);
+const endRss = floor(SECONDS - WINDOW_S, Infinity);
 const growth = (endRss - warmRss) / warmRss;
 server.kill('SIGTERM');
 const code = await new Promise<number | null>((r) => server.on('exit', (c) => r(c)));
@@ -159,7 +164,7 @@ fs.rmSync(home, { recursive: true, force: true });
 
 const statusLine = [...stats.byStatus].sort().map(([s, n]) => `${s}: ${n}`).join(', ');
 console.log(`soak: ${SECONDS} s, ${stats.requests} requests (${statusLine}), ${stats.sse} SSE clients, ${stats.ptySessions} terminal sessions`);
-console.log(`soak: rss after warm-up ${(warmRss / 1048576).toFixed(1)} MiB, at end ${(endRss / 1048576).toFixed(1)} MiB (growth ${(growth * 100).toFixed(1)} %)`);
+console.log(`soak: rss floor over ${WINDOW_S} s after warm-up ${(warmRss / 1048576).toFixed(1)} MiB, over the last ${WINDOW_S} s ${(endRss / 1048576).toFixed(1)} MiB (growth ${(growth * 100).toFixed(1)} %)`);
 console.log(`soak: fds ${baseFds} -> ${endFds}, child processes ${baseChildren} -> ${endChildren}, server exit code ${code}`);
 const failures: string[] = [];
 if (stats.errors.length) failures.push(`${stats.errors.length} errors, first: ${stats.errors.slice(0, 5).join('; ')}`);
