@@ -1,4 +1,4 @@
-// Soak: SOAK_SECONDS (default 60, after a 30 s warm-up) of mixed load against a real `tether serve` process on loopback:
+// Soak: SOAK_SECONDS (default 60, after a 45 s warm-up) of mixed load against a real `tether serve` process on loopback:
 // authenticated reads and writes, 401s, SSE clients that come and go, and terminal WebSocket
 // sessions. Bounded in time and concurrency; stops by itself. Fails (exit 1) on any 5xx, a leaked
 // file descriptor or process, or resident memory growth of 10% or more after warm-up (RSS floors).
@@ -12,8 +12,8 @@ import { WebSocket } from 'ws';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin', 'tether.js');
 // SOAK_SECONDS of measured load after SOAK_WARMUP seconds of the same load: the heap, SQLite's page
-// cache and the JIT settle during the first half minute or so.
-const WARMUP_S = Number(process.env.SOAK_WARMUP ?? 30);
+// cache and the JIT settle during the first 40 s or so (a 210 s run: flat after that).
+const WARMUP_S = Number(process.env.SOAK_WARMUP ?? 45);
 const SECONDS = WARMUP_S + Number(process.env.SOAK_SECONDS ?? 60);
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-soak-'));
