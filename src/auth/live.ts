@@ -11,7 +11,6 @@ export interface LiveTokensOptions {
   file: string;
   /** Called once per distinct bad version of the file. */
   onError?: (message: string) => void;
-  onReload?: (index: TokenIndex) => void;
   warn?: (message: string) => void;
 }
 
@@ -55,7 +54,6 @@ export class LiveTokens {
       this.index = new TokenIndex(snap.data);
       this.stamp = snap.stamp;
       this.lastError = null;
-      this.opts.onReload?.(this.index);
       return true;
     } catch (err) {
       this.report(errorMessage(err));

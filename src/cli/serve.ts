@@ -2,7 +2,7 @@
 // down gracefully on SIGINT/SIGTERM.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, TetherError, errorMessage } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { isLoopbackHost } from '../server/hosts.js';
 import { listTokens, createToken, defaultExpiry } from '../auth/tokens.js';
 import { PERMISSIONS } from '../auth/permissions.js';
@@ -116,13 +116,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
 
 /** With no active token: on a terminal, create one and show it once; otherwise say how. */
 async function ensureFirstToken(hostname: string, port: number, tls: boolean): Promise<void> {
-  let tokens;
-  try {
-    tokens = await listTokens();
-  } catch (err) {
-    if (err instanceof TetherError) throw err;
-    throw err;
-  }
+  const tokens = await listTokens();
   if (tokens.some((t) => t.status === 'active')) return;
   const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   if (!process.stdout.isTTY) {

@@ -1,5 +1,4 @@
 // Everything a route may use, assembled once by `startServer`.
-import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { EventBus } from '../events.js';
 import type { LiveTokens } from '../auth/live.js';
 import type { Extractor } from '../auth/middleware.js';
@@ -24,4 +23,3 @@ export interface ServerContext {
   onClose: (fn: () => Promise<void> | void) => void;
 }
 
-export type App = OpenAPIHono;
