@@ -3,7 +3,7 @@ import { NotFoundError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { resolveInside } from '../fs/confine.js';
 import { RunRegistry, type RunHandle } from './runs.js';
-import { runShell, validateShellOptions, type ShellResult } from './shell.js';
+import { emptyResult, runShell, validateShellOptions, type ShellResult } from './shell.js';
 import type { NewMessage, NewPart, SessionStore } from './store.js';
 import type { FinalStatus, Message, Part, Session, ShellPartData } from './types.js';
 
@@ -157,20 +157,7 @@ export class SessionService {
       // Again at run time: the directory (or a symlink on its path) may have changed since creation.
       const cwd = await this.confineDirectory(session.directory);
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
-      const start: ShellPartData = {
-        command: valid.command,
-        cwd,
-        done: false,
-        exitCode: null,
-        signal: null,
-        stdout: '',
-        stderr: '',
-        stdoutTruncated: false,
-        stderrTruncated: false,
-        timedOut: false,
-        aborted: false,
-        durationMs: null,
-      };
+      const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });
 
       let result: ShellResult;

@@ -231,7 +231,8 @@ export function completeUtf8Length(buf: Buffer): number {
   return buf.length - i >= need ? buf.length : i;
 }
 
-function emptyResult(): ShellResult {
+/** A result with nothing run yet: no output, no exit status. */
+export function emptyResult(): ShellResult {
   return {
     exitCode: null,
     signal: null,

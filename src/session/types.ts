@@ -1,4 +1,5 @@
 // Records of the session store, as the rest of tether sees them (camelCase, ISO 8601 times).
+import type { ShellResult } from './shell.js';
 
 export const MESSAGE_ROLES = ['user', 'assistant', 'shell'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
@@ -52,19 +53,12 @@ export interface Message {
   parts: Part[];
 }
 
-/** What the `shell` part of a role-`shell` message holds. */
-export interface ShellPartData {
+/** What the `shell` part of a role-`shell` message holds: the runner's result, plus what ran. */
+export interface ShellPartData extends Omit<ShellResult, 'durationMs'> {
   command: string;
   cwd: string;
   /** False while the command runs; the result fields are filled in when it ends. */
   done: boolean;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  timedOut: boolean;
-  aborted: boolean;
+  /** null while the command runs. */
   durationMs: number | null;
 }
