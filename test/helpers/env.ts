@@ -11,6 +11,20 @@ export interface TempEnv {
   cleanup(): void;
 }
 
+/** The environment for processes under test: private HOME and XDG dirs, no colour, no client defaults. */
+export function isolatedEnv(home: string, configHome: string, dataHome: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // A private HOME too: shells started by the tests must not run the real user's rc files.
+    HOME: home,
+    XDG_CONFIG_HOME: configHome,
+    XDG_DATA_HOME: dataHome,
+    NO_COLOR: '1',
+    TETHER_URL: '',
+    TETHER_TOKEN: '',
+  };
+}
+
 /** Private XDG config/data dirs for one test, so nothing touches the real home. */
 export function tempEnv(prefix = 'tether-test-'): TempEnv {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -18,16 +32,7 @@ export function tempEnv(prefix = 'tether-test-'): TempEnv {
   const dataHome = path.join(root, 'data');
   fs.mkdirSync(configHome);
   fs.mkdirSync(dataHome);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // A private HOME too: shells started by the tests must not run the real user's rc files.
-    HOME: root,
-    XDG_CONFIG_HOME: configHome,
-    XDG_DATA_HOME: dataHome,
-    NO_COLOR: '1',
-    TETHER_URL: '',
-    TETHER_TOKEN: '',
-  };
+  const env = isolatedEnv(root, configHome, dataHome);
   return {
     root,
     configHome,

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN } from '../helpers/cli.js';
+import { isolatedEnv } from '../helpers/env.js';
 import { relocateCli, runCliAs, type ProcResult, type StartOptions } from './helpers-cli.js';
 
 export const IS_ROOT = process.getuid?.() === 0;
@@ -76,15 +77,7 @@ export function ownedEnv(prefix = 'tether-fsfail-'): OwnedEnv {
     if (IS_ROOT) fs.chownSync(d, AS.uid!, AS.gid!);
   }
   const tokenDir = path.join(configHome, 'tether');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOME: root,
-    XDG_CONFIG_HOME: configHome,
-    XDG_DATA_HOME: dataHome,
-    NO_COLOR: '1',
-    TETHER_URL: '',
-    TETHER_TOKEN: '',
-  };
+  const env = isolatedEnv(root, configHome, dataHome);
   return {
     root,
     configHome,
