@@ -429,42 +429,41 @@ async function refreshLists() {
   }
 }
 
-function renderLists() {
+/** One sidebar list: a link per item, or an "empty" line. */
+function renderList(listId, items, emptyText, route, item) {
   const cur = state.current;
-  $('terminal-list').replaceChildren(
-    ...(state.terminals.length === 0
-      ? [h('li', { className: 'empty' }, 'No terminals yet')]
-      : state.terminals.map((t) =>
-          h(
+  $(listId).replaceChildren(
+    ...(items.length === 0
+      ? [h('li', { className: 'empty' }, emptyText)]
+      : items.map((x) => {
+          const { dot, label, meta } = item(x);
+          return h(
             'li',
             {},
             h(
               'a',
-              { href: `#/terminal/${encodeURIComponent(t.id)}`, className: cur && cur.name === 'terminal' && cur.arg === t.id ? 'active' : '', dataset: { id: t.id } },
-              h('span', { className: `dot ${t.status === 'running' ? 'ok' : 'off'}` }),
-              h('span', { className: 'label' }, t.title || t.command),
-              h('span', { className: 'meta' }, t.status === 'running' ? ago(t.createdAt) : `exited ${t.exitCode ?? `sig ${t.signal}`}`),
+              { href: `#/${route}/${encodeURIComponent(x.id)}`, className: cur && cur.name === route && cur.arg === x.id ? 'active' : '', dataset: { id: x.id } },
+              h('span', { className: `dot ${dot}` }),
+              h('span', { className: 'label' }, label),
+              h('span', { className: 'meta' }, meta),
             ),
-          ),
-        )),
+          );
+        })),
   );
-  $('session-list').replaceChildren(
-    ...(state.sessions.length === 0
-      ? [h('li', { className: 'empty' }, 'No sessions yet')]
-      : state.sessions.map((s) =>
-          h(
-            'li',
-            {},
-            h(
-              'a',
-              { href: `#/session/${encodeURIComponent(s.id)}`, className: cur && cur.name === 'session' && cur.arg === s.id ? 'active' : '', dataset: { id: s.id } },
-              h('span', { className: `dot ${s.busy ? 'busy' : 'idle'}` }),
-              h('span', { className: 'label' }, s.title),
-              h('span', { className: 'meta' }, ago(s.updatedAt)),
-            ),
-          ),
-        )),
-  );
+}
+
+function renderLists() {
+  renderList('terminal-list', state.terminals, 'No terminals yet', 'terminal', (t) => ({
+    dot: t.status === 'running' ? 'ok' : 'off',
+    label: t.title || t.command,
+    meta: t.status === 'running' ? ago(t.createdAt) : `exited ${t.exitCode ?? `sig ${t.signal}`}`,
+  }));
+  renderList('session-list', state.sessions, 'No sessions yet', 'session', (s) => ({
+    dot: s.busy ? 'busy' : 'idle',
+    label: s.title,
+    meta: ago(s.updatedAt),
+  }));
+  const cur = state.current;
   if (cur && cur.name === 'terminal' && cur.arg && state.terminals.some((t) => t.id === cur.arg)) $('term-title').textContent = terminalTitle(cur.arg);
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', Boolean(cur && cur.name === a.dataset.nav));
 }
