@@ -24,6 +24,8 @@ export interface TestServer {
   token(permissions?: Permission[], opts?: { name?: string; expiresAt?: string | null }): Promise<{ token: string; id: string }>;
   /** fetch with an optional Bearer token. */
   fetch(pathname: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** Closes the server and starts a new one on the same dirs (same database, tokens, settings). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,18 +40,20 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
   fs.mkdirSync(project);
   const logs: LogLine[] = [];
   const log: Logger = { log: (level, event, fields = {}) => logs.push({ level, event, ...fields }) };
-  const server = await startServer({
-    port: 0,
-    hostname: '127.0.0.1',
-    projectDir: project,
-    auth: true,
-    tokenFile: env.tokenFile,
-    settingsFile: path.join(env.configHome, 'tether', 'config.json'),
-    log,
-    ...opts,
-  });
+  const start = () =>
+    startServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      projectDir: project,
+      auth: true,
+      tokenFile: env.tokenFile,
+      settingsFile: path.join(env.configHome, 'tether', 'config.json'),
+      log,
+      ...opts,
+    });
+  const server = await start();
   let n = 0;
-  return {
+  const t: TestServer = {
     url: server.url,
     server,
     env,
@@ -66,10 +70,15 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
       const { token, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (token) headers.set('authorization', `Bearer ${token}`);
-      return fetch(server.url + pathname, { ...rest, headers });
+      return fetch(t.url + pathname, { ...rest, headers });
+    },
+    async restart() {
+      await t.server.close();
+      t.server = await start();
+      t.url = t.server.url;
     },
     async close() {
-      await server.close();
+      await t.server.close();
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
@@ -77,4 +86,5 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
       env.cleanup();
     },
   };
+  return t;
 }

@@ -1,20 +1,17 @@
 // A real listening tether server with the session routes, on temp XDG dirs that survive a restart,
 // plus a small SSE client (fetch + a line parser) for `GET /event` and streamed responses.
-import fs from 'node:fs';
-import path from 'node:path';
-import { createToken } from '../../src/auth/tokens.js';
 import type { Permission } from '../../src/auth/permissions.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import type { Logger } from '../../src/server/log.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { sessionRoutes, type SessionRoutesOptions } from '../../src/server/routes/session.js';
-import { tempEnv, type TempEnv } from '../helpers/env.js';
+import type { TempEnv } from '../helpers/env.js';
+import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
 export interface Harness {
   env: TempEnv;
   project: string;
-  server: RunningServer;
-  url: string;
+  readonly server: RunningServer;
+  readonly url: string;
   logs: unknown[];
   token(permissions?: Permission[]): Promise<{ token: string; id: string }>;
   /** JSON request with a Bearer token; returns status and parsed body (or text). */
@@ -25,37 +22,18 @@ export interface Harness {
 }
 
 export async function startHarness(routeOptions: SessionRoutesOptions = {}): Promise<Harness> {
-  const env = tempEnv('tether-sroutes-');
-  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, XDG_DATA_HOME: process.env.XDG_DATA_HOME };
-  process.env.XDG_CONFIG_HOME = env.configHome;
-  process.env.XDG_DATA_HOME = env.dataHome;
-  const project = path.join(env.root, 'project');
-  fs.mkdirSync(project);
-  const logs: unknown[] = [];
-  const log: Logger = { log: (level, event, fields = {}) => void logs.push({ level, event, ...fields }) };
-  const start = () =>
-    startServer({
-      port: 0,
-      hostname: '127.0.0.1',
-      projectDir: project,
-      auth: true,
-      tokenFile: env.tokenFile,
-      settingsFile: path.join(env.configHome, 'tether', 'config.json'),
-      log,
-      sweepMs: 100,
-      registrars: [sessionRoutes({ modelRetries: 0, ...routeOptions })],
-    });
-  let n = 0;
+  const s = await startTestServer({ sweepMs: 100, registrars: [sessionRoutes({ modelRetries: 0, ...routeOptions })] });
   const h: Harness = {
-    env,
-    project: fs.realpathSync(project),
-    server: await start(),
-    url: '',
-    logs,
-    async token(permissions = ['read', 'write', 'execute']) {
-      const { token, record } = await createToken({ name: `t${++n}-${Date.now().toString(36)}`, permissions, expiresAt: null }, env.tokenFile);
-      return { token, id: record.id };
+    env: s.env,
+    project: s.project,
+    get server() {
+      return s.server;
     },
+    get url() {
+      return s.url;
+    },
+    logs: s.logs,
+    token: (permissions) => s.token(permissions),
     async call(method, pathname, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -64,7 +42,7 @@ export async function startHarness(routeOptions: SessionRoutesOptions = {}): Pro
         headers['content-type'] ??= 'application/json';
         body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       }
-      const res = await fetch(h.url + pathname, { method, headers, body });
+      const res = await fetch(s.url + pathname, { method, headers, body });
       const text = await res.text();
       let parsed: unknown = text;
       try {
@@ -74,21 +52,9 @@ export async function startHarness(routeOptions: SessionRoutesOptions = {}): Pro
       }
       return { status: res.status, body: parsed, text };
     },
-    async restart() {
-      await h.server.close();
-      h.server = await start();
-      h.url = h.server.url;
-    },
-    async close() {
-      await h.server.close();
-      process.env.XDG_CONFIG_HOME = saved.XDG_CONFIG_HOME;
-      process.env.XDG_DATA_HOME = saved.XDG_DATA_HOME;
-      if (saved.XDG_CONFIG_HOME === undefined) delete process.env.XDG_CONFIG_HOME;
-      if (saved.XDG_DATA_HOME === undefined) delete process.env.XDG_DATA_HOME;
-      env.cleanup();
-    },
+    restart: () => s.restart(),
+    close: () => s.close(),
   };
-  h.url = h.server.url;
   return h;
 }
 
