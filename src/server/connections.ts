@@ -2,6 +2,7 @@
 // `intervalMs` re-checks the token file and closes, within that interval, every connection whose
 // token was deleted or has expired.
 import type { LiveTokens } from '../auth/live.js';
+import type { TokenIndex } from '../auth/verify.js';
 
 export type CloseReason = 'token revoked' | 'token expired' | 'server shutting down';
 
@@ -15,6 +16,8 @@ export class LiveConnections {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(tokenId: string, reason: CloseReason) => void>();
   private active = new Set<string>();
+  private activeOf: TokenIndex | null = null;
+  private nextExpiry = Infinity;
 
   constructor(
     private readonly tokens: LiveTokens | null,
@@ -49,11 +52,19 @@ export class LiveConnections {
     const gone = new Map<string, CloseReason>();
     // Tokens that were active at the last sweep and are not now (deleted or expired), whether or
     // not they have a live connection: listeners drop what else hangs on them (tickets, web sessions).
-    if (this.listeners.size > 0) {
+    // Recomputed only when the file was reloaded or the next expiry has passed, not every sweep.
+    if (this.listeners.size > 0 && (index !== this.activeOf || now >= this.nextExpiry)) {
       const active = new Set<string>();
-      for (const r of index.records()) if (index.isActive(r.id, now)) active.add(r.id);
+      let nextExpiry = Infinity;
+      for (const r of index.records()) {
+        if (!index.isActive(r.id, now)) continue;
+        active.add(r.id);
+        if (r.expiresAt !== null) nextExpiry = Math.min(nextExpiry, Date.parse(r.expiresAt));
+      }
       for (const id of this.active) if (!active.has(id)) gone.set(id, index.get(id) ? 'token expired' : 'token revoked');
       this.active = active;
+      this.activeOf = index;
+      this.nextExpiry = nextExpiry;
     }
     for (const conn of [...this.conns]) {
       if (conn.tokenId === null || index.isActive(conn.tokenId, now)) continue;
