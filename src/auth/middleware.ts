@@ -1,9 +1,11 @@
 // The HTTP guard, first in the chain after the browser-safety checks. For every request it:
-// 1. takes the canonical path the router will match, 2. asks the policy what is needed,
-// 3. extracts one credential, 4. verifies it against the live token file, 5. authorizes.
+// 1. takes the canonical path the router will match, 2. refuses a token in the URL, 3. asks the
+// policy what is needed, 4. takes one credential from the declared list (credential-list.ts),
+// 5. verifies it against the live token file, 6. authorizes.
 // It is the only place a permission decision is made; routes read the result from `c.get('auth')`.
 import type { Context, MiddlewareHandler } from 'hono';
-import { credentialFromAuthorization } from './credentials.js';
+import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credentials.js';
+import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
 import { missingPermissions, requiredPermissions } from './policy.js';
 import { describeMalformed } from './token.js';
 import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
@@ -23,29 +25,25 @@ export interface AuthInfo {
   via: CredentialSource;
 }
 
-export type CredentialSource = 'bearer' | 'basic' | 'cookie' | 'websocket-protocol' | 'ticket' | 'none';
-
-/** What an extra extractor (cookie session, WebSocket protocol, ticket) can present. */
-export type Presented =
-  | { kind: 'token'; token: string; via: CredentialSource }
-  | { kind: 'token-id'; tokenId: string; via: CredentialSource }
-  | { kind: 'invalid'; problem: string; via: CredentialSource };
-
-export type Extractor = (c: Context) => Presented | null;
+export type { CredentialSource };
 
 export interface GuardOptions {
   /** null = --no-auth (loopback only; enforced by `serve`). */
   tokens: LiveTokens | null;
   limiter: FailureLimiter;
   log: Logger;
-  /** Tried in order when there is no Authorization header. */
-  extractors?: Extractor[];
+  /** Web logins and WebSocket tickets, consulted by the credential list. */
+  stores?: CredentialStores;
   /** Called on every authenticated request (last-use tracking). */
   onAuthenticated?: (record: TokenRecord) => void;
   clientAddress: (c: Context) => string;
 }
 
 export const AUTH_REALM = 'Bearer realm="tether"';
+
+const TOKEN_IN_URL_MESSAGE =
+  'a token is never accepted in a URL (URLs end up in logs and history); send "Authorization: Bearer <token>", ' +
+  `or for a WebSocket offer the subprotocols "${WS_PROTOCOL}, ${AUTH_PROTOCOL_PREFIX}<token>" or use a one-time ?ticket= from POST /pty/:id/ticket`;
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
@@ -59,12 +57,14 @@ const REFUSAL_MESSAGE: Record<RefusalReason, string> = {
 };
 
 export function authGuard(opts: GuardOptions): MiddlewareHandler {
-  const extractors = opts.extractors ?? [];
+  const stores = opts.stores ?? {};
   return async (c, next) => {
     const info = pathInfo(c.req.raw);
     if (!info.ok) return c.json(errorBody('bad_path', `bad request path: ${info.problem}`), 400);
-    // Any mention of websocket counts: stricter than the ws library's own check, never looser.
-    const upgrade = /websocket/i.test(c.req.header('upgrade') ?? '');
+    // On every route, public ones included, and whatever else the request presents: a token in a
+    // URL is already in some log, so accepting the request would teach clients to keep doing it.
+    if (tokenInQuery(c.req.url)) return c.json(errorBody('token_in_url', TOKEN_IN_URL_MESSAGE), 400);
+    const upgrade = isWebSocketUpgrade(c.req.header('upgrade'));
     const decision = requiredPermissions({ method: c.req.method, path: c.req.path, upgrade });
     if (decision.kind === 'method_not_allowed') {
       c.header('Allow', decision.allowed.join(', '));
@@ -77,7 +77,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       return next();
     }
 
-    const presented = present(c, extractors);
+    const presented = presentedCredential(requestView(c, upgrade), stores);
     const index = opts.tokens.current();
     let record: TokenRecord | undefined;
     let refusal: { reason: RefusalReason; message: string } | undefined;
@@ -138,18 +138,8 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
   };
 }
 
-function present(c: Context, extractors: Extractor[]): Presented | null {
-  const header = c.req.header('authorization');
-  if (header !== undefined) {
-    const cred = credentialFromAuthorization(header);
-    if (cred.kind === 'invalid') return { kind: 'invalid', problem: cred.problem, via: 'bearer' };
-    if (cred.kind !== 'none') return { kind: 'token', token: cred.token, via: cred.kind };
-  }
-  for (const ex of extractors) {
-    const p = ex(c);
-    if (p) return p;
-  }
-  return null;
+function requestView(c: Context, upgrade: boolean): RequestView {
+  return { method: c.req.method, path: c.req.path, url: c.req.url, upgrade, header: (name) => c.req.header(name) };
 }
 
 declare module 'hono' {

@@ -1,5 +1,6 @@
 // Server settings (`GET/PATCH /config`), in $XDG_CONFIG_HOME/tether/config.json (0600, locked
 // atomic writes). The API key is write-only: no endpoint ever returns it.
+import { constants as fsConstants } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -41,6 +42,20 @@ export interface PublicSettings {
   model: string | null;
   apiKeySet: boolean;
   agentMaxSteps: number | null;
+}
+
+/** `value` must be an existing regular file the server may execute (after following symlinks). */
+export async function checkExecutable(value: string, key: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.stat(value);
+    await fsp.access(value, fsConstants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not executable' : `cannot be checked (${code ?? errorMessage(err)})`;
+    throw new UsageError(`${key}: ${value} ${why}; give the absolute path of an executable program, e.g. /bin/bash`);
+  }
+  if (!st.isFile()) throw new UsageError(`${key}: ${value} is not a regular file; give the absolute path of an executable program, e.g. /bin/bash`);
 }
 
 function mapOptional<T extends Record<string, z.ZodTypeAny>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {
@@ -86,12 +101,14 @@ export class SettingsStore {
     return (this.cache = settings as Settings);
   }
 
-  /** Applies a validated patch under the lock. Changing modelUrl drops a stored apiKey unless the
+  /** Applies a validated patch under the lock. Values that name a program must name one that exists
+   * and is executable now, so a typo fails here and not at the next terminal. Changing modelUrl drops a stored apiKey unless the
    * same patch sets one, so a key never follows the URL to a different server. */
   async update(patch: SettingsPatch): Promise<Settings> {
     return withFileLock(
       this.file,
       async () => {
+        if (typeof patch.shell === 'string') await checkExecutable(patch.shell, 'shell');
         this.cache = null;
         const current = { ...(await this.get()) } as Record<string, unknown>;
         if (patch.modelUrl !== undefined && patch.modelUrl !== current.modelUrl && patch.apiKey === undefined) delete current.apiKey;

@@ -1,7 +1,8 @@
 // Everything a route may use, assembled once by `startServer`.
 import type { EventBus } from '../events.js';
 import type { LiveTokens } from '../auth/live.js';
-import type { Extractor } from '../auth/middleware.js';
+import type { TicketStore } from '../auth/tickets.js';
+import type { WebLogins } from '../auth/web-logins.js';
 import type { SettingsStore } from '../config/settings.js';
 import type { LiveConnections } from './connections.js';
 import type { Logger } from './log.js';
@@ -17,8 +18,10 @@ export interface ServerContext {
   log: Logger;
   /** SSE heartbeat interval. */
   heartbeatMs: number;
-  /** Extra credential sources (cookie session, WebSocket protocol/ticket), tried after Authorization. */
-  extractors: Extractor[];
+  /** Web UI logins (cookie + key), a credential source. */
+  webLogins: WebLogins;
+  /** One-time WebSocket tickets, a credential source. */
+  tickets: TicketStore;
   /** Resources that need cleanup on shutdown register here. */
   onClose: (fn: () => Promise<void> | void) => void;
 }

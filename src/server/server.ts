@@ -14,15 +14,15 @@ import { tokenFilePath } from '../auth/store.js';
 import { SettingsStore } from '../config/settings.js';
 import { TetherError } from '../errors.js';
 import { createApp, type RouteRegistrar } from './app.js';
-import { WebSessions, webSessionRegistrar } from './web-session.js';
+import { WebLogins } from '../auth/web-logins.js';
+import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
+import { WS_PROTOCOL } from '../auth/credentials.js';
+import { webLoginRoutes } from './routes/web-login.js';
 import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
 import { jsonLogger, type Logger } from './log.js';
 import type { ServerContext } from './context.js';
-
-/** The WebSocket subprotocol name the server selects; see README "WebSocket credentials". */
-export const WS_PROTOCOL = 'tether';
 
 /** How long shutdown waits for open responses to finish before closing their sockets. */
 const SHUTDOWN_GRACE_MS = 200;
@@ -43,6 +43,8 @@ export interface StartOptions {
   sweepMs?: number;
   registrars?: RouteRegistrar[];
   version?: string;
+  /** WebSocket ticket options (tests use a fake clock). */
+  tickets?: TicketStoreOptions;
 }
 
 export interface RunningServer {
@@ -51,6 +53,8 @@ export interface RunningServer {
   ctx: ServerContext;
   /** The app's fetch handler, for in-process measurements (bench) without the network. */
   fetch: (request: Request) => Response | Promise<Response>;
+  /** Every registered route handler (method, router path): the policy-coverage test reads it. */
+  routes: { method: string; path: string }[];
   close(): Promise<void>;
 }
 
@@ -69,6 +73,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const events = new EventBus();
   const connections = new LiveConnections(tokens, opts.sweepMs ?? 250);
+  // Tickets of a token that is deleted or expires go with it.
+  const tickets = new TicketStore(opts.tickets);
+  connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
   const lastUsed = new LastUsedTracker(tokenFile, log);
   const closers: (() => Promise<void> | void)[] = [];
   const ctx: ServerContext = {
@@ -79,7 +86,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     settings: new SettingsStore(opts.settingsFile),
     log,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
-    extractors: [],
+    webLogins: new WebLogins(),
+    tickets,
     onClose: (fn) => closers.push(fn),
   };
   const scheme = opts.tls ? 'https' : 'http';
@@ -104,11 +112,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       tokens,
       limiter,
       log,
-      extractors: ctx.extractors,
+      stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
       onAuthenticated: (record) => lastUsed.touch(record),
       clientAddress,
     },
-    registrars: [webSessionRegistrar(new WebSessions(), limiter, clientAddress), ...(opts.registrars ?? [])],
+    registrars: [webLoginRoutes(limiter, clientAddress), ...(opts.registrars ?? [])],
   });
 
   // WebSockets (terminals): the secret-bearing protocol offer is never echoed; only `tether` is.
@@ -147,6 +155,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     port,
     ctx,
     fetch: (request) => app.fetch(request),
+    // Middleware is registered for every method ('ALL'); handlers name theirs.
+    routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     close() {
       closing ??= (async () => {
         connections.stop();

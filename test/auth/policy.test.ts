@@ -42,8 +42,8 @@ describe('canonicalPath', () => {
 describe('policy', () => {
   const req = (method: string, path: string, upgrade = false) => requiredPermissions({ method, path, upgrade });
   it('methods map to read or write', () => {
-    for (const m of ['GET', 'HEAD', 'OPTIONS']) expect(req(m, '/config')).toEqual({ kind: 'requires', permissions: ['read'] });
-    for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(req(m, '/config')).toEqual({ kind: 'requires', permissions: ['write'] });
+    for (const m of ['GET', 'HEAD', 'OPTIONS']) expect(req(m, '/file')).toEqual({ kind: 'requires', permissions: ['read'] });
+    for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(req(m, '/file')).toEqual({ kind: 'requires', permissions: ['write'] });
   });
   it('other methods are 405', () => {
     for (const m of ['TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', 'constructor', 'valueOf', '__proto__', 'toString']) expect(req(m, '/config').kind).toBe('method_not_allowed');

@@ -12,7 +12,7 @@ import { deleteTokens } from '../../src/auth/tokens.js';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
 import { registerSession } from '../../src/server/routes/session.js';
 import { registerWeb } from '../../src/server/routes/web.js';
-import { SESSION_COOKIE } from '../../src/server/web-session.js';
+import { WEB_LOGIN_COOKIE as SESSION_COOKIE } from '../../src/auth/credentials.js';
 import { startFakeModel } from '../helpers/fake-model.js';
 import { computedStyle, findChromium, launchChromium, screenshot, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -103,13 +103,13 @@ describe('Sec-WebSocket-Protocol credential', () => {
 });
 
 describe('tokens in URLs', () => {
-  it('refuses ?token= and token-shaped query values with 401', async () => {
+  it('refuses ?token= and token-shaped query values with 400, even beside a valid credential', async () => {
     const pty = await s.createPty();
-    expect(await refusedStatus(url(pty.id), { query: `?token=${s.admin}` })).toBe(401);
-    expect(await refusedStatus(url(pty.id), { query: `?access_token=${s.admin}` })).toBe(401);
+    expect(await refusedStatus(url(pty.id), { query: `?token=${s.admin}` })).toBe(400);
+    expect(await refusedStatus(url(pty.id), { query: `?access_token=${s.admin}` })).toBe(400);
     for (const q of [`?token=${s.admin}`, `?x=${s.admin}`]) {
-      const res = await fetch(`${s.url}/pty${q}`);
-      expect(res.status).toBe(401);
+      const res = await fetch(`${s.url}/pty${q}`, { headers: { authorization: `Bearer ${s.admin}` } });
+      expect(res.status).toBe(400);
       expect(((await res.json()) as any).error.message).toMatch(/never accepted in a URL/);
     }
   });

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { ptyRoutes, type PtyRoutesOptions } from '../../src/server/routes/pty.js';
 import type { PtyManager } from '../../src/pty/index.js';
-import type { TicketStore } from '../../src/server/ws-auth.js';
+import type { TicketStore, TicketStoreOptions } from '../../src/auth/tickets.js';
 
 export { waitFor };
 
@@ -20,9 +20,13 @@ export interface PtyServer extends TestServer {
   createPty(body?: Record<string, unknown>, token?: string): Promise<any>;
 }
 
-export async function startPtyServer(opts: PtyRoutesOptions = {}, serverOpts: Parameters<typeof startTestServer>[0] = {}): Promise<PtyServer> {
+export async function startPtyServer(
+  opts: PtyRoutesOptions & { tickets?: TicketStoreOptions } = {},
+  serverOpts: Parameters<typeof startTestServer>[0] = {},
+): Promise<PtyServer> {
   let parts: { manager: PtyManager; tickets: TicketStore } | undefined;
   const base = await startTestServer({
+    ...(opts.tickets ? { tickets: opts.tickets } : {}),
     ...serverOpts,
     registrars: [ptyRoutes({ ...opts, expose: (p) => (parts = p) })],
   });

@@ -1,6 +1,6 @@
 // The one-time ticket store with an injected clock: lifetime, single use, scope, bounds.
 import { describe, expect, it } from 'vitest';
-import { TicketStore } from '../../src/server/ws-auth.js';
+import { TicketStore } from '../../src/auth/tickets.js';
 
 function store(opts: ConstructorParameters<typeof TicketStore>[0] = {}) {
   let now = 1_000_000;

@@ -159,8 +159,10 @@ function credentialVariants(): Variant[] {
     v('Basic, token as user name', [['Authorization', `Basic ${b64(`${rwx}:`)}`]], 401),
     v('Basic, not base64', [['Authorization', 'Basic ***']], 401),
     v('Basic, no colon', [['Authorization', `Basic ${b64(rwx)}`]], 401),
-    v('token in query', [], 401, `/pty?token=${rwx}`),
-    v('token in access_token query', [], 401, `/pty?access_token=${rwx}`),
+    // A token in a URL is refused outright (400), even beside a valid header.
+    v('token in query', [], 400, `/pty?token=${rwx}`),
+    v('token in access_token query', [], 400, `/pty?access_token=${rwx}`),
+    v('token in query beside a valid header', [['Authorization', `Bearer ${rwx}`]], 400, `/pty?token=${rwx}`),
     v('token in a fragment', [], 401, `/pty#${rwx}`),
     v('token in a cookie', [['Cookie', `token=${rwx}`]], 401),
     v('token in a forged session cookie', [['Cookie', `tether_session=${rwx}`]], 401),

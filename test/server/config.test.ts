@@ -1,13 +1,16 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Permission } from '../../src/auth/permissions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
 let rw: string;
 beforeAll(async () => {
   s = await startTestServer();
-  rw = (await s.token(['read', 'write'])).token;
+  // Changing settings needs write + execute (settings decide what runs and where prompts go).
+  rw = (await s.token(['read', 'write', 'execute'])).token;
 });
 afterAll(() => s.close());
 
@@ -44,6 +47,9 @@ describe('GET/PATCH /config', () => {
     expect((await (await patch({ model: null })).json()).model).toBeNull();
   });
 
+  // Made here, not in a hook: the table below is built when the file is collected.
+  const NOT_EXECUTABLE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cfg-')), 'not-executable');
+  fs.writeFileSync(NOT_EXECUTABLE, '#!/bin/sh\n', { mode: 0o644 });
   const bad: [unknown, RegExp][] = [
     [{ colour: 'red' }, /colour/],
     [{ modelUrl: 'ftp://x' }, /body\.modelUrl/],
@@ -51,6 +57,11 @@ describe('GET/PATCH /config', () => {
     [{ agentMaxSteps: 0 }, /body\.agentMaxSteps/],
     [{ agentMaxSteps: 'many' }, /body\.agentMaxSteps/],
     [{ shell: 'bash' }, /body\.shell.*absolute/],
+    [{ shell: '/no/such/shell' }, /shell: \/no\/such\/shell does not exist/],
+    [{ shell: NOT_EXECUTABLE }, /shell: .*not-executable is not executable/],
+    [{ shell: '/bin' }, /shell: \/bin is not a regular file/],
+    [{ modelUrl: 'javascript:alert(1)' }, /body\.modelUrl/],
+    [{ modelUrl: 'file:///etc/passwd' }, /body\.modelUrl/],
     ['{"model":', /not valid JSON|JSON/],
     [[1, 2], /body/],
   ];
@@ -70,6 +81,33 @@ describe('GET/PATCH /config', () => {
     const { token } = await s.token(['read']);
     expect((await s.fetch('/config', { token })).status).toBe(200);
     expect((await patch({ model: 'x' }, token)).status).toBe(403);
+  });
+
+  it('without execute no setting can be changed: settings decide what runs and where prompts go', async () => {
+    const before = await (await s.fetch('/config', { token: rw })).text();
+    const values = { shell: '/bin/sh', modelUrl: 'http://127.0.0.1:9/v1', model: 'evil', apiKey: 'sk-attacker', agentMaxSteps: 3 };
+    for (const perms of [['write'], ['read', 'write'], ['read']] as Permission[][]) {
+      const { token } = await s.token([...perms]);
+      for (const [key, value] of Object.entries(values)) {
+        for (const v of [value, null]) {
+          const r = await patch({ [key]: v }, token);
+          expect(r.status, `${perms.join('+')} ${key}=${v}`).toBe(403);
+          if (perms.includes('write')) expect((await r.json()).error.message).toMatch(/lacks execute/);
+        }
+      }
+    }
+    expect(await (await s.fetch('/config', { token: rw })).text()).toBe(before);
+  });
+
+  it('an executable shell is accepted; each change is logged with the token id and keys, never a value', async () => {
+    const { token, id } = await s.token(['read', 'write', 'execute'], { name: 'cfg-admin' });
+    const r = await patch({ shell: '/bin/sh', apiKey: 'sk-must-not-be-logged', modelUrl: 'http://127.0.0.1:8/v1' }, token);
+    expect(r.status).toBe(200);
+    const line = s.logs.filter((l) => l.event === 'config.updated').at(-1)!;
+    expect(line).toMatchObject({ tokenId: id });
+    expect([...(line.keys as string[])].sort()).toEqual(['apiKey', 'modelUrl', 'shell']);
+    expect(JSON.stringify(s.logs)).not.toMatch(/sk-must-not-be-logged|127\.0\.0\.1:8/);
+    await patch({ shell: null, apiKey: null, modelUrl: null }, token);
   });
 
   it('config changes are announced on /event without the key', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/token.js';
+import { MAX_WEB_LOGINS_PER_TOKEN, WebLogins } from '../../src/auth/web-logins.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -44,7 +45,7 @@ describe('web session cookie', () => {
   });
 
   it('cookie writes need a matching Origin: none -> 401, foreign -> 403, own -> allowed', async () => {
-    const { token } = await s.token(['read', 'write']);
+    const { token } = await s.token(['read', 'write', 'execute']);
     const { headers: auth } = await login(token);
     const patch = (headers: Record<string, string>) =>
       s.fetch('/config', { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'm' }) });
@@ -104,5 +105,60 @@ describe('web session cookie', () => {
     const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ token }) });
     expect(r.status).toBe(403);
     expect(r.headers.get('set-cookie')).toBeNull();
+  });
+});
+
+describe('web login caps: one token cannot log others out', () => {
+  it('1,000 logins by a read token leave another user logged in; the token keeps only its newest 16', async () => {
+    const victim = await login((await s.token(['read', 'write', 'execute'])).token);
+    const { token } = await s.token(['read']);
+    const mine: { headers: Record<string, string> }[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const l = await login(token);
+      expect(l.r.status).toBe(200);
+      mine.push(l);
+    }
+    expect((await s.fetch('/auth/whoami', { headers: victim.headers })).status).toBe(200);
+    expect(s.server.ctx.webLogins.size).toBe(1 + MAX_WEB_LOGINS_PER_TOKEN);
+    // Its own oldest went first; its newest still work.
+    expect((await s.fetch('/auth/whoami', { headers: mine[0]!.headers })).status).toBe(401);
+    expect((await s.fetch('/auth/whoami', { headers: mine.at(-1)!.headers })).status).toBe(200);
+  });
+});
+
+describe('WebLogins', () => {
+  it('at the global cap new logins are refused (429), nobody is evicted', () => {
+    const w = new WebLogins({ max: 4, maxPerToken: 2, now: () => 0 });
+    const a = w.create('tok_a', null);
+    const a2 = w.create('tok_a', null);
+    const b = w.create('tok_b', null);
+    const c = w.create('tok_c', null);
+    expect(() => w.create('tok_d', null)).toThrow(expect.objectContaining({ status: 429, code: 'too_many_logins' }));
+    expect(() => w.create('tok_b', null)).toThrow(expect.objectContaining({ status: 429 }));
+    for (const [l, t] of [[a, 'tok_a'], [a2, 'tok_a'], [b, 'tok_b'], [c, 'tok_c']] as const) expect(w.lookup(l.id, l.key)).toBe(t);
+    // A token at its own cap replaces its own oldest, even when the server is full.
+    const a3 = w.create('tok_a', null);
+    expect(w.lookup(a.id, a.key)).toBeNull();
+    expect(w.lookup(a2.id, a2.key)).toBe('tok_a');
+    expect(w.lookup(a3.id, a3.key)).toBe('tok_a');
+    expect(w.lookup(b.id, b.key)).toBe('tok_b');
+    expect(w.size).toBe(4);
+  });
+
+  it('expired logins free their place before the cap is judged', () => {
+    let now = 0;
+    const w = new WebLogins({ max: 1, now: () => now });
+    w.create('tok_a', new Date(1000).toISOString());
+    now = 1001;
+    expect(() => w.create('tok_b', null)).not.toThrow();
+  });
+
+  it('a wrong key of the right length or of another length finds nothing', () => {
+    const w = new WebLogins();
+    const l = w.create('tok_a', null);
+    expect(w.lookup(l.id, l.key.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')))).toBeNull();
+    expect(w.lookup(l.id, '')).toBeNull();
+    expect(w.lookup(l.id, l.key + 'x')).toBeNull();
+    expect(w.lookup('nope', l.key)).toBeNull();
   });
 });

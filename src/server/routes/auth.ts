@@ -1,11 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { authErrors, jsonContent } from './common.js';
+import { PERMISSIONS } from '../../auth/permissions.js';
 
 const Whoami = z
   .object({
     id: z.string().nullable(),
     name: z.string(),
-    permissions: z.array(z.enum(['read', 'write', 'execute'])),
+    permissions: z.array(z.enum(PERMISSIONS)),
     expiresAt: z.string().nullable(),
     authenticatedBy: z.string(),
   })

@@ -34,7 +34,9 @@ const get = createRoute({
 const patch = createRoute({
   method: 'patch',
   path: '/config',
-  summary: 'Change settings; null clears one. Changing modelUrl drops a stored apiKey unless one is given too.',
+  summary:
+    'Change settings (needs write + execute: settings decide what runs and where prompts go); null clears one. ' +
+    '`shell` must be an existing executable. Changing modelUrl drops a stored apiKey unless one is given too.',
   request: { body: { content: { 'application/json': { schema: Patch } }, required: true } },
   responses: { 200: jsonContent(PublicSettings, 'Updated settings'), 400: errors[400], ...authErrors },
 });
@@ -44,7 +46,10 @@ export function registerConfig(app: OpenAPIHono, ctx: ServerContext): void {
   app.openapi(patch, async (c) => {
     const body = c.req.valid('json') as SettingsPatch;
     const updated = publicSettings(await ctx.settings.update(body));
-    ctx.events.publish('config.updated', { config: updated, by: c.get('auth').tokenId });
+    const auth = c.get('auth');
+    // Keys only: a value may be a secret (apiKey) or point at a server the caller controls.
+    ctx.log.log('info', 'config.updated', { tokenId: auth.tokenId, keys: Object.keys(body).filter((k) => body[k as keyof SettingsPatch] !== undefined) });
+    ctx.events.publish('config.updated', { config: updated, by: auth.tokenId });
     return c.json(updated, 200);
   });
 }

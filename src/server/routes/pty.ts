@@ -2,7 +2,7 @@
 // `GET /pty/:id/connect`. Every one of them needs execute (first segment `pty`) on top of read or
 // write by method, and the upgrade needs read+execute: the guard decides, never this file.
 //
-// WebSocket protocol (subprotocol `tether`; how to authenticate: see ../ws-auth.ts):
+// WebSocket protocol (subprotocol `tether`; how to authenticate: see ../../auth/credential-list.ts):
 //
 //   server -> client
 //     binary frame   terminal output, raw bytes exactly as the pty produced them (the client decodes
@@ -39,8 +39,8 @@ import type { RouteRegistrar } from '../app.js';
 import type { CloseReason } from '../connections.js';
 import type { ServerContext } from '../context.js';
 import { errorJson } from '../errors.js';
-import { WS_PROTOCOL } from '../server.js';
-import { TicketStore, isWebSocketUpgrade, protocolCredential, rejectTokenInUrl, ticketCredential, type TicketStoreOptions } from '../ws-auth.js';
+import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credentials.js';
+import type { TicketStore } from '../../auth/tickets.js';
 import { authErrors, errors, jsonContent } from './common.js';
 
 export const CLOSE_EXITED = 1000;
@@ -152,7 +152,6 @@ Close codes: 1000 process ended (reason "exit:<code>" or "signal:<n>"), 1001 ser
 export interface PtyRoutesOptions {
   /** Terminal manager options (projectDir and events come from the server context). */
   manager?: Omit<PtyManagerOptions, 'projectDir' | 'events'>;
-  tickets?: TicketStoreOptions;
   /** How long a server-side close waits for the peer before cutting the connection. Default 2 s. */
   closeGraceMs?: number;
   /** Receives the manager and ticket store (tests, benchmarks). */
@@ -163,13 +162,8 @@ export interface PtyRoutesOptions {
 export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
   return (app, ctx) => {
     const manager = new PtyManager({ ...opts.manager, projectDir: ctx.projectDir, events: ctx.events });
-    const tickets = new TicketStore(opts.tickets);
+    const tickets = ctx.tickets;
     opts.expose?.({ manager, tickets });
-
-    // The URL check goes first so that no other credential can launder a token in a URL.
-    ctx.extractors.unshift(rejectTokenInUrl);
-    ctx.extractors.push(protocolCredential, ticketCredential(tickets));
-    ctx.connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
     ctx.onClose(async () => {
       const { remaining } = await manager.disposeAll();
       if (remaining.length > 0) ctx.log.log('error', 'pty.orphans', { pids: remaining });
@@ -220,7 +214,7 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
 
     app.get('/pty/:id/connect', async (c, next) => {
       manager.get(c.req.param('id')); // 404 before any upgrade
-      if (!isWebSocketUpgrade(c)) {
+      if (!isWebSocketUpgrade(c.req.header('upgrade'))) {
         c.header('Upgrade', 'websocket');
         return errorJson(c, 426, 'upgrade_required', `GET /pty/:id/connect is a WebSocket endpoint (subprotocol "${WS_PROTOCOL}"); connect with a WebSocket client`);
       }
