@@ -30,6 +30,14 @@ export interface LockOptions {
 /** In-process queue per lock file: the tail of the chain of holders. */
 const queues = new Map<string, Promise<void>>();
 
+/**
+ * Every connection that holds a lock, until it is released. Without this strong reference a holder
+ * awaiting a promise that nothing else references becomes unreachable as a whole; the garbage
+ * collector then finalizes its SQLite connection and the kernel lock goes with it while the holder
+ * still believes it holds it (seen on Node 24).
+ */
+const held = new Set<import('better-sqlite3').Database>();
+
 /** Runs `fn` holding the lock for `file` (the file itself need not exist). */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions): Promise<T> {
   const lockPath = `${file}.lock`;
@@ -81,11 +89,13 @@ async function acquire(lockPath: string, file: string, opts: LockOptions): Promi
       // be writable. (Per connection, and it needs a shared lock: hence inside the retry loop.)
       db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE');
+      held.add(db);
       return () => {
         try {
           db.exec('ROLLBACK');
         } finally {
           db.close();
+          held.delete(db);
         }
       };
     } catch (err) {

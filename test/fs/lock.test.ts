@@ -27,7 +27,34 @@ await withFileLock(${JSON.stringify(file)}, async () => { process.stdout.write('
   return { child, held: () => out.includes('held') };
 }
 
+/**
+ * A holder that awaits a promise nothing references, while the garbage collector runs: the lock's
+ * connection must stay reachable until release (Node 24 finalized it and freed the kernel lock).
+ */
+function unreferencedHolder() {
+  const code = `import { withFileLock } from ${JSON.stringify(path.join(ROOT, 'dist/fs/atomic-json.js'))};
+setInterval(() => globalThis.gc(), 20);
+void withFileLock(${JSON.stringify(file)}, async () => { process.stdout.write('held\\n'); await new Promise(() => {}); }, { what: 'test file' });`;
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  return { child, held: () => out.includes('held') };
+}
+
 describe('withFileLock', () => {
+  it('a holder awaiting an unreferenced promise keeps the lock through garbage collections', async () => {
+    const h = unreferencedHolder();
+    try {
+      await waitFor(h.held, { what: 'child to hold the lock' });
+      // Many collections happen in the child meanwhile (every 20 ms): the lock must still be held.
+      for (let i = 0; i < 5; i++) {
+        await expect(withFileLock(file, async () => 'stolen', { what: 'test file', lockWaitMs: 200 })).rejects.toThrow(/still held by another process/);
+      }
+    } finally {
+      h.child.kill('SIGKILL');
+    }
+  });
+
   it('excludes other processes, and is free the instant the holder is killed', async () => {
     const h = holder();
     try {
