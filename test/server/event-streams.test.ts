@@ -83,7 +83,7 @@ describe('GET /event releases what it holds', () => {
   it(`at most ${MAX_EVENT_STREAMS_PER_TOKEN} concurrent streams per token: 429 too_many_streams beyond, others unaffected`, async () => {
     const a = await s.token(['read']);
     const b = await s.token(['read']);
-    const conns = [];
+    const conns: ReturnType<typeof raw>[] = [];
     for (let i = 0; i < MAX_EVENT_STREAMS_PER_TOKEN; i++) conns.push(raw(get(a.token)));
     await waitFor(() => conns.every((c) => c.text().includes('server.connected')), { what: '32 streams' });
     const over = await s.fetch('/event', { token: a.token });
