@@ -1,7 +1,11 @@
 // Header/request timeouts and socket caps: stalled clients are closed or pushed out, busy ones
 // (requests in flight, event streams, terminals) are kept, and a valid client gets through.
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SocketLimits, defaultMaxConnections } from '../../src/server/socket-limits.js';
 import type { ServerLimits } from '../../src/server/server.js';
@@ -110,6 +114,23 @@ describe('socket caps', () => {
     await term.waitText('kept-42');
     expect(term.closed).toBeNull();
     term.close();
+  });
+
+  it('over TLS too: the stream is recognised as busy and kept, stalled handshakes are pushed out', async () => {
+    const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/tls');
+    const ca = fs.readFileSync(path.join(dir, 'cert.pem'));
+    const t = (s = await startTestServer({ tls: { cert: ca, key: fs.readFileSync(path.join(dir, 'key.pem')) }, limits: { maxConnections: 5 } }));
+    const { token } = await t.token(['read']);
+    let text = '';
+    const req = https.get(`${t.url}/event`, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => res.on('data', (d) => (text += d)));
+    req.on('error', () => {});
+    await waitFor(() => text.includes('server.connected'), { what: 'TLS stream' });
+    const flood = Array.from({ length: 20 }, () => stalled(t.server.port, ''));
+    await Promise.all(flood.map((f) => connected(f.sock)));
+    await waitFor(() => t.server.sockets.stats.shed >= 16, { what: 'stalled TLS sockets shed' });
+    t.server.ctx.events.publish('config.updated', { n: 2 });
+    await waitFor(() => text.includes('config.updated'), { what: 'event over the kept TLS stream' });
+    req.destroy();
   });
 
   it('per address: one network cannot hold more than its cap, and its own valid request still gets through', async () => {
