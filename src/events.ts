@@ -31,4 +31,9 @@ export class EventBus {
   get size(): number {
     return this.listeners.size;
   }
+
+  /** Live subscribers (e.g. open `GET /event` streams); tests assert it returns to zero. */
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
 }

@@ -1,9 +1,11 @@
 // `tether serve`: validates flags, refuses unsafe combinations, starts the server, and shuts it
 // down gracefully on SIGINT/SIGTERM.
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.js';
-import { isLoopbackHost } from '../server/hosts.js';
+import { isLoopbackAddress } from '../auth/address.js';
+import { noAuthRefusal } from '../server/hosts.js';
 import { listTokens, createToken, defaultExpiry } from '../auth/tokens.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/store.js';
@@ -59,12 +61,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   if (!fs.existsSync(projectDir) || !fs.statSync(projectDir).isDirectory()) {
     throw new UsageError(`--project ${projectDir} is not an existing directory`);
   }
-  if (!opts.auth && !isLoopbackHost(hostname)) {
-    throw new UsageError(
-      `--no-auth is refused with --hostname ${hostname}: anyone who can reach this address could run commands as you. ` +
-        'Use --no-auth only with a loopback host (127.0.0.1, ::1, localhost), or keep auth on.',
-    );
-  }
+  if (!opts.auth) await checkNoAuthHost(hostname);
   const tls = readTls(opts);
 
   if (opts.auth) await ensureFirstToken(hostname, port, Boolean(tls));
@@ -82,6 +79,14 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
     version,
     registrars: await productionRegistrars(),
   });
+  // The name was checked; the address listen() actually bound is what matters.
+  if (!opts.auth && !isLoopbackAddress(server.address)) {
+    await server.close();
+    throw new UsageError(
+      `--no-auth is refused: --hostname ${hostname} was bound to ${server.address}, which is not a loopback address. ` +
+        'Use --no-auth only with a loopback host, or keep auth on.',
+    );
+  }
   process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
   process.stdout.write(`project: ${server.ctx.projectDir}\n`);
   if (!opts.auth) {
@@ -112,6 +117,22 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export type Lookup = (hostname: string) => Promise<{ address: string }[]>;
+
+const lookupAll: Lookup = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
+
+/** --no-auth only if every address `hostname` resolves to is loopback (see noAuthRefusal). */
+export async function checkNoAuthHost(hostname: string, lookup: Lookup = lookupAll): Promise<void> {
+  let resolved: { address: string }[];
+  try {
+    resolved = await lookup(hostname);
+  } catch (err) {
+    throw new UsageError(`--no-auth is refused with --hostname ${hostname}: it does not resolve (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}). Use --no-auth only with a loopback host (127.0.0.1, ::1, localhost), or keep auth on.`);
+  }
+  const problem = noAuthRefusal(hostname, resolved.map((r) => r.address));
+  if (problem) throw new UsageError(problem);
 }
 
 /** With no active token: on a terminal, create one and show it once; otherwise say how. */

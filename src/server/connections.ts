@@ -1,6 +1,7 @@
 // Live connections (SSE streams, WebSockets) and the token that opened each. A sweep every
 // `intervalMs` re-checks the token file and closes, within that interval, every connection whose
-// token was deleted or has expired.
+// token was deleted or has expired. Connections of a capped kind (event streams) are also counted
+// per token, so a route can refuse one more than its cap.
 import type { LiveTokens } from '../auth/live.js';
 import type { TokenIndex } from '../auth/verify.js';
 
@@ -9,10 +10,14 @@ export type CloseReason = 'token revoked' | 'token expired' | 'server shutting d
 interface Conn {
   tokenId: string | null;
   close: (reason: CloseReason) => void;
+  kind?: string;
 }
+
+const countKey = (kind: string, tokenId: string | null) => `${kind}\0${tokenId ?? ''}`;
 
 export class LiveConnections {
   private readonly conns = new Set<Conn>();
+  private readonly counts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(tokenId: string, reason: CloseReason) => void>();
   private active = new Set<string>();
@@ -26,9 +31,39 @@ export class LiveConnections {
 
   /** Registers a connection; returns its unregister function. */
   add(tokenId: string | null, close: (reason: CloseReason) => void): () => void {
-    const conn: Conn = { tokenId, close };
+    return this.register({ tokenId, close });
+  }
+
+  /**
+   * Like add, for a kind capped per token: returns null (registering nothing) when `tokenId`
+   * already holds `max` live connections of `kind`. (--no-auth's null token is one token.)
+   */
+  addCapped(tokenId: string | null, kind: string, max: number, close: (reason: CloseReason) => void): (() => void) | null {
+    if (this.count(kind, tokenId) >= max) return null;
+    return this.register({ tokenId, close, kind });
+  }
+
+  /** Live connections of `kind` opened by `tokenId`. */
+  count(kind: string, tokenId: string | null): number {
+    return this.counts.get(countKey(kind, tokenId)) ?? 0;
+  }
+
+  private register(conn: Conn): () => void {
     this.conns.add(conn);
-    return () => this.conns.delete(conn);
+    if (conn.kind !== undefined) {
+      const k = countKey(conn.kind, conn.tokenId);
+      this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    }
+    return () => this.remove(conn);
+  }
+
+  /** Idempotent: an unregister after a sweep already removed it changes nothing. */
+  private remove(conn: Conn): void {
+    if (!this.conns.delete(conn) || conn.kind === undefined) return;
+    const k = countKey(conn.kind, conn.tokenId);
+    const n = (this.counts.get(k) ?? 1) - 1;
+    if (n > 0) this.counts.set(k, n);
+    else this.counts.delete(k);
   }
 
   /** Notified when a token is found revoked/expired (e.g. to drop its WebSocket tickets). */
@@ -70,7 +105,7 @@ export class LiveConnections {
       if (conn.tokenId === null || index.isActive(conn.tokenId, now)) continue;
       const reason: CloseReason = index.get(conn.tokenId) ? 'token expired' : 'token revoked';
       gone.set(conn.tokenId, reason);
-      this.conns.delete(conn);
+      this.remove(conn);
       try {
         conn.close(reason);
       } catch {
@@ -82,7 +117,7 @@ export class LiveConnections {
 
   closeAll(reason: CloseReason = 'server shutting down'): void {
     for (const conn of [...this.conns]) {
-      this.conns.delete(conn);
+      this.remove(conn);
       try {
         conn.close(reason);
       } catch {

@@ -22,10 +22,31 @@ import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
 import { jsonLogger, type Logger } from './log.js';
+import { collapseAuthFailures } from './failure-log.js';
+import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
 import type { ServerContext } from './context.js';
 
 /** How long shutdown waits for open responses to finish before closing their sockets. */
 const SHUTDOWN_GRACE_MS = 200;
+
+/** Timeouts and socket caps against clients that connect and stall (see socket-limits.ts). */
+export interface ServerLimits {
+  /** A request's headers must all arrive within this, or the socket is closed (408). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this. It covers only receiving the
+   * request: a response may stream for as long as it likes (SSE, WebSockets). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open sockets in total (default: half the file-descriptor limit, 16..4096). */
+  maxConnections: number;
+  /** Open sockets per client network (loopback is one). */
+  maxConnectionsPerAddress: number;
+}
+
+export function defaultLimits(): ServerLimits {
+  return { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: defaultMaxConnections(), maxConnectionsPerAddress: 256 };
+}
 
 export interface StartOptions {
   port: number;
@@ -41,6 +62,7 @@ export interface StartOptions {
   log?: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
+  limits?: Partial<ServerLimits>;
   registrars?: RouteRegistrar[];
   version?: string;
   /** WebSocket ticket options (tests use a fake clock). */
@@ -50,6 +72,9 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** The address actually bound (a name like localhost is resolved by listen). */
+  address: string;
+  sockets: SocketLimits;
   ctx: ServerContext;
   /** The app's fetch handler, for in-process measurements (bench) without the network. */
   fetch: (request: Request) => Response | Promise<Response>;
@@ -59,7 +84,15 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  const log = opts.log ?? jsonLogger();
+  // Authentication failures are collapsed per network so they cannot flood the log.
+  const log = collapseAuthFailures(opts.log ?? jsonLogger());
+  const limits = { ...defaultLimits(), ...opts.limits };
+  const sockets = new SocketLimits({
+    maxConnections: limits.maxConnections,
+    maxPerAddress: limits.maxConnectionsPerAddress,
+    upgradeTimeoutMs: limits.headersTimeoutMs,
+    log,
+  });
   const tokenFile = opts.tokenFile ?? tokenFilePath();
   const tokens = opts.auth
     ? new LiveTokens({
@@ -125,14 +158,25 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     maxPayload: 1024 * 1024,
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
+  wss.on('connection', (_ws, req) => sockets.markWebSocket(req.socket));
+  const httpOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+  };
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({
       fetch: app.fetch,
       websocket: { server: wss as unknown as WebSocketServerLike },
       port: opts.port,
       hostname: opts.hostname,
-      ...(opts.tls ? { createServer: https.createServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+      ...(opts.tls
+        ? { createServer: https.createServer, serverOptions: { ...httpOptions, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key } }
+        : { serverOptions: httpOptions }),
     });
+    sockets.attach(s as import('node:http').Server);
     s.once('error', (err: NodeJS.ErrnoException) => {
       const msg =
         err.code === 'EADDRINUSE'
@@ -144,15 +188,17 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     });
     s.once('listening', () => resolve(s));
   });
-  refuseNonWebSocketUpgrades(server);
+  refuseNonWebSocketUpgrades(server, sockets);
   connections.start();
 
-  const port = (server.address() as AddressInfo).port;
+  const { port, address } = server.address() as AddressInfo;
   const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
   let closing: Promise<void> | undefined;
   return {
     url: `${scheme}://${hostForUrl}:${port}`,
     port,
+    address,
+    sockets,
     ctx,
     fetch: (request) => app.fetch(request),
     // Middleware is registered for every method ('ALL'); handlers name theirs.
@@ -169,6 +215,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
           setTimeout(() => http.closeAllConnections?.(), SHUTDOWN_GRACE_MS).unref();
         });
         for (const fn of closers.reverse()) await fn();
+        log.stop();
         lastUsed.stop();
         await lastUsed.flush();
       })();
@@ -183,10 +230,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
  * Answer them 400 here and pass WebSocket ones on (keeping a single listener, which
  * @hono/node-server relies on to write its own rejections).
  */
-function refuseNonWebSocketUpgrades(server: ServerType): void {
+function refuseNonWebSocketUpgrades(server: ServerType, sockets: SocketLimits): void {
   const listeners = server.listeners('upgrade') as ((req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void)[];
   server.removeAllListeners('upgrade');
   server.on('upgrade', (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    // Detached from Node's request timeouts now: close it unless it becomes a WebSocket in time.
+    sockets.watchUpgrade(socket as import('node:net').Socket);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || listeners.length === 0) {
       socket.on('error', () => {});
       const body = JSON.stringify({ error: { code: 'bad_upgrade', message: 'only WebSocket upgrades are supported' } });

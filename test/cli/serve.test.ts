@@ -1,7 +1,9 @@
 // `tether serve` as a real process.
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -88,6 +90,32 @@ describe('tether serve', () => {
     expect(s.out()).toMatch(/\(auth: OFF\)/);
     expect(s.err()).toMatch(/WARNING: authentication is OFF/);
     expect((await fetch(`${s.url}/auth/whoami`)).status).toBe(200);
+  });
+
+  it('--no-auth --hostname localhost works: localhost resolves to loopback, and that is what is bound', async () => {
+    const s = await serve(['--no-auth', '--hostname', 'localhost']);
+    expect(s.out()).toMatch(/\(auth: OFF\)/);
+    expect((await fetch(`${s.url}/auth/whoami`)).status).toBe(200);
+  });
+
+  it('--no-auth with a host name is decided by what the name resolves to, not by the name', async () => {
+    // Whatever this machine's resolver says: allowed exactly when every address is loopback.
+    for (const name of [os.hostname(), 'tether-test.localhost', 'nowhere.invalid']) {
+      const addrs = await dns.lookup(name, { all: true }).then(
+        (a) => a.map((x) => x.address),
+        () => [] as string[],
+      );
+      const loopbackOnly = addrs.length > 0 && addrs.every((a) => a.startsWith('127.') || a === '::1');
+      if (loopbackOnly) {
+        const s = await serve(['--no-auth', '--hostname', name]);
+        expect(s.out(), name).toMatch(/\(auth: OFF\)/);
+        s.child.kill('SIGKILL');
+      } else {
+        const r = await runCli(['serve', '--no-auth', '--hostname', name, '--port', '0'], t.env);
+        expect(r.code, name).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`--no-auth is refused with --hostname ${name.replace(/\./g, '\\.')}`));
+      }
+    }
   });
 
   it('--no-auth on a non-loopback host exits 2 explaining why', async () => {
