@@ -18,6 +18,8 @@ export interface ClientOptions {
   allowHttp?: boolean;
   /** For tests and unusual setups (e.g. a custom CA); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Lower bounds on what a server can make the client hold (defaults: 256 MiB each). */
+  limits?: { jsonBytes?: number; sseEventChars?: number };
 }
 
 export interface RequestOptions {
@@ -36,12 +38,16 @@ export class TetherClient {
   readonly url: string;
   private readonly token: string | null;
   private readonly fetchImpl: typeof fetch;
+  private readonly maxJsonBytes: number;
+  private readonly maxSseEventChars: number;
 
   constructor(opts: ClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     if (isPlainHttpToNetwork(this.url) && !opts.allowHttp) throw new PlainHttpError(this.url);
     this.token = opts.token;
     this.fetchImpl = opts.fetch ?? fetch;
+    this.maxJsonBytes = Math.min(opts.limits?.jsonBytes ?? MAX_JSON_BYTES, MAX_JSON_BYTES);
+    this.maxSseEventChars = Math.min(opts.limits?.sseEventChars ?? MAX_SSE_EVENT_CHARS, MAX_SSE_EVENT_CHARS);
   }
 
   /** The only place credentials are attached to HTTP requests. */
@@ -92,7 +98,7 @@ export class TetherClient {
   }
 
   private async parse<R>(res: Response, what: string, schema: z.ZodType<R>): Promise<R> {
-    const text = await readLimited(res, MAX_JSON_BYTES).catch((err: Error) => {
+    const text = await readLimited(res, this.maxJsonBytes).catch((err: Error) => {
       throw err.name === 'AbortError' ? err : new ProtocolError(this.url, what, err.message);
     });
     let data: unknown;
@@ -235,6 +241,7 @@ export class TetherClient {
           onEvent({ type: e.data.type, properties: (p?.data as Record<string, unknown> | undefined) ?? e.data.properties }, event);
         },
         signal,
+        this.maxSseEventChars,
       );
     } catch (err) {
       if (err instanceof ProtocolError || (err as Error).name === 'AbortError') throw err;
