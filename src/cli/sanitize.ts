@@ -61,6 +61,10 @@ const isBidiFormatting = (c: number) => (c >= 0x202a && c <= 0x202e) || (c >= 0x
 
 /** Anything the stripper would act on; text without these passes through unchanged (fast path). */
 const NEEDS_WORK = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+/** The same, to skip runs of plain text (\n and \t included) in one step. */
+const NEXT_SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** What can end a control string: BEL, ESC, CAN, SUB, ST. */
+const NEXT_STRING_END = /[\x07\x18\x1a\x1b\x9c]/g;
 
 type State = 'ground' | 'esc' | 'escInter' | 'csi' | 'string' | 'stringEsc';
 
@@ -85,10 +89,18 @@ export class EscapeStripper {
           if (c === ESC) this.state = 'esc';
           else if (c === 0x9b) this.state = 'csi';
           else if (C1_STRINGS.has(c)) this.state = 'string';
-          else if (c === 0x0a || c === 0x09) out += ch;
-          else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || isBidiFormatting(c)) {
-            // dropped
-          } else out += ch;
+          else if (c < 0x20 && c !== 0x0a && c !== 0x09) {
+            // other C0 dropped
+          } else if ((c >= 0x7f && c <= 0x9f) || isBidiFormatting(c)) {
+            // DEL, other C1, bidi formatting dropped
+          } else {
+            // A run of plain text (newlines and tabs included), copied at once.
+            NEXT_SPECIAL.lastIndex = i + 1;
+            const next = NEXT_SPECIAL.exec(chunk)?.index ?? chunk.length;
+            out += chunk.slice(i, next);
+            i = next;
+            continue;
+          }
           i++;
           continue;
         case 'esc':
@@ -129,11 +141,21 @@ export class EscapeStripper {
           }
           i++;
           continue;
-        case 'string':
-          if (c === BEL || c === C1_ST || c === CAN || c === SUB) this.state = 'ground';
-          else if (c === ESC) this.state = 'stringEsc';
+        case 'string': {
+          // Skip the string's body up to the next character that could end it.
+          NEXT_STRING_END.lastIndex = i;
+          const end = NEXT_STRING_END.exec(chunk)?.index;
+          if (end === undefined) {
+            i = chunk.length;
+            continue;
+          }
+          i = end;
+          const e = chunk.charCodeAt(i);
+          if (e === ESC) this.state = 'stringEsc';
+          else this.state = 'ground';
           i++;
           continue;
+        }
         case 'stringEsc':
           if (ch === '\\') {
             this.state = 'ground';
