@@ -109,8 +109,9 @@ function waitClose(ws: WebSocket): Promise<{ code: number; reason: string }> {
 }
 
 function parseExitReason(reason: string): { exitCode: number | null; signal: number | null } {
-  const m = /^(exit|signal):(\d+)$/.exec(reason);
-  if (!m) return { exitCode: null, signal: null };
+  const m = /^(exit|signal):(\d{1,3})$/.exec(reason);
+  // Only statuses a process can have: anything else would wrap around when attach exits with it.
+  if (!m || Number(m[2]) > 255) return { exitCode: null, signal: null };
   return m[1] === 'exit' ? { exitCode: Number(m[2]), signal: null } : { exitCode: null, signal: Number(m[2]) };
 }
 

@@ -179,6 +179,20 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(r.stderr).toMatch(/connection closed \(4999: \^\[\]0;pwned\^G\^\[\[2J\\x9b2J\\u202eevil\); reattach with: tether attach --pty pty_0123456789abcdef --url/);
   });
 
+  it('attach: exits only with a real exit status, from an exit frame or a close reason', async () => {
+    for (const [end, code] of [
+      [(ws: import('ws').WebSocket) => ws.close(1000, 'exit:7'), 7],
+      [(ws: import('ws').WebSocket) => ws.close(1000, 'exit:300'), 128], // would wrap to 44
+      [(ws: import('ws').WebSocket) => ws.close(1000, 'signal:9'), 137],
+      [(ws: import('ws').WebSocket) => (ws.send(JSON.stringify({ type: 'exit', exitCode: 300, signal: null })), ws.close(1000, 'exit:3')), 3],
+    ] as const) {
+      const s = await hostile({ routes: { 'POST /pty': () => ({ body: pty() }) }, upgrade: (ws) => end(ws) });
+      const r = await cli(['attach', '--url', s.url]);
+      expect(r.code, String(end)).toBe(code);
+      clean(r);
+    }
+  });
+
   it('attach: a hostile 404 for --pty and a refused upgrade are one visible line', async () => {
     const s = await hostile({ routes: { 'GET /pty/pty_abc': () => ({ status: 404, body: errorBody('not_found', EVIL) }) } });
     const r = await cli(['attach', '--url', s.url, '--pty', 'pty_abc']);
