@@ -1,10 +1,16 @@
 // `tether attach [--pty ID]`: the remote terminal in the user's own terminal. Raw mode, the remote
 // size follows the local window, Ctrl-] detaches (the remote terminal keeps running), and when the
 // remote process ends, attach exits with its exit code.
+//
+// The terminal's byte stream (binary frames) goes to stdout untouched: it is a terminal, escape
+// sequences are its job. Everything attach says itself (ids, errors, close reasons) is server text
+// shown through the sanitiser.
 import type { WebSocket } from 'ws';
+import { PTY_ID, PtyServerMessage as PtyServerMessageSchema } from '../client/schemas.js';
 import type { PtyServerMessage } from '../client/types.js';
 import { TetherError, UsageError } from '../errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
+import { visible } from './sanitize.js';
 
 export const DETACH_KEY = 0x1d; // Ctrl-]
 
@@ -32,7 +38,7 @@ export async function attachCommand(opts: AttachOptions): Promise<void> {
     else {
       const pty = await client.createPty({ ...size(), ...(opts.command ? { command: opts.command } : {}) });
       id = pty.id;
-      process.stderr.write(`created terminal ${id}; detach with Ctrl-]\r\n`);
+      process.stderr.write(`created terminal ${visible(id)}; detach with Ctrl-]\r\n`);
     }
     const ws = await client.connectPty(id);
     const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
@@ -65,22 +71,26 @@ export async function attachCommand(opts: AttachOptions): Promise<void> {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) stdout.write(data);
       else {
+        let json: unknown;
         try {
-          const m = JSON.parse(data.toString('utf8')) as PtyServerMessage;
-          if (m.type === 'exit') exit = m;
-          else if (m.type === 'error') process.stderr.write(`\r\ntether: ${m.message}\r\n`);
+          json = JSON.parse(data.toString('utf8'));
         } catch {
-          // ignore malformed control frames
+          return; // ignore malformed control frames
         }
+        const r = PtyServerMessageSchema.safeParse(json);
+        if (!r.success) return;
+        const m = r.data;
+        if (m.type === 'exit') exit = m;
+        else process.stderr.write(`\r\ntether: ${visible(m.message)}\r\n`);
       }
     });
     const closing = waitClose(ws);
     ws.resume();
     const closed = await closing;
     restore();
-    const reattach = `tether attach --pty ${id}${target.url === 'http://127.0.0.1:4096' ? '' : ` --url ${target.url}`}`;
+    const reattach = visible(`tether attach --pty ${id}${target.url === 'http://127.0.0.1:4096' ? '' : ` --url ${target.url}`}`);
     if (detached) {
-      process.stderr.write(`\r\ndetached from ${id}; it is still running. Reattach with: ${reattach}\n`);
+      process.stderr.write(`\r\ndetached from ${visible(id)}; it is still running. Reattach with: ${reattach}\n`);
       return 0;
     }
     if (exit?.type === 'exit' || closed.code === 1000) {
@@ -88,7 +98,7 @@ export async function attachCommand(opts: AttachOptions): Promise<void> {
       if (e.exitCode !== null) return e.exitCode;
       return 128 + (e.signal ?? 0);
     }
-    const why = CLOSE_TEXT[closed.code] ?? `connection closed (${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`;
+    const why = CLOSE_TEXT[closed.code] ?? `connection closed (${closed.code}${closed.reason ? `: ${visible(closed.reason)}` : ''})`;
     throw new TetherError('connection_closed', `${why}${closed.code === 4401 ? '' : `; reattach with: ${reattach}`}`, 500, 1);
   });
   process.exitCode = code;
@@ -99,11 +109,12 @@ function waitClose(ws: WebSocket): Promise<{ code: number; reason: string }> {
 }
 
 function parseExitReason(reason: string): { exitCode: number | null; signal: number | null } {
-  const m = /^(exit|signal):(\d+)$/.exec(reason);
-  if (!m) return { exitCode: null, signal: null };
+  const m = /^(exit|signal):(\d{1,3})$/.exec(reason);
+  // Only statuses a process can have: anything else would wrap around when attach exits with it.
+  if (!m || Number(m[2]) > 255) return { exitCode: null, signal: null };
   return m[1] === 'exit' ? { exitCode: Number(m[2]), signal: null } : { exitCode: null, signal: Number(m[2]) };
 }
 
 export function validatePtyId(id: string | undefined): void {
-  if (id !== undefined && !/^pty_[A-Za-z0-9]{1,64}$/.test(id)) throw new UsageError(`--pty takes a terminal id like pty_0123456789abcdef, not "${id}"`);
+  if (id !== undefined && !PTY_ID.test(id)) throw new UsageError(`--pty takes a terminal id like pty_0123456789abcdef, not "${id}"`);
 }

@@ -1,10 +1,11 @@
 // `tether auth login <url>`, `logout <url>`, `status [url]`.
-import { TetherClient } from '../client/client.js';
+import { isPlainHttpToNetwork } from '../client/loopback.js';
 import { normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/credentials.js';
 import { parseToken, describeMalformed } from '../auth/token.js';
 import { UsageError } from '../errors.js';
-import { cliError, withClient } from './client-common.js';
+import { cliError, makeClient, withClient } from './client-common.js';
 import { relative } from './output.js';
+import { safeJson, visible } from './sanitize.js';
 
 /** Reads a line from the terminal without echoing it. */
 function promptHidden(prompt: string): Promise<string> {
@@ -41,26 +42,35 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean }): Promise<void> {
+export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean; allowHttp?: boolean }): Promise<void> {
   const url = normalizeServerUrl(urlArg);
+  const plainHttp = isPlainHttpToNetwork(url);
+  // Refused before the token is typed: it would have nowhere safe to go.
+  makeClient(url, null, Boolean(opts.allowHttp));
+  if (plainHttp) {
+    process.stderr.write(
+      `warning: --allow-http: the token for ${url} travels unencrypted; anyone on the network path can read and use it. ` +
+        'Commands for this server will use plain HTTP without asking again (log in again without --allow-http to undo).\n',
+    );
+  }
   let token: string;
   if (opts.tokenStdin) token = (await readStdin()).trim();
   else if (process.stdin.isTTY) token = (await promptHidden(`Token for ${url}: `)).trim();
   else throw new UsageError('standard input is not a terminal, so there is no hidden prompt; pipe the token with --token-stdin');
   const parsed = parseToken(token);
   if (!parsed.ok) throw new UsageError(`that is not a tether token: ${describeMalformed(parsed.detail)}`);
-  const client = new TetherClient({ url, token });
+  const client = makeClient(url, token, Boolean(opts.allowHttp));
   let who;
   try {
     who = await client.whoami();
   } catch (err) {
     throw cliError(err, url);
   }
-  await saveCredential(url, { token, tokenId: who.id, name: who.name, savedAt: new Date().toISOString() });
+  await saveCredential(url, { token, tokenId: who.id, name: who.name, savedAt: new Date().toISOString(), ...(plainHttp ? { allowHttp: true } : {}) });
   process.stdout.write(
-    `Logged in to ${url} as ${who.name} (${who.id}); permissions: ${who.permissions.join(', ')}; ` +
-      `${who.expiresAt ? `expires ${who.expiresAt} (${relative(who.expiresAt)})` : 'never expires'}.\n` +
-      `Saved in ${credentialsFilePath()} (mode 0600).\n`,
+    `Logged in to ${url} as ${visible(who.name)} (${visible(who.id)}); permissions: ${who.permissions.join(', ')}; ` +
+      `${who.expiresAt ? `expires ${visible(who.expiresAt)} (${relative(who.expiresAt)})` : 'never expires'}.\n` +
+      `Saved in ${visible(credentialsFilePath())} (mode 0600).\n`,
   );
 }
 
@@ -70,18 +80,19 @@ export async function logoutCommand(urlArg: string): Promise<void> {
   process.stdout.write(had ? `Logged out of ${url}: its saved token was removed.\n` : `No saved token for ${url}; nothing to do.\n`);
 }
 
-export async function statusCommand(urlArg: string | undefined, flags: { url?: string; token?: string; json?: boolean }): Promise<void> {
+export async function statusCommand(urlArg: string | undefined, flags: { url?: string; token?: string; json?: boolean; allowHttp?: boolean }): Promise<void> {
   await withClient({ ...flags, url: urlArg ?? flags.url }, async (client, target) => {
     const who = await client.whoami();
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ url: target.url, tokenSource: target.tokenSource, ...who }) + '\n');
+      process.stdout.write(safeJson({ url: target.url, tokenSource: target.tokenSource, id: who.id, name: who.name, permissions: who.permissions, expiresAt: who.expiresAt, authenticatedBy: who.authenticatedBy }) + '\n');
       return;
     }
     process.stdout.write(
-      `${target.url}: ${who.name} (${who.id ?? 'no auth'})\n` +
+      `${target.url}: ${visible(who.name)} (${visible(who.id ?? 'no auth')})\n` +
         `  permissions: ${who.permissions.join(', ')}\n` +
-        `  expires:     ${who.expiresAt ? `${who.expiresAt} (${relative(who.expiresAt)})` : 'never'}\n` +
-        `  token from:  ${{ flag: '--token', env: 'TETHER_TOKEN', credentials: credentialsFilePath(), none: 'none' }[target.tokenSource]}\n`,
+        `  expires:     ${who.expiresAt ? `${visible(who.expiresAt)} (${relative(who.expiresAt)})` : 'never'}\n` +
+        `  token from:  ${visible({ flag: '--token', env: 'TETHER_TOKEN', credentials: credentialsFilePath(), none: 'none' }[target.tokenSource])}\n` +
+        (target.allowHttp && isPlainHttpToNetwork(target.url) ? '  transport:   plain HTTP (allowed by --allow-http): the token is not encrypted\n' : ''),
     );
   });
 }

@@ -1,13 +1,23 @@
 // Shared by the client commands (login, status, attach, run): resolve server + token, build the
-// client, and turn API errors into one clear line and an exit code.
-import { TetherError } from '../errors.js';
+// client, and turn client errors into one clear line and an exit code.
+import { TetherError, UsageError } from '../errors.js';
 import { TetherClient } from '../client/client.js';
-import { ApiError, ConnectionError, explainApiError } from '../client/errors.js';
+import { ApiError, ConnectionError, PlainHttpError, ProtocolError, RedirectError, explainApiError } from '../client/errors.js';
 import { resolveTarget, type Target } from '../client/resolve.js';
 
 export interface ClientFlags {
   url?: string;
   token?: string;
+  allowHttp?: boolean;
+}
+
+/** Builds a client; plain http to another host without the opt-in is a usage error (exit 2). */
+export function makeClient(url: string, token: string | null, allowHttp: boolean): TetherClient {
+  try {
+    return new TetherClient({ url, token, allowHttp });
+  } catch (err) {
+    throw cliError(err, url);
+  }
 }
 
 export async function connect(flags: ClientFlags, { requireToken = true } = {}): Promise<{ client: TetherClient; target: Target }> {
@@ -20,13 +30,16 @@ export async function connect(flags: ClientFlags, { requireToken = true } = {}):
       1,
     );
   }
-  return { client: new TetherClient({ url: target.url, token: target.token }), target };
+  return { client: makeClient(target.url, target.token, target.allowHttp), target };
 }
 
 /** Maps client errors to a TetherError the CLI prints as one line. */
 export function cliError(err: unknown, url: string): unknown {
   if (err instanceof ApiError) return new TetherError(err.code, explainApiError(err, url), err.status, 1);
   if (err instanceof ConnectionError) return new TetherError('connection_failed', `${err.message} (is \`tether serve\` running?)`, 503, 1);
+  if (err instanceof RedirectError) return new TetherError('redirect_refused', err.message, 502, 1);
+  if (err instanceof ProtocolError) return new TetherError('bad_response', err.message, 502, 1);
+  if (err instanceof PlainHttpError) return new UsageError(err.message, 'plain_http_refused');
   return err;
 }
 

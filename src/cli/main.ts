@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { TetherError } from '../errors.js';
 import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED } from '../auth/spec.js';
+import { visible } from './sanitize.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     .description('save a token for a server (checked with GET /auth/whoami)')
     .argument('<url>', 'server URL, e.g. http://127.0.0.1:4096')
     .option('--token-stdin', 'read the token from standard input instead of a hidden prompt')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine, and save that choice (the token is sent unencrypted)')
     .action(async (url: string, opts) => (await import('./auth-login.js')).loginCommand(url, opts));
 
   auth
@@ -61,6 +63,7 @@ export function buildProgram(): Command {
     .option('--url <url>', 'server URL')
     .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
     .option('--json', 'print JSON')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .action(async (url: string | undefined, opts) => (await import('./auth-login.js')).statusCommand(url, opts));
 
   program
@@ -70,6 +73,7 @@ export function buildProgram(): Command {
     .option('--command <cmd>', 'for a new terminal: the program to run (default: the server\'s shell)')
     .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .action(async (opts) => (await import('./attach.js')).attachCommand(opts));
 
   program
@@ -82,6 +86,8 @@ export function buildProgram(): Command {
     .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
     .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .action(async (message: string | undefined, opts) => (await import('./run.js')).runCommand(message, opts));
 
   program
@@ -118,11 +124,13 @@ function exitCodeFor(err: unknown): number {
     // Help and version exit 0; every other commander error is a usage error.
     return err.exitCode === 0 ? 0 : 2;
   }
+  // Error messages can carry server text: shown through the sanitiser, one line each.
   if (err instanceof TetherError) {
-    process.stderr.write(`tether: ${err.message}\n`);
+    process.stderr.write(`tether: ${visible(err.message)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`tether: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A bug, not a refusal: the stack helps a report (still sanitised; its lines kept).
+  process.stderr.write(`tether: unexpected error: ${visible(err instanceof Error ? (err.stack ?? err.message) : String(err), { newlines: true })}\n`);
   return 1;
 }
 

@@ -1,27 +1,39 @@
 // `tether run [--session ID] "message"` and `tether run --shell "cmd"`: one-shot use of a session.
 // The reply streams to stdout as it arrives; tool activity goes to stderr. Ctrl-C aborts the run.
+//
+// What reaches the terminal: the reply text, and the output of `--shell`, with escape sequences
+// stripped unless --raw (the user reads them; --raw is for piping exact text). `--shell` output is
+// not a terminal stream: the command ran without a tty, and its output comes back inside a JSON
+// message the server controls, so it is treated like the reply. Everything else (tool calls, errors,
+// session ids, statuses) is server text shown through the sanitiser.
 import { constants } from 'node:os';
 import type { TetherClient } from '../client/client.js';
-import type { Message, RunEvent, ShellPartData } from '../client/types.js';
-import { UsageError } from '../errors.js';
+import { ShellPartData as ShellPartDataSchema, describeIssue } from '../client/schemas.js';
+import type { Message, RunEvent } from '../client/types.js';
+import { TetherError, UsageError } from '../errors.js';
 import { dim } from './output.js';
 import { withClient, type ClientFlags } from './client-common.js';
+import { EscapeStripper, stripEscapes, visible } from './sanitize.js';
 
 export interface RunOptions extends ClientFlags {
   session?: string;
   title?: string;
   shell?: string;
   timeout?: string;
+  raw?: boolean;
 }
 
 /** Prints streamed assistant text exactly once, whether it arrives as parts, deltas or updates. */
 export class ReplyPrinter {
   private readonly assistant = new Set<string>();
   private readonly printed = new Map<string, number>();
+  /** One per text part: a sequence split across deltas is still recognised. */
+  private readonly strippers = new Map<string, EscapeStripper>();
 
   constructor(
     private readonly out: (s: string) => void,
     private readonly info: (s: string) => void,
+    private readonly raw = false,
   ) {}
 
   handle(e: RunEvent): void {
@@ -32,11 +44,13 @@ export class ReplyPrinter {
       return;
     }
     if (e.type === 'message.part' || e.type === 'message.part.updated') {
-      const part = p.part as { id: string; messageId: string; type: string; data: Record<string, unknown> };
+      const part = p.part as { id: string; messageId: string; type: string; data: unknown };
       if (!this.assistant.has(part.messageId)) return;
-      if (part.type === 'text' && typeof part.data.text === 'string') this.text(part.id, 0, part.data.text);
-      else if (e.type === 'message.part' && part.type === 'tool_call') this.info(dim(`[${String(part.data.toolName)}] ${JSON.stringify(part.data.input)}`, process.stderr) + '\n');
-      else if (e.type === 'message.part' && part.type === 'error') this.info(`error: ${String(part.data.message)}\n`);
+      const data = (typeof part.data === 'object' && part.data !== null ? part.data : {}) as Record<string, unknown>;
+      if (part.type === 'text' && typeof data.text === 'string') this.text(part.id, 0, data.text);
+      else if (e.type === 'message.part' && part.type === 'tool_call') {
+        this.info(dim(visible(`[${String(data.toolName)}] ${JSON.stringify(data.input) ?? ''}`), process.stderr) + '\n');
+      } else if (e.type === 'message.part' && part.type === 'error') this.info(`error: ${visible(data.message)}\n`);
       return;
     }
     if (e.type === 'message.part.delta') this.text(String(p.partId), Number(p.offset), String(p.text));
@@ -46,8 +60,15 @@ export class ReplyPrinter {
     const done = this.printed.get(partId) ?? 0;
     const end = offset + text.length;
     if (end <= done || offset > done) return;
-    this.out(text.slice(done - offset));
+    this.out(this.clean(partId, text.slice(done - offset)));
     this.printed.set(partId, end);
+  }
+
+  private clean(partId: string, text: string): string {
+    if (this.raw) return text;
+    let s = this.strippers.get(partId);
+    if (!s) this.strippers.set(partId, (s = new EscapeStripper()));
+    return s.push(text);
   }
 
   get printedAnything(): boolean {
@@ -67,6 +88,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
   }
   if (opts.shell !== undefined && message !== undefined) throw new UsageError('give either a message or --shell, not both');
   const timeoutMs = parseTimeout(opts.timeout);
+  const raw = Boolean(opts.raw);
   await withClient(opts, async (client) => {
     const sessionId = opts.session ?? (await newSession(client, opts.title ?? (opts.shell !== undefined ? `shell: ${opts.shell}` : message!)));
     const ctl = new AbortController();
@@ -81,16 +103,19 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
     try {
       if (opts.shell !== undefined) {
         const m = await client.shell(sessionId, opts.shell, { timeoutMs }, undefined, ctl.signal);
-        process.exitCode = reportShell(m);
+        process.exitCode = reportShell(m, raw, client.url);
       } else {
-        const printer = new ReplyPrinter((s) => process.stdout.write(s), (s) => process.stderr.write(s));
+        const printer = new ReplyPrinter((s) => process.stdout.write(s), (s) => process.stderr.write(s), raw);
         const m = await client.sendMessage(sessionId, message!, (e) => printer.handle(e), ctl.signal);
         if (!printer.printedAnything) {
-          for (const part of m.parts) if (part.type === 'text') process.stdout.write(String((part.data as { text: string }).text));
+          for (const part of m.parts) {
+            const text = (part.data as { text?: unknown } | null)?.text;
+            if (part.type === 'text' && typeof text === 'string') process.stdout.write(raw ? text : stripEscapes(text));
+          }
         }
         process.stdout.write('\n');
         if (m.status !== 'completed') {
-          process.stderr.write(`the run ended ${m.status}${m.error ? `: ${m.error}` : ''}\n`);
+          process.stderr.write(`the run ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
           process.exitCode = interrupted ? 130 : 1;
         }
       }
@@ -102,34 +127,36 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
 
 async function newSession(client: TetherClient, title: string): Promise<string> {
   const s = await client.createSession({ title: title.slice(0, 80) });
-  process.stderr.write(dim(`session ${s.id} (continue it with --session ${s.id})`, process.stderr) + '\n');
+  process.stderr.write(dim(`session ${visible(s.id)} (continue it with --session ${visible(s.id)})`, process.stderr) + '\n');
   return s.id;
 }
 
 /** Prints a shell message's output and returns the exit code to exit with. */
-function reportShell(m: Message): number {
+function reportShell(m: Message, raw: boolean, url: string): number {
   const part = m.parts.find((p) => p.type === 'shell');
   if (!part) {
-    process.stderr.write(`the command ended ${m.status}${m.error ? `: ${m.error}` : ''}\n`);
+    process.stderr.write(`the command ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
     return 1;
   }
-  const d = part.data as ShellPartData;
-  process.stdout.write(d.stdout);
-  process.stderr.write(d.stderr);
+  const r = ShellPartDataSchema.safeParse(part.data);
+  if (!r.success) throw new TetherError('bad_response', `unexpected response from ${url}: the shell result ${describeIssue(r.error)}`, 502, 1);
+  const d = r.data;
+  process.stdout.write(raw ? d.stdout : stripEscapes(d.stdout));
+  process.stderr.write(raw ? d.stderr : stripEscapes(d.stderr));
   if (d.stdoutTruncated || d.stderrTruncated) process.stderr.write('[output was truncated by the server]\n');
   if (d.timedOut) {
-    process.stderr.write(`command timed out after ${d.durationMs} ms and was killed\n`);
+    process.stderr.write(`command timed out after ${visible(d.durationMs)} ms and was killed\n`);
     return 124;
   }
   if (d.aborted) return 130;
   if (d.exitCode !== null) return d.exitCode;
   if (d.signal) {
-    process.stderr.write(`command killed by ${d.signal}\n`);
+    process.stderr.write(`command killed by ${visible(d.signal)}\n`);
     return 128 + (signalNumber(d.signal) ?? 0);
   }
   return 1;
 }
 
 function signalNumber(name: string): number | undefined {
-  return (constants.signals as Record<string, number>)[name];
+  return Object.hasOwn(constants.signals, name) ? (constants.signals as Record<string, number>)[name] : undefined;
 }

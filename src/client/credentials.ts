@@ -13,6 +13,8 @@ export interface SavedCredential {
   tokenId: string | null;
   name: string;
   savedAt: string;
+  /** The user opted in to plain HTTP to this (non-loopback) server at login (`--allow-http`). */
+  allowHttp?: boolean;
 }
 
 interface CredentialsFile {
@@ -57,7 +59,7 @@ async function read(file: string): Promise<CredentialsFile> {
     throw new StoreError(`credentials file ${file} is not a version 1 credentials file; it was left untouched`);
   }
   for (const [url, c] of Object.entries(d.servers)) {
-    if (typeof c?.token !== 'string') throw new StoreError(`credentials file ${file} has an invalid entry for ${url}; it was left untouched`);
+    if (typeof c?.token !== 'string' || (c.allowHttp !== undefined && typeof c.allowHttp !== 'boolean')) throw new StoreError(`credentials file ${file} has an invalid entry for ${url}; it was left untouched`);
   }
   return d;
 }

@@ -23,6 +23,45 @@ export class ConnectionError extends Error {
   }
 }
 
+/** A 3xx answer. Never followed: the token, commands and prompts would go to wherever it points. */
+export class RedirectError extends Error {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly location: string | null,
+  ) {
+    const where = location === null ? 'with no Location' : `to ${location.length > 200 ? `${location.slice(0, 200)}...` : location}`;
+    super(
+      `${url} answered ${status}, redirecting ${where}; tether clients never follow redirects (the token, commands and prompts would go there too): ` +
+        'give the address of the tether server itself',
+    );
+    this.name = 'RedirectError';
+  }
+}
+
+/** A 2xx answer that is not what a tether server sends: not JSON, a wrong shape, a broken stream. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly url: string,
+    what: string,
+    detail: string,
+  ) {
+    super(`unexpected response from ${url} to ${what}: ${detail} (is this a tether server of a matching version?)`);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Plain http to a host other than this machine, without the user's opt-in. */
+export class PlainHttpError extends Error {
+  constructor(readonly url: string) {
+    super(
+      `refusing to send the token over plain HTTP to ${url}: anyone on the network path could read it (and the commands and replies). ` +
+        'Use https://, or pass --allow-http if this network is trusted (`tether auth login --allow-http` saves that choice)',
+    );
+    this.name = 'PlainHttpError';
+  }
+}
+
 /** One clear line for a refused request, with what to do about it. */
 export function explainApiError(err: ApiError, url: string): string {
   if (err.status === 401) {

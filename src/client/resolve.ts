@@ -1,7 +1,10 @@
 // Which server and which token a client command uses:
 // server: --url, else TETHER_URL, else http://127.0.0.1:4096;
 // token: --token, else TETHER_TOKEN, else the credentials file entry for that server.
+// Plain http to another host: allowed with --allow-http, or when that server's saved entry says so
+// (the user chose it at `auth login --allow-http`; it is a choice about the server, whichever token).
 import { DEFAULT_URL, loadCredential, normalizeServerUrl } from './credentials.js';
+import { isPlainHttpToNetwork } from './loopback.js';
 
 export type TokenSource = 'flag' | 'env' | 'credentials' | 'none';
 
@@ -9,12 +12,16 @@ export interface Target {
   url: string;
   token: string | null;
   tokenSource: TokenSource;
+  allowHttp: boolean;
 }
 
-export async function resolveTarget(opts: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
+export async function resolveTarget(opts: { url?: string; token?: string; allowHttp?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
   const url = normalizeServerUrl(opts.url || env.TETHER_URL || DEFAULT_URL);
-  if (opts.token) return { url, token: opts.token, tokenSource: 'flag' };
-  if (env.TETHER_TOKEN) return { url, token: env.TETHER_TOKEN, tokenSource: 'env' };
-  const saved = await loadCredential(url);
-  return saved ? { url, token: saved.token, tokenSource: 'credentials' } : { url, token: null, tokenSource: 'none' };
+  const explicit = opts.token || env.TETHER_TOKEN;
+  // The credentials file is read only when it can matter (a broken one then fails the command).
+  const saved = !explicit || (isPlainHttpToNetwork(url) && !opts.allowHttp) ? await loadCredential(url) : null;
+  const allowHttp = Boolean(opts.allowHttp || saved?.allowHttp);
+  if (opts.token) return { url, token: opts.token, tokenSource: 'flag', allowHttp };
+  if (env.TETHER_TOKEN) return { url, token: env.TETHER_TOKEN, tokenSource: 'env', allowHttp };
+  return saved ? { url, token: saved.token, tokenSource: 'credentials', allowHttp } : { url, token: null, tokenSource: 'none', allowHttp };
 }

@@ -1,9 +1,15 @@
 // tether's web UI: plain JavaScript, no framework, no bundler. Served by src/server/routes/web.ts.
 //
 // Security notes:
-// - The token is exchanged once at POST /auth/session for an HttpOnly, SameSite=Strict cookie; the
-//   page never stores it and never puts it in a URL. A token in the address bar's fragment
-//   (`/#token=...`, which browsers never send to the server) is read and erased at once.
+// - The token is pasted, exchanged once at POST /auth/session for an HttpOnly, SameSite=Strict
+//   cookie; the page never stores it and never puts it in a URL. A link carrying a token
+//   (`/#token=...`) is not a login: a link stays in the browser's history, session and tab files,
+//   and any page could open one to swap the user's login for another. The page erases such a
+//   fragment, says so, and sends it nowhere.
+// - Tabs share the cookie, so a login in one tab would end the session of another. Before logging
+//   in, the page asks the other tabs (BroadcastChannel, nothing stored) and, if one is logged in or
+//   this browser sent a login cookie at start, asks the user to confirm; after a login it tells the
+//   other tabs, which show their login page with the reason.
 // - Every request is same-origin and authenticated by that cookie plus the session key the login
 //   returned, sent as the X-Tether-Session header (the WebSocket offers it as the subprotocol
 //   `tether.session.<key>`). Cookies are shared by every port of a host, the key is not: it lives in
@@ -171,6 +177,54 @@ const state = {
   ending: false,
 };
 
+// ---------- other tabs of this origin ----------
+
+/** Logged-in tabs answer a probe with their token's name; a login tells the others it replaced
+ * their cookie. Only names travel, nothing is stored. */
+const tabs = (() => {
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('tether.tabs') : null;
+  const loggedIn = () => Boolean(state.me && state.me.id !== null);
+  const t = {
+    /** Whether this browser sent a login cookie when the page started without a session of its own. */
+    loginCookieAtStart: false,
+    post(msg) {
+      if (channel) channel.postMessage(msg);
+    },
+    /** The name another tab is logged in as, or null when no tab answers within `ms`. */
+    findLoggedIn(ms = 250) {
+      if (!channel) return Promise.resolve(null);
+      const nonce = Math.random().toString(36).slice(2) + Date.now().toString(36);
+      return new Promise((resolve) => {
+        const done = (v) => {
+          clearTimeout(timer);
+          channel.removeEventListener('message', onMessage);
+          resolve(v);
+        };
+        const onMessage = (ev) => {
+          const m = ev.data || {};
+          if (m.type === 'here' && m.nonce === nonce) done({ name: String(m.name || 'another token') });
+        };
+        const timer = setTimeout(() => done(null), ms);
+        channel.addEventListener('message', onMessage);
+        channel.postMessage({ type: 'probe', nonce });
+      });
+    },
+  };
+  if (channel) {
+    channel.addEventListener('message', (ev) => {
+      const m = ev.data || {};
+      if (m.type === 'probe' && loggedIn()) channel.postMessage({ type: 'here', nonce: m.nonce, name: state.me.name });
+      if (m.type === 'replaced' && loggedIn()) {
+        // Local only: a DELETE /auth/session now would clear the other tab's new cookie.
+        state.me = null;
+        setSessionKey(null);
+        showLogin(`A login${m.name ? ` as ${m.name}` : ''} in another tab ended this tab's session (a browser holds one tether login per server).`, 'info');
+      }
+    });
+  }
+  return t;
+})();
+
 // ---------- login ----------
 
 function showLogin(message, kind = 'info') {
@@ -181,6 +235,7 @@ function showLogin(message, kind = 'info') {
   msg.textContent = message || '';
   msg.className = `login-message ${kind}`;
   show(msg, Boolean(message));
+  show($('login-confirm'), false);
   $('login-submit').disabled = false;
   document.title = 'tether · log in';
   $('login-token').focus();
@@ -224,21 +279,46 @@ async function login(token) {
     const { sessionKey: key, ...me } = await res.json();
     setSessionKey(key);
     $('login-token').value = '';
+    tabs.loginCookieAtStart = false;
+    // The cookie just changed for every tab of this origin: tell them why their session ended.
+    tabs.post({ type: 'replaced', name: me.name });
     enterApp(me);
   } catch {
     showLogin('Cannot reach the tether server.', 'error');
   }
 }
 
-/** A token in the fragment (`/#token=...`): taken, then erased from the address bar and history. */
-function takeFragmentToken() {
-  if (!location.hash.startsWith('#')) return null;
-  const params = new URLSearchParams(location.hash.slice(1));
-  const token = params.get('token');
-  if (token === null) return null;
-  history.replaceState(null, '', location.pathname + location.search);
-  return token;
+/** The login form: first make sure no other session is silently replaced. */
+async function submitLogin(token) {
+  $('login-submit').disabled = true;
+  const other = await tabs.findLoggedIn();
+  if (!other && !tabs.loginCookieAtStart) return login(token);
+  const text = other
+    ? `You are logged in as ${other.name} in another tab. A browser holds one tether login per server, so logging in here ends that tab's session.`
+    : 'This browser already holds a tether login for this host: from another tab, another tether server on this host, or before a server restart. Logging in here replaces it.';
+  $('login-confirm-text').textContent = `${text} Log in here anyway?`;
+  show($('login-confirm'));
+  const yes = await new Promise((resolve) => {
+    $('login-confirm-yes').onclick = () => resolve(true);
+    $('login-confirm-no').onclick = () => resolve(false);
+  });
+  show($('login-confirm'), false);
+  if (yes) return login(token);
+  showLogin('Not logged in: the other session is untouched.', 'info');
 }
+
+/** Whether the fragment carries a token (`#token=...`). If so it is erased from the address bar
+ * and the session history entry, and never sent anywhere. */
+function eraseFragmentToken() {
+  if (!location.hash.startsWith('#')) return false;
+  if (!new URLSearchParams(location.hash.slice(1)).has('token')) return false;
+  history.replaceState(null, '', location.pathname + location.search);
+  return true;
+}
+
+const FRAGMENT_REFUSED =
+  'Logging in with a token in the link (#token=…) is not supported: a link stays in the browser history. ' +
+  'The token was not used or sent anywhere; paste it below instead. If you did not open this link yourself, ignore it.';
 
 async function logout() {
   try {
@@ -1171,7 +1251,7 @@ function wire() {
   $('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const token = $('login-token').value;
-    if (token.trim()) void login(token);
+    if (token.trim() && !$('login-submit').disabled) void submitLogin(token);
   });
   $('logout').addEventListener('click', () => void logout());
   $('new-terminal').addEventListener('click', () => void newTerminal());
@@ -1179,28 +1259,33 @@ function wire() {
   $('new-session').addEventListener('click', () => void newSession());
   $('home-session').addEventListener('click', () => void newSession());
   window.addEventListener('hashchange', () => {
-    const token = takeFragmentToken();
-    if (token) void login(token);
-    else route();
+    if (!eraseFragmentToken()) return route();
+    if (state.me) showBanner(FRAGMENT_REFUSED, 'error');
+    else showLogin(FRAGMENT_REFUSED, 'error');
   });
   window.addEventListener('popstate', () => route());
 }
 
 async function boot() {
   wire();
-  const token = takeFragmentToken();
-  if (token) return login(token);
+  const refused = eraseFragmentToken();
   // An existing session cookie? (HttpOnly: only the server can tell.)
   try {
+    const hadKey = Boolean(currentKey());
     const res = await fetch('/auth/whoami', { headers: authHeaders(), credentials: 'same-origin', cache: 'no-store' });
     if (res.ok) {
       // (With --no-auth the server answers for everyone: no login needed.)
-      return enterApp(await res.json());
+      enterApp(await res.json());
+      if (refused) showBanner(FRAGMENT_REFUSED, 'error');
+      return;
     }
+    // Sent without a session key, only a cookie can be a malformed credential: some tab, or
+    // another tether server on this host, holds a login this one would replace.
+    if (!hadKey && res.status === 401) tabs.loginCookieAtStart = (await errorOf(res)).code === 'malformed_token';
   } catch {
     return showLogin('Cannot reach the tether server.', 'error');
   }
-  showLogin();
+  showLogin(refused ? FRAGMENT_REFUSED : undefined, refused ? 'error' : 'info');
 }
 
 void boot();

@@ -150,18 +150,6 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('logs in via /#token=, erasing the token from the address bar', async () => {
-    const { page } = await newPage();
-    const requested: string[] = [];
-    page.on('request', (r) => requested.push(r.url()));
-    await page.goto(`${s.url}/#token=${admin.token}`);
-    await page.locator('#app').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    expect(page.url()).toBe(s.url + '/');
-    expect(await page.evaluate('location.hash')).toBe('');
-    expect(requested.filter((u) => u.includes(admin.token))).toEqual([]);
-    expect(await page.locator('#who-name').innerText()).toBe('web-admin');
-  });
-
   it('opens a terminal, runs a command and shows its output; resizing follows the element', async () => {
     const { page, errors, cspViolations } = await newPage();
     await loginWithForm(page, admin.token);
