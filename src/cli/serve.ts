@@ -87,8 +87,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
         'Use --no-auth only with a loopback host, or keep auth on.',
     );
   }
-  process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
-  process.stdout.write(`project: ${server.ctx.projectDir}\n`);
+  // The warning first: whoever waits for "listening" has it already.
   if (!opts.auth) {
     process.stderr.write(
       red(
@@ -98,7 +97,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
       ),
     );
   }
-
+  process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
+  process.stdout.write(`project: ${server.ctx.projectDir}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

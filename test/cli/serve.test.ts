@@ -88,7 +88,8 @@ describe('tether serve', () => {
   it('--no-auth on loopback warns loudly and serves without a token', async () => {
     const s = await serve(['--no-auth']);
     expect(s.out()).toMatch(/\(auth: OFF\)/);
-    expect(s.err()).toMatch(/WARNING: authentication is OFF/);
+    // Two pipes: stderr may be read after stdout even though it was written first.
+    await waitFor(() => /WARNING: authentication is OFF/.test(s.err()), { what: 'the --no-auth warning' });
     expect((await fetch(`${s.url}/auth/whoami`)).status).toBe(200);
   });
 
