@@ -13,6 +13,8 @@ import { FailureLimiter } from '../auth/limiter.js';
 import { tokenFilePath } from '../auth/store.js';
 import { SettingsStore } from '../config/settings.js';
 import { TetherError } from '../errors.js';
+import { dataDir } from '../paths.js';
+import { recordProcesses } from '../proc/reap.js';
 import { createApp, type RouteRegistrar } from './app.js';
 import { WebSessions, webSessionRegistrar } from './web-session.js';
 import { allowedHostNames } from './hosts.js';
@@ -138,6 +140,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   refuseNonWebSocketUpgrades(server);
   connections.start();
+  // End what a SIGKILLed predecessor left running, then record our sessions (src/proc/); last to close.
+  closers.unshift(await recordProcesses(dataDir(), log));
 
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
