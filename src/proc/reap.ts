@@ -170,9 +170,11 @@ type Log = (level: 'info' | 'warn' | 'error', event: string, fields: Record<stri
 export async function recordProcesses(dataDir: string, logger: { log: Log }): Promise<() => Promise<void>> {
   const log: Log = (level, event, fields) => logger.log(level, event, fields);
   try {
+    const t0 = performance.now();
     const { files, signalled, killed, remaining, recycled } = await reapOrphans(dataDir, { warn: (event, fields) => log('warn', event, fields) });
     if (files.length > 0) {
-      log(remaining.length > 0 ? 'error' : 'info', 'proc.reaped', { files: files.length, signalled, killed, remaining, recycled });
+      const durationMs = Math.round(performance.now() - t0);
+      log(remaining.length > 0 ? 'error' : 'info', 'proc.reaped', { files: files.length, signalled, killed, remaining, recycled, durationMs });
     }
   } catch (err) {
     // Never a reason not to serve: the leftovers stay recorded for the next start.
