@@ -1,20 +1,21 @@
 // Every process session this server process starts (terminals, shell commands, the agent's
 // commands), so that none outlives it:
 // - in memory: on process exit, however it happens short of SIGKILL, each is SIGKILLed;
-// - on disk: `procs/<instance>.json` in each attached data directory (0600, atomic replace), so
-//   that after a SIGKILL or a crash the next server can reap them (reap.ts). The file exists
-//   only while something is recorded.
+// - on disk: `procs/<instance>.json` in each attached data directory (0600 in 0700, replaced
+//   atomically, changes coalesced), so that after a SIGKILL or a crash the next server can reap
+//   them (reap.ts). The file exists only while something is recorded.
 // Only a process that leaves its session on purpose (setsid, daemonising) escapes both.
 //
 // The unit is the session, not the process group: an interactive shell puts each background job
 // in its own group, but all of them stay in the session the server created (node-pty and the
 // command runner both call setsid, so the child's pid is the session id).
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ensurePrivateDir, writePrivateFileAtomic } from '../fs/atomic-json.js';
+import { ensurePrivateDir } from '../fs/atomic-json.js';
 import { INSTANCE_ID } from './env.js';
 import { verifiedMembers, stillSame } from './members.js';
 import { bootId, readStat, scanSync } from './procfs.js';
@@ -138,11 +139,28 @@ async function writeAll(): Promise<void> {
         continue;
       }
       await ensurePrivateDir(path.dirname(a.file));
-      await writePrivateFileAtomic(a.file, text, 'process registry');
+      await replaceFile(a.file, text);
       a.written = true;
     } catch (err) {
       a.onError(err);
     }
+  }
+}
+
+/**
+ * Atomic replace (temp file 0600, rename) without the fsyncs of writePrivateFileAtomic: what the
+ * file guards against is this process dying, which a completed rename survives; after a machine
+ * crash every process it lists is gone anyway. Skipping them keeps the window in which a session
+ * that just started is not on disk yet as short as possible.
+ */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fsp.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
   }
 }
 

@@ -127,7 +127,8 @@ async function startEverything(s: Served): Promise<number[]> {
 
 const registryFiles = () => {
   const dir = path.join(t.dataHome, 'tether', 'procs');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+  // Only the files themselves, not a write in flight (`<file>.tmp-<pid>-<hex>`).
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)) : [];
 };
 
 describe('orphaned processes of a killed server', () => {
