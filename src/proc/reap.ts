@@ -13,7 +13,7 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { INSTANCE_ID } from './env.js';
 import { verifiedMembers, stillSame } from './members.js';
-import { bootId, readStat, scanSync, type ProcStat } from './procfs.js';
+import { bootId, isLive, readStat, scanSync, type ProcStat } from './procfs.js';
 import { RegistryFileSchema, attachDataDir, registryDir, type RegistryFile } from './registry.js';
 
 export const DEFAULT_REAP_GRACE_MS = 1000;
@@ -136,7 +136,9 @@ async function readRecord(file: string, warn: NonNullable<ReapOptions['warn']>):
 /** A temp file left by a writer that died between creating and renaming it (`<file>.tmp-<pid>-<hex>`). */
 async function removeStaleTemp(file: string, name: string): Promise<void> {
   const pid = Number(/\.tmp-(\d+)-/.exec(name)?.[1]);
-  if (Number.isSafeInteger(pid) && pid !== process.pid && readStat(pid) === null) await fsp.rm(file, { force: true });
+  if (!Number.isSafeInteger(pid) || pid === process.pid) return;
+  const writer = readStat(pid);
+  if (writer === null || !isLive(writer)) await fsp.rm(file, { force: true });
 }
 
 function signalAll(targets: Map<number, ProcStat>, sig: NodeJS.Signals): void {

@@ -7,9 +7,17 @@ const p = (pid: number, session: number, startTime: number, state = 'S'): ProcSt
 const marked = (pids: number[]) => (pid: number, entry: string) => entry === 'TETHER_INSTANCE=ours' && pids.includes(pid);
 
 describe('verifiedMembers', () => {
-  it('takes the whole session, leader first, when the leader is the recorded process; zombies are skipped', () => {
+  it('takes the whole session, leader first, when the leader is the recorded, marked process; zombies are skipped', () => {
     const procs = [p(12, 10, 600), p(10, 10, 500), p(11, 10, 550, 'Z'), p(13, 99, 600)];
-    expect(verifiedMembers({ sid: 10, startTime: 500 }, 'ours', procs, () => false)).toEqual({ pids: [procs[1], procs[0]], recycled: false });
+    // Only the leader needs the marker: its whole session is ours.
+    expect(verifiedMembers({ sid: 10, startTime: 500 }, 'ours', procs, marked([10]))).toEqual({ pids: [procs[1], procs[0]], recycled: false });
+  });
+
+  it('does not take an unmarked leader on the word of a record alone (a forged file naming any session)', () => {
+    const procs = [p(10, 10, 500), p(11, 10, 550), p(12, 10, 560)];
+    expect(verifiedMembers({ sid: 10, startTime: 500 }, 'ours', procs, () => false)).toEqual({ pids: [], recycled: false });
+    // A leader that replaced its environment: its marked members still go, it stays.
+    expect(verifiedMembers({ sid: 10, startTime: 500 }, 'ours', procs, marked([12])).pids).toEqual([procs[2]]);
   });
 
   it('takes nothing when the leader pid belongs to another process (recycled), whatever the markers say', () => {

@@ -93,6 +93,17 @@ describe('reapOrphans', () => {
     expect(isAlive(foreignJob!) && isAlive(unmarkedJob!)).toBe(true);
   });
 
+  it('a forged record cannot make it signal a session that no tether server started', async () => {
+    // Pid and start time of any process are public in /proc; the instance marker is what it lacks.
+    const server = deadServer();
+    const victim = startSession(BG('sleep 300'), null, 'wait');
+    const [job] = await victim.printed;
+    writeRegistry(data.dir, server, [{ sid: victim.sid, startTime: victim.startTime, kind: 'terminal' }]);
+    const report = await reapOrphans(data.dir, { graceMs: 100 });
+    expect(report.signalled).toEqual([]);
+    expect(isAlive(victim.sid) && isAlive(job!)).toBe(true);
+  });
+
   it('leaves a running server\'s sessions and file alone (two servers, one data directory)', async () => {
     const server = liveServer();
     const s = startSession('', server.instance, 'exec sleep 300');
