@@ -36,15 +36,35 @@ export interface Members {
   recycled: boolean;
 }
 
+/** A process table indexed once, for many lookups (a registry file may list many sessions). */
+export interface ProcIndex {
+  byPid: Map<number, ProcStat>;
+  /** Live processes only. */
+  bySession: Map<number, ProcStat[]>;
+}
+
+export function indexProcs(procs: readonly ProcStat[]): ProcIndex {
+  const byPid = new Map<number, ProcStat>();
+  const bySession = new Map<number, ProcStat[]>();
+  for (const p of procs) {
+    byPid.set(p.pid, p);
+    if (!isLive(p)) continue;
+    const list = bySession.get(p.session);
+    if (list) list.push(p);
+    else bySession.set(p.session, [p]);
+  }
+  return { byPid, bySession };
+}
+
 export function verifiedMembers(
   session: RecordedSession,
   instance: string,
-  procs: readonly ProcStat[],
+  procs: ProcIndex,
   hasEnv: (pid: number, entry: string) => boolean = environHas,
 ): Members {
   const marker = `${INSTANCE_VAR}=${instance}`;
-  const leader = procs.find((p) => p.pid === session.sid);
-  const inSession = procs.filter((p) => p.session === session.sid && isLive(p));
+  const leader = procs.byPid.get(session.sid);
+  const inSession = [...(procs.bySession.get(session.sid) ?? [])];
   if (leader && session.startTime !== null) {
     if (leader.startTime !== session.startTime || leader.session !== session.sid) return { pids: [], recycled: true };
     if (hasEnv(leader.pid, marker)) {

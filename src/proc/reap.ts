@@ -12,7 +12,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { INSTANCE_ID } from './env.js';
-import { verifiedMembers, stillSame } from './members.js';
+import { indexProcs, stillSame, verifiedMembers } from './members.js';
 import { bootId, isLive, readStat, scanSync, type ProcStat } from './procfs.js';
 import { RegistryFileSchema, attachDataDir, registryDir, type RegistryFile } from './registry.js';
 
@@ -95,8 +95,9 @@ export async function reapOrphans(dataDir: string, options: ReapOptions = {}): P
   return report;
 }
 
-function targetsOf(dead: readonly RegistryFile[], procs: readonly ProcStat[], counts: { recycled: number }): Map<number, ProcStat> {
+function targetsOf(dead: readonly RegistryFile[], table: readonly ProcStat[], counts: { recycled: number }): Map<number, ProcStat> {
   const targets = new Map<number, ProcStat>();
+  const procs = indexProcs(table);
   for (const rec of dead) {
     for (const g of rec.groups) {
       const m = verifiedMembers(g, rec.instance, procs);

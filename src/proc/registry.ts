@@ -17,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDir } from '../fs/atomic-json.js';
 import { INSTANCE_ID } from './env.js';
-import { verifiedMembers, stillSame } from './members.js';
+import { indexProcs, stillSame, verifiedMembers } from './members.js';
 import { bootId, readStat, scanSync } from './procfs.js';
 
 export const REGISTRY_VERSION = 1;
@@ -36,7 +36,8 @@ export const RegistryFileSchema = z.object({
   /** The recording server's start time: with bootId, tells whether it still runs. */
   startTime: z.number().int().nonnegative(),
   bootId: z.string().min(1),
-  groups: z.array(GroupSchema),
+  // Far more than one server starts; bounds the work a damaged file can cause at start-up.
+  groups: z.array(GroupSchema).max(100_000),
 });
 export type RegistryFile = z.infer<typeof RegistryFileSchema>;
 export type RecordedGroup = z.infer<typeof GroupSchema>;
@@ -172,7 +173,8 @@ async function replaceFile(file: string, text: string): Promise<void> {
  */
 export function killAllSync(): void {
   if (live.size > 0) {
-    const procs = scanSync();
+    const table = scanSync();
+    const procs = table && indexProcs(table);
     for (const g of live.values()) {
       if (procs === null) {
         signal(-g.sid, 'SIGKILL'); // no /proc: the group, which holds at least the leader's jobs

@@ -132,14 +132,20 @@ describe('reapOrphans', () => {
       'wrong-version.json': JSON.stringify({ version: 2, groups: [{ sid: s.sid }] }),
       'negative-sid.json': JSON.stringify({ ...deadServer(), version: 1, bootId: 'x', groups: [{ sid: -1, startTime: 0, kind: 'command' }] }),
       'huge.json': `{"version":1,"pad":"${'x'.repeat(1_000_000)}"}`,
+      'too-many.json': JSON.stringify({
+        ...deadServer(),
+        version: 1,
+        bootId: 'x',
+        groups: Array.from({ length: 100_001 }, (_, i) => ({ sid: i + 1, startTime: 0, kind: 'command' })),
+      }),
     };
     for (const [name, text] of Object.entries(bad)) fs.writeFileSync(path.join(dir, name), text);
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not ours to judge');
     const warnings: string[] = [];
     const report = await reapOrphans(data.dir, { warn: (event, f) => warnings.push(`${event} ${String(f.file)}`) });
     expect(report.signalled).toEqual([]);
-    expect(report.files).toHaveLength(4);
-    expect(warnings.filter((w) => w.startsWith('proc.registry_invalid'))).toHaveLength(4);
+    expect(report.files).toHaveLength(5);
+    expect(warnings.filter((w) => w.startsWith('proc.registry_invalid'))).toHaveLength(5);
     expect(fs.readdirSync(dir)).toEqual(['notes.txt']);
     expect(isAlive(s.sid)).toBe(true);
   });
