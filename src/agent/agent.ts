@@ -36,7 +36,7 @@ export interface RunAgentOptions {
   /** Model calls at most (each may run tools). Default 20. */
   maxSteps?: number;
   onPart: (part: AgentPart) => void;
-  /** Runner for `run_command` (e.g. the session shell runner); default: local bash. */
+  /** Runner for `run_command` (tests inject fakes); default: the one command runner (proc/run.ts, via command.ts). */
   runCommand?: RunCommand;
   /** Retries of a failed model request (AI SDK default 2, with backoff). */
   maxRetries?: number;

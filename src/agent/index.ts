@@ -1,6 +1,6 @@
 // The agent: an OpenAI-compatible model driving file and shell tools confined to one directory.
 export { runAgent, DEFAULT_MAX_STEPS, type AgentPart, type AgentResult, type HistoryMessage, type RunAgentOptions } from './agent.js';
-export { runLocalCommand, commandEnv, type CommandResult, type RunCommand, type RunCommandOptions } from './command.js';
+export { runLocalCommand, type CommandResult, type RunCommand, type RunCommandOptions } from './command.js';
 export {
   resolveProviderSettings,
   ENV_MODEL_URL,

@@ -4,6 +4,7 @@ import { tool, type ToolSet } from 'ai';
 import { z } from 'zod';
 import { errorMessage } from '../errors.js';
 import { displayPath, resolveInside } from '../fs/confine.js';
+import { DEFAULT_SHELL } from '../proc/run.js';
 import { runLocalCommand, type CommandResult, type RunCommand } from './command.js';
 import { looksBinary, readLineWindow, writeFileAtomic } from './files.js';
 
@@ -30,7 +31,7 @@ export function isToolFailure(output: unknown): output is ToolFailure {
 export interface ToolOptions {
   /** The session directory; all paths are confined to it. */
   directory: string;
-  /** Runner for `run_command`; defaults to a local `/bin/bash -c` runner. */
+  /** Runner for `run_command`; default the server's one command runner (runLocalCommand). */
   runCommand?: RunCommand;
 }
 
@@ -226,9 +227,11 @@ export function createTools(options: ToolOptions): ToolSet {
     }),
     run_command: tool({
       description:
-        `Run a shell command with /bin/bash -c in the working directory, stdin closed. Returns the exit code and the ` +
+        `Run a shell command with ${DEFAULT_SHELL} -c in the working directory, stdin closed. Returns the exit code and the ` +
         `combined stdout and stderr (long output keeps its beginning and end). Killed after timeoutMs ` +
-        `(default ${COMMAND_DEFAULT_TIMEOUT_MS}, at most ${COMMAND_MAX_TIMEOUT_MS}); background processes are killed when it finishes.`,
+        `(default ${COMMAND_DEFAULT_TIMEOUT_MS}, at most ${COMMAND_MAX_TIMEOUT_MS}); background processes are killed when it finishes. ` +
+        `A process that starts a session of its own (setsid, a daemon that detaches) escapes that cleanup and keeps ` +
+        `running after the command, the run and the server have ended.`,
       inputSchema: z.object({
         command: z.string().describe('The shell command'),
         timeoutMs: z.number().int().min(1).nullish().describe('Timeout in milliseconds'),

@@ -12,6 +12,8 @@ import path from 'node:path';
 import type { IPty } from 'node-pty';
 import { NotFoundError, UnavailableError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { childEnv } from '../proc/env.js';
+import { trackSession } from '../proc/registry.js';
 import { Terminal, type TerminalSettings } from './terminal.js';
 import { sessionMembers } from './procs.js';
 import {
@@ -66,8 +68,11 @@ export class PtyManager {
   private readonly maxExited: number;
   /** Listed terminals, in creation order. */
   private readonly terminals = new Map<string, Terminal>();
-  /** Every terminal started whose session has not yet been seen empty, listed or not: what disposeAll ends. */
-  private readonly live = new Set<Terminal>();
+  /**
+   * Every terminal started whose session has not yet been seen empty, listed or not: what
+   * disposeAll ends. The value releases its record in the process registry (proc/registry.ts).
+   */
+  private readonly live = new Map<Terminal, () => void>();
   private closed = false;
 
   constructor(options: PtyManagerOptions) {
@@ -109,6 +114,8 @@ export class PtyManager {
     } catch (err) {
       throw new UsageError(`could not start command "${command}": ${errorMessage(err)}`);
     }
+    // Recorded before anything can await: the pid cannot have been reaped yet.
+    const release = trackSession(proc.pid, 'terminal');
     const id = newId();
     const meta = { id, title, command, args, cwd, createdAt: new Date().toISOString(), ownerTokenId };
     const terminal = new Terminal(proc, meta, { cols, rows }, this.settings, {
@@ -116,7 +123,7 @@ export class PtyManager {
       onExit: (t) => this.onExit(t),
     });
     this.terminals.set(id, terminal);
-    this.live.add(terminal);
+    this.live.set(terminal, release);
     const info = terminal.info();
     this.publish('pty.created', { info });
     return info;
@@ -172,7 +179,7 @@ export class PtyManager {
    */
   async disposeAll(timeoutMs = DEFAULTS.disposeTimeoutMs): Promise<{ remaining: number[] }> {
     this.closed = true;
-    const all = [...this.live];
+    const all = [...this.live.keys()];
     this.terminals.clear();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
@@ -182,7 +189,7 @@ export class PtyManager {
       clearTimeout(timer);
     }
     const remaining: number[] = [];
-    for (const t of this.live) {
+    for (const t of this.live.keys()) {
       const members = await sessionMembers(t.pid);
       remaining.push(...(members ?? (t.running ? [t.pid] : [])));
     }
@@ -191,7 +198,10 @@ export class PtyManager {
 
   private async end(t: Terminal): Promise<void> {
     try {
-      if (await t.end()) this.live.delete(t);
+      if (await t.end()) {
+        this.live.get(t)?.();
+        this.live.delete(t);
+      }
     } catch {
       // Could not inspect the processes (e.g. /proc unreadable): keep it tracked for disposeAll.
     }
@@ -220,14 +230,10 @@ export class PtyManager {
     return t;
   }
 
+  /** The one child environment (proc/env.ts: no TETHER_* of the server), plus the caller's additions. */
   private buildEnv(additions: Record<string, string>): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !NOT_INHERITED.includes(k)) env[k] = v;
-    }
     // Our viewers are xterm.js; an explicit TERM in `env` still wins (e.g. TERM=dumb for scripts).
-    env.TERM = 'xterm-256color';
-    return Object.assign(env, additions);
+    return childEnv({ omit: NOT_INHERITED, add: { TERM: 'xterm-256color', ...additions } });
   }
 
   private assertOpen(): void {

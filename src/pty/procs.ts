@@ -11,75 +11,18 @@
 // group id, so signalling members of session `sid` is safe while any member exists. Callers stop
 // signalling a session once it has been seen empty.
 
-import fs from 'node:fs/promises';
-
-const PROC = '/proc';
+import { isLive, scan } from '../proc/procfs.js';
 
 export type Signal = 'SIGHUP' | 'SIGKILL' | 'SIGTERM';
-
-interface ProcStat {
-  pid: number;
-  state: string;
-  session: number;
-}
-
-/** Parse /proc/<pid>/stat. The command name is in parentheses and may itself contain spaces or ')'. */
-function parseStat(text: string): ProcStat | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  const pid = Number.parseInt(text, 10);
-  // After ") ": state ppid pgrp session ...
-  const fields = text.slice(close + 2).split(' ');
-  const session = Number.parseInt(fields[3] ?? '', 10);
-  if (!Number.isInteger(pid) || !Number.isInteger(session)) return null;
-  return { pid, state: fields[0] ?? '', session };
-}
-
-let procAvailable: boolean | undefined;
-
-async function hasProc(): Promise<boolean> {
-  if (procAvailable === undefined) {
-    try {
-      await fs.access(`${PROC}/self/stat`);
-      procAvailable = true;
-    } catch {
-      procAvailable = false;
-    }
-  }
-  return procAvailable;
-}
-
-let inflight: Promise<ProcStat[]> | null = null;
-
-/**
- * One pass over /proc. Concurrent callers (several terminals being ended at once, each polling)
- * share the pass in flight instead of each reading every process's stat file.
- */
-function scanProc(): Promise<ProcStat[]> {
-  inflight ??= (async () => {
-    try {
-      const names = await fs.readdir(PROC);
-      const stats = await Promise.all(
-        names
-          .filter((n) => /^\d+$/.test(n))
-          .map((n) => fs.readFile(`${PROC}/${n}/stat`, 'utf8').then(parseStat, () => null)),
-      );
-      return stats.filter((s): s is ProcStat => s !== null);
-    } finally {
-      inflight = null;
-    }
-  })();
-  return inflight;
-}
 
 /**
  * Live (non-zombie) pids whose session id is `sid`, or null when /proc is unavailable.
  * Zombies are dead: they hold only an exit status until their parent (or init) reaps them.
  */
 export async function sessionMembers(sid: number): Promise<number[] | null> {
-  if (!(await hasProc())) return null;
-  const stats = await scanProc();
-  return stats.filter((s) => s.session === sid && s.state !== 'Z' && s.state !== 'X').map((s) => s.pid);
+  const stats = await scan();
+  if (stats === null) return null;
+  return stats.filter((s) => s.session === sid && isLive(s)).map((s) => s.pid);
 }
 
 /** Send `signal` to a pid or (negative) process group; false if it no longer exists. */

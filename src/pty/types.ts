@@ -34,7 +34,10 @@ export interface CreatePtyOptions {
   args?: string[];
   /** Relative to the project, or absolute; must be a directory inside the project. Default: the project. */
   cwd?: string;
-  /** Added to (and overriding) the server's environment; TERM defaults to xterm-256color. */
+  /**
+   * Added to (and overriding) the server's environment without its TETHER_* variables (see
+   * proc/env.ts); TERM defaults to xterm-256color. Any name is accepted: these are the caller's values.
+   */
   env?: Record<string, string>;
   cols?: number;
   rows?: number;

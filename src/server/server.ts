@@ -13,6 +13,8 @@ import { FailureLimiter } from '../auth/limiter.js';
 import { tokenFilePath } from '../auth/store.js';
 import { SettingsStore } from '../config/settings.js';
 import { TetherError } from '../errors.js';
+import { dataDir } from '../paths.js';
+import { recordProcesses } from '../proc/reap.js';
 import { createApp, type RouteRegistrar } from './app.js';
 import { WebLogins } from '../auth/web-logins.js';
 import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
@@ -190,6 +192,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   refuseNonWebSocketUpgrades(server, sockets);
   connections.start();
+  // End what a SIGKILLed predecessor left running, then record our sessions (src/proc/); last to close.
+  closers.unshift(await recordProcesses(dataDir(), log));
 
   const { port, address } = server.address() as AddressInfo;
   const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;

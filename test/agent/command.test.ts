@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandEnv, runLocalCommand } from '../../src/agent/command.js';
+import { runLocalCommand } from '../../src/agent/command.js';
+import { INSTANCE_ID, childEnv } from '../../src/proc/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { isAlive } from './proc.js';
 
@@ -65,7 +66,8 @@ describe('runLocalCommand', () => {
   });
 
   it('hides tether settings and secrets from commands', async () => {
-    expect(commandEnv({ PATH: '/bin', TETHER_MODEL_API_KEY: 'sk', TETHER_TOKEN: 't' })).toEqual({ PATH: '/bin' });
+    // The one child environment (proc/env.ts): the server's TETHER_* dropped, only its instance marker added.
+    expect(childEnv({ base: { PATH: '/bin', TETHER_MODEL_API_KEY: 'sk', TETHER_TOKEN: 't' } })).toEqual({ PATH: '/bin', TETHER_INSTANCE: INSTANCE_ID });
     process.env.TETHER_MODEL_API_KEY = 'sk-must-not-leak';
     try {
       const r = await runLocalCommand('env', { cwd: dir, timeoutMs: 5000 });

@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { DEFAULT_MAX_STEPS } from '../../agent/agent.js';
-import { commandEnv } from '../../agent/command.js';
 import { resolveProviderSettings } from '../../agent/provider.js';
 import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
@@ -29,8 +28,8 @@ const ABORT_WAIT_MS = 10_000;
 export interface SessionRoutesOptions {
   /** Default `$XDG_DATA_HOME/tether/tether.db`, resolved when the routes are registered. */
   dbFile?: string;
-  /** Shell runner settings (output cap, kill grace, environment). The environment defaults to the
-   * server's minus `TETHER_*` variables (which may hold the model API key). */
+  /** Shell runner settings (output cap, kill grace, environment). The runner always drops the
+   * server's `TETHER_*` variables (which may hold the model API key) from the environment. */
   shell?: SessionServiceOptions['shell'];
   /** Environment the provider settings are read from (TETHER_MODEL_*), per request; default process.env. */
   env?: () => NodeJS.ProcessEnv;
@@ -281,7 +280,7 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
     store,
     events: bus,
     projectDir: ctx.projectDir,
-    shell: { env: commandEnv(process.env), ...options.shell },
+    ...(options.shell ? { shell: options.shell } : {}),
   });
   const runs = new ActiveRuns(service, ctx);
 
