@@ -17,19 +17,24 @@ import { isAlive } from '../helpers/proc.js';
 import { canariesIn, concretePath, marker, probes, settingsAttacks, SETTINGS_KEYS, type CanaryName } from './escalation-plan.js';
 import { prober, weakFailures, type Attempted } from './escalation-run.js';
 import { setupWorld, webLogin, WEAK, type Caller, type World } from './escalation-setup.js';
-import type { ProcInfo } from './escalation-procs.js';
+import { readStat, type ProcInfo } from './escalation-procs.js';
 
 let w: World;
+const adminGet = async (p: string) => (await w.s.fetch(p, { token: w.admin })).text();
 /** Processes the matrix made the server start (the self-test's, or a regression's): ended at the end. */
 const started: ProcInfo[] = [];
 
+let settingsBefore: { shown: string; file: string; modelRequests: number };
+
 beforeAll(async () => {
   w = await setupWorld();
+  settingsBefore = { shown: await adminGet('/config'), file: fs.readFileSync(w.settingsFile, 'utf8'), modelRequests: w.model.requests.length };
 }, 60_000);
 
 afterAll(async () => {
   await w?.close();
-  for (const p of started) if (isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+  // Only the very process seen (same pid and start time), never a later one that reused its pid.
+  for (const p of started) if (isAlive(p.pid) && readStat(p.pid)?.start === p.start) process.kill(p.pid, 'SIGKILL');
 });
 
 const callers = (): Caller[] => [
@@ -39,10 +44,7 @@ const callers = (): Caller[] => [
   ),
 ];
 
-const adminGet = async (p: string) => (await w.s.fetch(p, { token: w.admin })).text();
-
 let matrixRequests = 0;
-let settingsBefore: { shown: string; file: string; modelRequests: number };
 
 describe('escalation matrix', () => {
   it('covers every registered route, each with its own policy entry, and every settings key', () => {
@@ -64,7 +66,6 @@ describe('escalation matrix', () => {
   });
 
   it('no token lacking execute starts a process or sees execute-only data, on any route, method or upgrade', async () => {
-    settingsBefore = { shown: await adminGet('/config'), file: fs.readFileSync(w.settingsFile, 'utf8'), modelRequests: w.model.requests.length };
     const failures: string[] = [];
     const attempt = prober(w, started);
     for (const c of callers()) {
