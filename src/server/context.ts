@@ -3,12 +3,15 @@ import type { EventBus } from '../events.js';
 import type { LiveTokens } from '../auth/live.js';
 import type { Extractor } from '../auth/middleware.js';
 import type { SettingsStore } from '../config/settings.js';
+import type { ReservedPaths } from '../fs/reserved.js';
 import type { LiveConnections } from './connections.js';
 import type { Logger } from './log.js';
 
 export interface ServerContext {
   /** Real path of the project directory; file endpoints are confined to it. */
   projectDir: string;
+  /** tether's own directories, which no file route, listing or search reaches. */
+  reserved: ReservedPaths;
   /** null with --no-auth. */
   tokens: LiveTokens | null;
   events: EventBus;
