@@ -50,8 +50,8 @@ interface OpenedDir {
 
 /** Opens a regular file for reading. The caller closes the handle. */
 export async function openFile(root: Root, input: string): Promise<OpenedFile> {
-  const real = await locate(root, input);
   await checkPin(root);
+  const real = await locate(root, input);
   // A first look, so a device or FIFO is never opened at all; the handle is checked again below.
   const st = await fsp.lstat(real).catch((err) => Promise.reject(pathError(err, input)));
   if (st.isSymbolicLink()) throw changed(input);
@@ -112,8 +112,8 @@ export async function listDirectory(
   input: string,
   opts: { max: number; order: (a: Dirent, b: Dirent) => number },
 ): Promise<{ real: string; entries: ListedEntry[]; truncated: boolean; total: number }> {
-  const real = await locate(root, input);
   await checkPin(root);
+  const real = await locate(root, input);
   const st = await fsp.lstat(real).catch((err) => Promise.reject(pathError(err, input)));
   if (st.isSymbolicLink()) throw changed(input);
   if (!st.isDirectory()) throw notDirectory(input);
@@ -208,9 +208,9 @@ export async function writeFileConfined(
   content: string | Buffer,
   opts: { createParents: boolean },
 ): Promise<{ real: string; created: boolean }> {
+  await checkPin(root);
   const real = await locate(root, input);
   if (real === root.real) throw new UsageError('path must name a file, not the directory itself', 'is_directory');
-  await checkPin(root);
   const dir = await openParent(root, path.dirname(real), input, opts.createParents);
   try {
     const name = path.basename(real);

@@ -91,13 +91,10 @@ export class SessionService {
    */
   async directory(sessionId: string): Promise<{ path: string; pin: string }> {
     const session = this.store.getSession(sessionId);
-    const dir = await this.confineDirectory(session.directory).catch((err) => {
-      if (err instanceof UsageError) {
-        throw new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
-      }
-      throw err;
-    });
-    const st = await fs.lstat(session.directory, { bigint: true });
+    const missing = () =>
+      new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
+    const dir = await this.confineDirectory(session.directory).catch((err) => Promise.reject(err instanceof UsageError ? missing() : err));
+    const st = await fs.lstat(session.directory, { bigint: true }).catch(() => Promise.reject(missing()));
     let pin = this.store.directoryId(sessionId);
     if (pin === null) {
       pin = idOf(st);
