@@ -184,7 +184,7 @@ export async function resolveInside(root: string, input: string): Promise<string
 /** `resolveInside` for a Root, refusing reserved paths too. The first, advisory, check. */
 export async function locate(root: Root, input: string): Promise<string> {
   const real = await resolveIn(root.real, input);
-  if (await root.reserved.isReserved(real)) throw reserved(input);
+  if (await root.reserved.isReserved(real, root.real)) throw reserved(input);
   return real;
 }
 
@@ -208,6 +208,7 @@ export async function checkPin(root: Root): Promise<void> {
 export async function verifyHandle(root: Root, fd: number, opened: string, input: string): Promise<string> {
   const real = await handlePath(fd, opened).catch((err) => Promise.reject(pathError(err, input, true)));
   if (!isInside(root.real, real)) throw outside(input, 'was swapped to point');
-  if (await root.reserved.isReserved(real)) throw reserved(input);
+  // Where it was expected, its ancestors were just checked by identity (`locate`); elsewhere, check them now.
+  if (real === opened ? root.reserved.matchesName(real) : await root.reserved.isReserved(real, root.real)) throw reserved(input);
   return real;
 }

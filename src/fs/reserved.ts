@@ -103,23 +103,47 @@ export class ReservedPaths {
 
   /**
    * The full check of a real path: by name, then by the identity of the path and of every
-   * ancestor (a few stats). Paths that do not exist are judged by name only.
+   * ancestor (a stat each). Paths that do not exist are judged by name only. With `root` (a real
+   * path containing `p`), the walk stops there and uses the root's verdict, cached for a second.
    */
-  async isReserved(p: string): Promise<boolean> {
+  async isReserved(p: string, root?: string): Promise<boolean> {
     if (this.matchesName(p)) return true;
     let cur = p;
     let child: string | undefined;
     for (;;) {
-      const st = await fs.promises.stat(cur, { bigint: true }).catch(() => null);
-      if (st) {
-        if (st.isDirectory() && this.ids.has(idOf(st))) return true;
-        if (child !== undefined && this.matchesPrefixById(idOf(st), child)) return true;
+      let id: string | undefined;
+      if (cur === root) {
+        const r = await this.rootVerdict(root);
+        if (r.reserved) return true;
+        id = r.id;
+      } else {
+        const st = await fs.promises.stat(cur, { bigint: true }).catch(() => null);
+        if (st?.isDirectory()) {
+          id = idOf(st);
+          if (this.ids.has(id)) return true;
+        }
       }
+      if (id !== undefined && child !== undefined && this.matchesPrefixById(id, child)) return true;
       const parent = path.dirname(cur);
-      if (parent === cur) return false;
+      if (parent === cur || cur === root) return false;
       child = path.basename(cur);
       cur = parent;
     }
+  }
+
+  private roots = new Map<string, { at: number; verdict: Promise<{ reserved: boolean; id?: string }> }>();
+
+  /** Whether a root (the project, a session directory) is itself reserved or inside a reserved directory. */
+  private rootVerdict(root: string): Promise<{ reserved: boolean; id?: string }> {
+    const cached = this.roots.get(root);
+    if (cached && Date.now() - cached.at < REFRESH_MS) return cached.verdict;
+    const verdict = (async () => {
+      const st = await fs.promises.stat(root, { bigint: true }).catch(() => null);
+      return { reserved: await this.isReserved(root), ...(st ? { id: idOf(st) } : {}) };
+    })();
+    if (this.roots.size > 100) this.roots.clear();
+    this.roots.set(root, { at: Date.now(), verdict });
+    return verdict;
   }
 
   /** Which reserved entries lie inside `dir` (a real path), by name or identity of an ancestor. */

@@ -10,7 +10,7 @@
 // FIFO or socket is skipped without ever blocking a thread.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { O_DIR, O_READ, fdRef, handlePath, isInside, type Root } from './confine.js';
+import { O_DIR, O_READ, fdRef, handlePath, hasProcFd, isInside, type Root } from './confine.js';
 import { readAtMost } from './io.js';
 
 export const SKIP_DIRS: ReadonlySet<string> = new Set(['.git', 'node_modules', '.hg', '.svn']);
@@ -31,7 +31,7 @@ export interface WalkLimits {
 
 /** Yields entries breadth-first; `state.truncated` is set when a limit cut the walk short. */
 export async function* walk(root: Root, limits: WalkLimits, state: { truncated: boolean }): AsyncGenerator<WalkEntry> {
-  if (await root.reserved.isReserved(root.real)) return;
+  if (await root.reserved.isReserved(root.real, root.real)) return;
   const queue: { real: string; rel: string }[] = [{ real: root.real, rel: '' }];
   let seen = 0;
   while (queue.length > 0) {
@@ -59,9 +59,7 @@ export async function* walk(root: Root, limits: WalkLimits, state: { truncated: 
         const entryRef = path.join(ref, e.name);
         if (e.isDirectory()) {
           if (SKIP_DIRS.has(e.name)) continue;
-          // By identity too, before its name is ever reported (an alias of a reserved directory).
-          const cst = await fsp.lstat(entryRef, { bigint: true }).catch(() => null);
-          if (!cst?.isDirectory() || root.reserved.isReservedDir(cst)) continue;
+          // Its identity is checked when it is opened, before anything inside it is read or named.
           queue.push({ real: abs, rel });
           yield { abs, rel, type: 'directory', ref: entryRef };
         } else if (e.isFile()) {
@@ -85,8 +83,12 @@ export async function readWalkedFile(root: Root, entry: WalkEntry, maxBytes: num
   try {
     const st = await handle.stat();
     if (!st.isFile() || st.size > maxBytes) return null;
-    const real = await handlePath(handle.fd, entry.abs).catch(() => null);
-    if (real !== entry.abs || !isInside(root.real, real) || root.reserved.matchesName(real)) return null;
+    // Through /proc, the file was opened as a direct child (no slash, O_NOFOLLOW) of the verified
+    // directory descriptor, so it is where the entry says; otherwise ask where it really is.
+    if (!hasProcFd()) {
+      const real = await handlePath(handle.fd, entry.abs).catch(() => null);
+      if (real !== entry.abs || !isInside(root.real, real) || root.reserved.matchesName(real)) return null;
+    }
     return await readAtMost(handle, st.size);
   } catch {
     return null;
