@@ -67,12 +67,6 @@ export class ReservedPaths {
     this.refresh();
   }
 
-  /** Real paths of the reserved directories (and files), for messages. */
-  list(): string[] {
-    this.maybeRefresh();
-    return this.entries.map((e) => (e.prefix ? path.join(e.real, e.prefix) : e.real));
-  }
-
   /**
    * By name only (exact and case-folded): is the real path `p` reserved? Cheap; used on every
    * entry of a walk, where directories were already checked by identity on the way down.
