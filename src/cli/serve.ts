@@ -88,7 +88,9 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
         'Use --no-auth only with a loopback host, or keep auth on.',
     );
   }
-  // The warning first: whoever waits for "listening" has it already.
+  // Warnings first: whoever waits for "listening" has them already.
+  const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
+  if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
   if (!opts.auth) {
     process.stderr.write(
       red(
@@ -100,8 +102,6 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   }
   process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
   process.stdout.write(`project: ${server.ctx.projectDir}\n`);
-  const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
-  if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -36,7 +36,8 @@ async function serve(args: string[] = []): Promise<Served> {
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': the exit can be seen before the last bytes of stderr have been read.
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   const url = await waitFor(() => /listening on (\S+)/.exec(out)?.[1], { timeout: 15_000, what: `serve to listen (stderr: ${err})` });
   return { child, url, out: () => out, err: () => err, exited };
 }
