@@ -70,7 +70,7 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
 /** Server-side cost of auth without the network or a load generator: app.fetch in this process. */
 export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]> {
   const { startServer } = await import('../src/server/server.js');
-  const { createToken } = await import('../src/auth/tokens.js');
+  const { createToken } = await import('../src/auth/token-admin.js');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-inproc-'));
   const file = path.join(home, 'tokens.json');
   const { token } = await createToken({ permissions: ['read'], expiresAt: null }, file);

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { createToken } from '../src/auth/tokens.js';
+import { createToken } from '../src/auth/token-admin.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { silentLogger } from '../src/server/log.js';
+import { silentLogger } from '../src/log.js';
 import { ptyRoutes } from '../src/server/routes/pty.js';
 import { median, percentile, type Row } from './lib.js';
 

@@ -21,7 +21,7 @@ import {
   credentialFromAuthorization,
   protocolOffers,
   readCookie,
-} from './credentials.js';
+} from './credential-headers.js';
 import type { TicketStore } from './tickets.js';
 import type { WebLogins } from './web-logins.js';
 

@@ -4,17 +4,17 @@
 // 5. verifies it against the live token file, 6. authorizes.
 // It is the only place a permission decision is made; routes read the result from `c.get('auth')`.
 import type { Context, MiddlewareHandler } from 'hono';
-import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credentials.js';
+import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
 import { missingPermissions, requiredPermissions } from './policy.js';
-import { describeMalformed } from './token.js';
+import { describeMalformed } from './token-format.js';
 import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
 import type { FailureLimiter } from './limiter.js';
-import type { LiveTokens } from './live.js';
+import type { LiveTokens } from './live-tokens.js';
 import type { RefusalReason } from './verify.js';
-import type { TokenRecord } from './record.js';
-import { pathInfo } from './request-path.js';
-import type { Logger } from '../server/log.js';
+import type { TokenRecord } from './token-record.js';
+import { pathInfo } from './router-path.js';
+import type { Logger } from '../log.js';
 
 export interface AuthInfo {
   /** null only with --no-auth. */

@@ -91,7 +91,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
 
 export interface PolicyInput {
   method: string;
-  /** The canonical path (see path.ts), exactly what the router matches. */
+  /** The canonical path (see canonical-path.ts), exactly what the router matches. */
   path: string;
   /** A WebSocket upgrade: always execute, whatever its method looks like. */
   upgrade: boolean;

@@ -1,8 +1,8 @@
 // Credential -> token record, or the reason it is refused. In-memory and O(1) in the number of
 // tokens: parse + checksum, one SHA-256, one Map lookup, then expiry.
 import { timingSafeEqual } from 'node:crypto';
-import { parseToken, hashToken, type MalformedDetail } from './token.js';
-import type { TokenFile, TokenRecord } from './record.js';
+import { parseToken, hashToken, type MalformedDetail } from './token-format.js';
+import type { TokenFile, TokenRecord } from './token-record.js';
 
 export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired';
 

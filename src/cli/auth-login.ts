@@ -1,7 +1,7 @@
 // `tether auth login <url>`, `logout <url>`, `status [url]`.
 import { isPlainHttpToNetwork } from '../client/loopback.js';
-import { normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/credentials.js';
-import { parseToken, describeMalformed } from '../auth/token.js';
+import { normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/saved-credentials.js';
+import { parseToken, describeMalformed } from '../auth/token-format.js';
 import { UsageError } from '../errors.js';
 import { cliError, makeClient, withClient } from './client-common.js';
 import { relative } from './output.js';

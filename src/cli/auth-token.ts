@@ -1,8 +1,8 @@
 // `tether auth token create|list|delete`. Flag parsing and printing only; the work is in auth/tokens.
-import { createToken, deleteTokens, listTokens, defaultExpiry } from '../auth/tokens.js';
+import { createToken, deleteTokens, listTokens, defaultExpiry } from '../auth/token-admin.js';
 import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
-import { tokenFilePath } from '../auth/store.js';
+import { tokenFilePath } from '../auth/token-file.js';
 import { bold, yellow, dim, relative, shortTime, table } from './output.js';
 
 export interface CreateOptions {

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.js';
 import { isLoopbackAddress } from '../auth/address.js';
 import { noAuthRefusal } from '../server/hosts.js';
-import { listTokens, createToken, defaultExpiry } from '../auth/tokens.js';
+import { listTokens, createToken, defaultExpiry } from '../auth/token-admin.js';
 import { PERMISSIONS } from '../auth/permissions.js';
-import { tokenFilePath } from '../auth/store.js';
+import { tokenFilePath } from '../auth/token-file.js';
 import { reservedWarning } from '../fs/reserved.js';
 import { bold, red, yellow } from './output.js';
 

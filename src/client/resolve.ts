@@ -3,7 +3,7 @@
 // token: --token, else TETHER_TOKEN, else the credentials file entry for that server.
 // Plain http to another host: allowed with --allow-http, or when that server's saved entry says so
 // (the user chose it at `auth login --allow-http`; it is a choice about the server, whichever token).
-import { DEFAULT_URL, loadCredential, normalizeServerUrl } from './credentials.js';
+import { DEFAULT_URL, loadCredential, normalizeServerUrl } from './saved-credentials.js';
 import { isPlainHttpToNetwork } from './loopback.js';
 
 export type TokenSource = 'flag' | 'env' | 'credentials' | 'none';

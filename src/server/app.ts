@@ -3,10 +3,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { authGuard, type GuardOptions } from '../auth/middleware.js';
-import { getCanonicalPath } from '../auth/request-path.js';
+import { getCanonicalPath } from '../auth/router-path.js';
 import { browserSafety, type BrowserSafetyOptions } from './browser-safety.js';
 import type { ServerContext } from './context.js';
-import { errorJson, onError, validationHook } from './errors.js';
+import { errorJson, onError, validationHook } from './http-errors.js';
 import { registerAuth } from './routes/auth.js';
 import { registerConfig } from './routes/config.js';
 import { registerEvent } from './routes/event.js';

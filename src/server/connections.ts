@@ -2,7 +2,7 @@
 // `intervalMs` re-checks the token file and closes, within that interval, every connection whose
 // token was deleted or has expired. Connections of a capped kind (event streams) are also counted
 // per token, so a route can refuse one more than its cap.
-import type { LiveTokens } from '../auth/live.js';
+import type { LiveTokens } from '../auth/live-tokens.js';
 import type { TokenIndex } from '../auth/verify.js';
 
 export type CloseReason = 'token revoked' | 'token expired' | 'server shutting down';

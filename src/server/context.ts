@@ -1,12 +1,12 @@
 // Everything a route may use, assembled once by `startServer`.
 import type { EventBus } from '../events.js';
-import type { LiveTokens } from '../auth/live.js';
+import type { LiveTokens } from '../auth/live-tokens.js';
 import type { TicketStore } from '../auth/tickets.js';
 import type { WebLogins } from '../auth/web-logins.js';
 import type { SettingsStore } from '../config/settings.js';
 import type { ReservedPaths } from '../fs/reserved.js';
 import type { LiveConnections } from './connections.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export interface ServerContext {
   /** Real path of the project directory; file endpoints are confined to it. */

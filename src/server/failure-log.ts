@@ -6,7 +6,7 @@
 // summary. So the log grows by at most maxKeys * (perKey + 1) + 1 lines a minute, however many
 // failures arrive. Every other event passes straight through.
 import { networkKey } from '../auth/address.js';
-import type { Logger, LogLevel } from './log.js';
+import type { Logger, LogLevel } from '../log.js';
 
 export const FAILURE_EVENT = 'auth.failure';
 export const SUMMARY_EVENT = 'auth.failure.summary';

@@ -1,9 +1,9 @@
 // Token last-use tracking, off the request path: the guard calls `touch` (a Map write); a token's
 // first use since start is logged and persisted about a second later, then at most once a minute.
-import type { TokenRecord } from '../auth/record.js';
-import { recordLastUsed } from '../auth/tokens.js';
+import type { TokenRecord } from '../auth/token-record.js';
+import { recordLastUsed } from '../auth/token-admin.js';
 import { errorMessage } from '../errors.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export class LastUsedTracker {
   private readonly pending = new Map<string, number>();

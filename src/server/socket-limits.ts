@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { networkKey } from '../auth/address.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export interface SocketLimitOptions {
   maxConnections: number;

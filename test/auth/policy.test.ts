@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalPath, rawPathOf } from '../../src/auth/path.js';
+import { canonicalPath, rawPathOf } from '../../src/auth/canonical-path.js';
 import { requiredPermissions, missingPermissions } from '../../src/auth/policy.js';
-import { credentialFromAuthorization } from '../../src/auth/credentials.js';
+import { credentialFromAuthorization } from '../../src/auth/credential-headers.js';
 import { FailureLimiter } from '../../src/auth/limiter.js';
 
 describe('canonicalPath', () => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readTokenFile, readTokenFileSync, updateTokenFile } from '../../src/auth/store.js';
-import { createToken, deleteTokens, listTokens, recordLastUsed } from '../../src/auth/tokens.js';
+import { readTokenFile, readTokenFileSync, updateTokenFile } from '../../src/auth/token-file.js';
+import { createToken, deleteTokens, listTokens, recordLastUsed } from '../../src/auth/token-admin.js';
 import { StoreError } from '../../src/errors.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 

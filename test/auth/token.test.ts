@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { describeMalformed, formatToken, generateToken, hashToken, parseToken, TOKEN_LENGTH } from '../../src/auth/token.js';
+import { describeMalformed, formatToken, generateToken, hashToken, parseToken, TOKEN_LENGTH } from '../../src/auth/token-format.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

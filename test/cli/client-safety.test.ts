@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TetherClient } from '../../src/client/client.js';
-import { saveCredential } from '../../src/client/credentials.js';
+import { saveCredential } from '../../src/client/saved-credentials.js';
 import { PlainHttpError, ProtocolError, RedirectError } from '../../src/client/errors.js';
 import { isLoopbackUrl, isPlainHttpToNetwork } from '../../src/client/loopback.js';
 import { resolveTarget } from '../../src/client/resolve.js';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateToken } from '../../src/auth/token.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { stripEscapes } from '../../src/cli/sanitize.js';
 import { runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';

@@ -58,7 +58,7 @@ describe('tether auth login / status / logout', () => {
     const bad = await cli(['auth', 'login', s.url, '--token-stdin'], 'tether_nope');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/not a tether token/);
-    const { generateToken } = await import('../../src/auth/token.js');
+    const { generateToken } = await import('../../src/auth/token-format.js');
     const unknown = await cli(['auth', 'login', s.url, '--token-stdin'], generateToken());
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);

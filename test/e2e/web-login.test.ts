@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
 import { registerSession } from '../../src/server/routes/session.js';
 import { registerWeb } from '../../src/server/routes/web.js';
-import { WEB_LOGIN_COOKIE as SESSION_COOKIE } from '../../src/auth/credentials.js';
+import { WEB_LOGIN_COOKIE as SESSION_COOKIE } from '../../src/auth/credential-headers.js';
 import { findChromium, launchChromium, screenshot, watchedPage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

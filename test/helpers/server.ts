@@ -2,10 +2,10 @@
 // config/data dirs and project dir. Tests create tokens through the real store.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createToken } from '../../src/auth/tokens.js';
+import { createToken } from '../../src/auth/token-admin.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server/server.js';
-import type { Logger, LogLevel } from '../../src/server/log.js';
+import type { Logger, LogLevel } from '../../src/log.js';
 import { tempEnv, type TempEnv } from './env.js';
 
 export interface LogLine {

@@ -3,7 +3,7 @@
 // For each variant the expected status is stated, and no variant may reach a handler it is not
 // entitled to.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateToken } from '../../src/auth/token.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { requiredPermissions } from '../../src/auth/policy.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

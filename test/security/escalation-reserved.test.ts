@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/auth/tokens.js';
+import { createToken } from '../../src/auth/token-admin.js';
 import { productionRegistrars } from '../../src/server/registrars.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { httpAttempt } from './escalation-http.js';

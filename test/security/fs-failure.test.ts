@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
-import { createToken } from '../../src/auth/tokens.js';
+import { createToken } from '../../src/auth/token-admin.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { AS, IS_ROOT, fillFileSystem, mount, mountProbe, ownedEnv, umount, type OwnedEnv } from './helpers-fs.js';

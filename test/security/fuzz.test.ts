@@ -4,10 +4,10 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatToken, parseToken, TOKEN_PATTERN, generateToken } from '../../src/auth/token.js';
-import { canonicalPath } from '../../src/auth/path.js';
+import { formatToken, parseToken, TOKEN_PATTERN, generateToken } from '../../src/auth/token-format.js';
+import { canonicalPath } from '../../src/auth/canonical-path.js';
 import { requiredPermissions } from '../../src/auth/policy.js';
-import { credentialFromAuthorization } from '../../src/auth/credentials.js';
+import { credentialFromAuthorization } from '../../src/auth/credential-headers.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { probeRegistrar, type ProbeHit } from '../helpers/probe.js';

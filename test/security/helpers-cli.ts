@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN } from '../helpers/cli.js';
-import { readTokenFile } from '../../src/auth/store.js';
+import { readTokenFile } from '../../src/auth/token-file.js';
 import { TokenIndex } from '../../src/auth/verify.js';
-import type { TokenFile } from '../../src/auth/record.js';
+import type { TokenFile } from '../../src/auth/token-record.js';
 
 export interface ProcResult {
   code: number | null;

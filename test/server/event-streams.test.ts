@@ -1,7 +1,7 @@
 // GET /event releases everything it holds, whatever way the request ends, and caps streams per token.
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deleteTokens } from '../../src/auth/tokens.js';
+import { deleteTokens } from '../../src/auth/token-admin.js';
 import { MAX_EVENT_STREAMS_PER_TOKEN } from '../../src/server/routes/event.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';

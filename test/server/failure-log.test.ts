@@ -1,7 +1,7 @@
 // Collapsed authentication-failure logging, with a fake clock.
 import { describe, expect, it } from 'vitest';
 import { collapseAuthFailures } from '../../src/server/failure-log.js';
-import type { LogLevel } from '../../src/server/log.js';
+import type { LogLevel } from '../../src/log.js';
 
 function setup(opts: { maxKeys?: number } = {}) {
   const lines: { level: LogLevel; event: string; [k: string]: unknown }[] = [];

@@ -1,7 +1,7 @@
 // The failure limiter and collapsed failure logs over real sockets from several loopback sources.
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateToken } from '../../src/auth/token.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;

@@ -2,7 +2,7 @@
 // credential the request carries: URLs end up in logs, history and Referer headers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productionRegistrars } from '../../src/server/registrars.js';
-import { tokenInQuery } from '../../src/auth/credentials.js';
+import { tokenInQuery } from '../../src/auth/credential-headers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateToken } from '../../src/auth/token.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { MAX_WEB_LOGINS_PER_TOKEN, WebLogins } from '../../src/auth/web-logins.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deleteTokens } from '../../src/auth/tokens.js';
+import { deleteTokens } from '../../src/auth/token-admin.js';
 import { startFakeModel, type FakeModel } from '../helpers/fake-model.js';
 import { createSession, isAlive, openEvents, openSse, setProvider, startHarness, waitFor, type Harness, type SseStream } from './helpers.js';
 

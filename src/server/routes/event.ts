@@ -13,7 +13,7 @@ import type { TetherEvent } from '../../events.js';
 import { eventVisible } from '../../auth/policy.js';
 import type { CloseReason } from '../connections.js';
 import type { ServerContext } from '../context.js';
-import { errorJson } from '../errors.js';
+import { errorJson } from '../http-errors.js';
 import { authErrors, errors } from './common.js';
 
 /** Most concurrent event streams one token may hold; one more is 429 `too_many_streams`. */

@@ -38,8 +38,8 @@ import { errorMessage } from '../../errors.js';
 import type { RouteRegistrar } from '../app.js';
 import type { CloseReason } from '../connections.js';
 import type { ServerContext } from '../context.js';
-import { errorJson } from '../errors.js';
-import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credentials.js';
+import { errorJson } from '../http-errors.js';
+import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credential-headers.js';
 import type { TicketStore } from '../../auth/tickets.js';
 import { authErrors, errors, jsonContent } from './common.js';
 

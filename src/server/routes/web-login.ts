@@ -4,11 +4,11 @@
 // cookie and key name.
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX, readCookie } from '../../auth/credentials.js';
+import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX, readCookie } from '../../auth/credential-headers.js';
 import { PERMISSIONS } from '../../auth/permissions.js';
 import type { FailureLimiter } from '../../auth/limiter.js';
 import type { ServerContext } from '../context.js';
-import { errorJson } from '../errors.js';
+import { errorJson } from '../http-errors.js';
 import { errors, jsonContent } from './common.js';
 
 const Login = z.object({ token: z.string().min(1).max(512) }).strict().openapi('WebLogin');

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ServerContext } from '../context.js';
-import { errorJson } from '../errors.js';
+import { errorJson } from '../http-errors.js';
 
 const TYPES: ReadonlyMap<string, string> = new Map([
   ['.html', 'text/html; charset=utf-8'],

@@ -1,6 +1,6 @@
 // Hono's `getPath` hook: the router matches the canonical path, and the guard reads the same
 // result for the same Request object (WeakMap), so the two can never disagree.
-import { canonicalPath, rawPathOf, type CanonicalPath } from './path.js';
+import { canonicalPath, rawPathOf, type CanonicalPath } from './canonical-path.js';
 
 const seen = new WeakMap<Request, CanonicalPath>();
 

@@ -1,4 +1,4 @@
-// The token file's schema and its validation. Pure: the store does the I/O.
+// The token file's record schema and its validation. Pure: token-file.ts does the I/O.
 import { isPermission, type Permission } from './permissions.js';
 
 export const TOKEN_FILE_VERSION = 1;

@@ -1,10 +1,10 @@
-// Token management operations (create, list, delete) over the store. Used by the CLI and by
+// Token administration (create, list, delete) over the token file. Used by the CLI and by
 // `serve`'s first-run token. Returns data; printing is the CLI's job.
 import { randomInt } from 'node:crypto';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
-import { generateToken, hashToken } from './token.js';
-import { NAME_RULE, isExpired, isValidName, type TokenRecord } from './record.js';
-import { readTokenFile, tokenFilePath, updateTokenFile } from './store.js';
+import { generateToken, hashToken } from './token-format.js';
+import { NAME_RULE, isExpired, isValidName, type TokenRecord } from './token-record.js';
+import { readTokenFile, tokenFilePath, updateTokenFile } from './token-file.js';
 import type { Permission } from './permissions.js';
 
 export const DEFAULT_EXPIRY_DAYS = 90;

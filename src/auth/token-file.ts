@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
 import { configDir } from '../paths.js';
-import { emptyTokenFile, validateTokenFile, type TokenFile } from './record.js';
+import { emptyTokenFile, validateTokenFile, type TokenFile } from './token-record.js';
 import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
 
 export const TOKEN_FILE_NAME = 'auth-tokens.json';

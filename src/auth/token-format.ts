@@ -86,7 +86,7 @@ export function parseToken(input: unknown): ParsedToken {
   return { ok: true, token: input };
 }
 
-/** SHA-256 (hex) of the whole token string: what the store keeps and looks up by. */
+/** SHA-256 (hex) of the whole token string: what the token file keeps and the server looks up by. */
 export function hashToken(token: string): string {
   // One-shot crypto.hash (Node >= 20.12): about 3x cheaper than createHash on the request path.
   return hash('sha256', token, 'hex');

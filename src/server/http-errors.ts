@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { TetherError, errorMessage } from '../errors.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export function errorJson(c: Context, status: number, code: string, message: string) {
   return c.json({ error: { code, message } }, status as 400);

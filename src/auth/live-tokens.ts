@@ -1,9 +1,10 @@
-// The server's live view of the token file. `current()` stats the file (at most once per
+// The running server's live view of the token file. `current()` stats the file (at most once per
 // MAX_STALENESS_MS, so a burst of requests shares one syscall): when it changed (inode, size,
 // mtime, ctime), it is re-read synchronously, so a token deleted by `tether auth token delete`
-// fails on the next request after that command has exited (its exit alone takes longer than this). A file that turns bad
-// while running keeps the last good state (never fails open) and is reported loudly.
-import { currentStamp, readTokenFileSync } from './store.js';
+// fails on the next request after that command has exited (its exit alone takes longer than this).
+// A file that turns bad while running keeps the last good state (never fails open) and is reported
+// loudly.
+import { currentStamp, readTokenFileSync } from './token-file.js';
 import { TokenIndex } from './verify.js';
 import { errorMessage } from '../errors.js';
 
