@@ -68,7 +68,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   if (opts.auth) await ensureFirstToken(hostname, port, Boolean(tls));
 
   const { startServer } = await import('../server/server.js');
-  const { productionRegistrars } = await import('../server/registrars.js');
+  const { productionRegistrars } = await import('../server/routes/index.js');
   const server = await startServer({
     port,
     hostname,

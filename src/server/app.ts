@@ -5,27 +5,23 @@ import { bodyLimit } from 'hono/body-limit';
 import { authGuard, type GuardOptions } from '../auth/middleware.js';
 import { getCanonicalPath } from '../auth/router-path.js';
 import { browserSafety, type BrowserSafetyOptions } from './browser-safety.js';
-import type { ServerContext } from './context.js';
+import type { RouteRegistrar, ServerContext } from './context.js';
 import { errorJson, onError, validationHook } from './http-errors.js';
-import { registerAuth } from './routes/auth.js';
-import { registerConfig } from './routes/config.js';
-import { registerEvent } from './routes/event.js';
-import { registerFile } from './routes/file.js';
-import { registerFind } from './routes/find.js';
-import { registerHealth } from './routes/health.js';
+import { CORE_REGISTRARS } from './routes/index.js';
 
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Largest request body any route accepts. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-export type RouteRegistrar = (app: OpenAPIHono, ctx: ServerContext) => void;
+// Kept for route files that still import it from here; its home is context.ts.
+export type { RouteRegistrar };
 
 export interface AppOptions {
   ctx: ServerContext;
   guard: GuardOptions;
   browser: BrowserSafetyOptions;
-  /** Further resources (terminals, sessions, web UI), registered after the core routes. */
+  /** Registered after the core routes (routes/index.ts lists both). */
   registrars?: RouteRegistrar[];
   version: string;
 }
@@ -42,7 +38,7 @@ export function createApp(opts: AppOptions): OpenAPIHono {
   });
   app.use('*', (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next)));
 
-  for (const register of [registerHealth, registerAuth, registerConfig, registerFile, registerFind, registerEvent, ...(opts.registrars ?? [])]) {
+  for (const register of [...CORE_REGISTRARS, ...(opts.registrars ?? [])]) {
     register(app, opts.ctx);
   }
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

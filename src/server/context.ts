@@ -1,5 +1,8 @@
-// Everything a route may use, assembled once by `startServer`.
+// Everything a route may use, assembled once by `startServer`, and the shape of a route registration.
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { EventBus } from '../events.js';
+import type { FailureLimiter } from '../auth/limiter.js';
 import type { LiveTokens } from '../auth/live-tokens.js';
 import type { TicketStore } from '../auth/tickets.js';
 import type { WebLogins } from '../auth/web-logins.js';
@@ -25,7 +28,13 @@ export interface ServerContext {
   webLogins: WebLogins;
   /** One-time WebSocket tickets, a credential source. */
   tickets: TicketStore;
+  /** The guard's failed-authentication limiter, shared with the web login. */
+  limiter: FailureLimiter;
+  /** The address a request came from, as the limiter and the logs see it. */
+  clientAddress: (c: Context) => string;
   /** Resources that need cleanup on shutdown register here. */
   onClose: (fn: () => Promise<void> | void) => void;
 }
 
+/** Registers one resource's routes; every registration is listed in routes/index.ts. */
+export type RouteRegistrar = (app: OpenAPIHono, ctx: ServerContext) => void;

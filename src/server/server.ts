@@ -16,18 +16,26 @@ import { reservedPaths } from '../fs/reserved.js';
 import { TetherError } from '../errors.js';
 import { dataDir } from '../paths.js';
 import { recordProcesses } from '../proc/reap.js';
-import { createApp, type RouteRegistrar } from './app.js';
+import { createApp } from './app.js';
 import { WebLogins } from '../auth/web-logins.js';
 import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
 import { WS_PROTOCOL } from '../auth/credential-headers.js';
-import { webLoginRoutes } from './routes/web-login.js';
 import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { collapseAuthFailures } from './failure-log.js';
 import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
-import type { ServerContext } from './context.js';
+import type { RouteRegistrar, ServerContext } from './context.js';
+
+/** The client's address as the socket reports it ('unknown' when it has none). */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** How long shutdown waits for open responses to finish before closing their sockets. */
 const SHUTDOWN_GRACE_MS = 200;
@@ -66,6 +74,7 @@ export interface StartOptions {
   heartbeatMs?: number;
   sweepMs?: number;
   limits?: Partial<ServerLimits>;
+  /** Routes beyond the core ones (see routes/index.ts): `serve` passes productionRegistrars(). */
   registrars?: RouteRegistrar[];
   version?: string;
   /** WebSocket ticket options (tests use a fake clock). */
@@ -114,6 +123,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
   const lastUsed = new LastUsedTracker(tokenFile, log);
   const closers: (() => Promise<void> | void)[] = [];
+  // One limiter for every way of presenting a credential (headers, cookies, the web login).
+  const limiter = new FailureLimiter();
   const ctx: ServerContext = {
     projectDir,
     reserved: reservedPaths(projectDir, [tokenFile, opts.settingsFile]),
@@ -125,18 +136,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     heartbeatMs: opts.heartbeatMs ?? 15_000,
     webLogins: new WebLogins(),
     tickets,
+    limiter,
+    clientAddress,
     onClose: (fn) => closers.push(fn),
   };
   const scheme = opts.tls ? 'https' : 'http';
-  // One limiter for every way of presenting a credential (headers, cookies, the web login).
-  const limiter = new FailureLimiter();
-  const clientAddress = (c: Context) => {
-    try {
-      return getConnInfo(c).remote.address ?? 'unknown';
-    } catch {
-      return 'unknown';
-    }
-  };
   const app = createApp({
     ctx,
     version: opts.version ?? '0.0.0',
@@ -153,7 +157,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       onAuthenticated: (record) => lastUsed.touch(record),
       clientAddress,
     },
-    registrars: [webLoginRoutes(limiter, clientAddress), ...(opts.registrars ?? [])],
+    registrars: opts.registrars,
   });
 
   // WebSockets (terminals): the secret-bearing protocol offer is never echoed; only `tether` is.

@@ -11,7 +11,7 @@ const bound = { address: '127.0.0.1', close: vi.fn(async () => {}) };
 vi.mock('../../src/server/server.js', () => ({
   startServer: vi.fn(async () => ({ url: 'http://x', port: 1, address: bound.address, close: bound.close, ctx: { projectDir: '/' } })),
 }));
-vi.mock('../../src/server/registrars.js', () => ({ productionRegistrars: async () => [] }));
+vi.mock('../../src/server/routes/index.js', () => ({ productionRegistrars: async () => [] }));
 
 const { checkNoAuthHost, serveCommand } = await import('../../src/cli/serve.js');
 

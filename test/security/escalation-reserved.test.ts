@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-admin.js';
-import { productionRegistrars } from '../../src/server/registrars.js';
+import { productionRegistrars } from '../../src/server/routes/index.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { httpAttempt } from './escalation-http.js';
 import { CANARY_PREFIX, canariesIn, makeCanaries } from './escalation-plan.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Permission } from '../../src/auth/permissions.js';
-import { productionRegistrars } from '../../src/server/registrars.js';
+import { productionRegistrars } from '../../src/server/routes/index.js';
 import { startFakeModel, type FakeModel, type RecordedRequest, type ScriptedReply } from '../helpers/fake-model.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { bash, connect, ready } from '../pty-routes/helpers.js';

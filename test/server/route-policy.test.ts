@@ -3,7 +3,7 @@
 // method rule alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTE_RULES, requiredPermissions, routeRule } from '../../src/auth/policy.js';
-import { productionRegistrars } from '../../src/server/registrars.js';
+import { productionRegistrars } from '../../src/server/routes/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;

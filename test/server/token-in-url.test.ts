@@ -1,7 +1,7 @@
 // A long-lived token in a URL is refused (400) on every route, public ones included, whatever other
 // credential the request carries: URLs end up in logs, history and Referer headers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { productionRegistrars } from '../../src/server/registrars.js';
+import { productionRegistrars } from '../../src/server/routes/index.js';
 import { tokenInQuery } from '../../src/auth/credential-headers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

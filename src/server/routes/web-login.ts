@@ -6,8 +6,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX, readCookie } from '../../auth/credential-headers.js';
 import { PERMISSIONS } from '../../auth/permissions.js';
-import type { FailureLimiter } from '../../auth/limiter.js';
-import type { ServerContext } from '../context.js';
+import type { RouteRegistrar } from '../context.js';
 import { errorJson } from '../http-errors.js';
 import { errors, jsonContent } from './common.js';
 
@@ -37,39 +36,38 @@ const logout = createRoute({
   responses: { 204: { description: 'Logged out' } },
 });
 
-export function webLoginRoutes(limiter: FailureLimiter, clientAddress: (c: Context) => string) {
-  return (app: OpenAPIHono, ctx: ServerContext): void => {
-    const logins = ctx.webLogins;
-    ctx.connections.onTokenGone((tokenId) => logins.dropToken(tokenId));
-    const secure = (c: Context) => new URL(c.req.url).protocol === 'https:';
+export const registerWebLogin: RouteRegistrar = (app, ctx) => {
+  const { limiter, clientAddress } = ctx;
+  const logins = ctx.webLogins;
+  ctx.connections.onTokenGone((tokenId) => logins.dropToken(tokenId));
+  const secure = (c: Context) => new URL(c.req.url).protocol === 'https:';
 
-    app.openapi(login, (c) => {
-      const { token } = c.req.valid('json');
-      const result = ctx.tokens ? ctx.tokens.current().verify(token) : null;
-      if (!result || !result.ok) {
-        const address = clientAddress(c);
-        const retryAfter = limiter.fail(address);
-        ctx.log.log('warn', 'auth.failure', { reason: result ? result.reason : 'no_auth_mode', via: 'web-login', address, method: 'POST', path: '/auth/session' });
-        if (retryAfter) {
-          c.header('Retry-After', String(retryAfter));
-          return errorJson(c, 429, 'too_many_failures', `too many failed login attempts; retry after ${retryAfter} s`);
-        }
-        return errorJson(c, 401, result ? `${result.reason}_token` : 'auth_disabled', result ? 'that token was not accepted' : 'this server runs without authentication');
+  app.openapi(login, (c) => {
+    const { token } = c.req.valid('json');
+    const result = ctx.tokens ? ctx.tokens.current().verify(token) : null;
+    if (!result || !result.ok) {
+      const address = clientAddress(c);
+      const retryAfter = limiter.fail(address);
+      ctx.log.log('warn', 'auth.failure', { reason: result ? result.reason : 'no_auth_mode', via: 'web-login', address, method: 'POST', path: '/auth/session' });
+      if (retryAfter) {
+        c.header('Retry-After', String(retryAfter));
+        return errorJson(c, 429, 'too_many_failures', `too many failed login attempts; retry after ${retryAfter} s`);
       }
-      const rec = result.record;
-      // At the global cap this throws a 429 rather than evicting another token's login.
-      const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
-      c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure(c) ? '; Secure' : ''}`);
-      ctx.log.log('info', 'web.login', { tokenId: rec.id });
-      return c.json({ id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key }, 200);
-    });
+      return errorJson(c, 401, result ? `${result.reason}_token` : 'auth_disabled', result ? 'that token was not accepted' : 'this server runs without authentication');
+    }
+    const rec = result.record;
+    // At the global cap this throws a 429 rather than evicting another token's login.
+    const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
+    c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure(c) ? '; Secure' : ''}`);
+    ctx.log.log('info', 'web.login', { tokenId: rec.id });
+    return c.json({ id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key }, 200);
+  });
 
-    app.openapi(logout, (c) => {
-      const id = readCookie(c.req.header('cookie'), WEB_LOGIN_COOKIE);
-      const key = c.req.header(WEB_LOGIN_KEY_HEADER);
-      if (id && key !== undefined && logins.lookup(id, key)) logins.delete(id);
-      c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure(c) ? '; Secure' : ''}`);
-      return c.body(null, 204);
-    });
-  };
-}
+  app.openapi(logout, (c) => {
+    const id = readCookie(c.req.header('cookie'), WEB_LOGIN_COOKIE);
+    const key = c.req.header(WEB_LOGIN_KEY_HEADER);
+    if (id && key !== undefined && logins.lookup(id, key)) logins.delete(id);
+    c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure(c) ? '; Secure' : ''}`);
+    return c.body(null, 204);
+  });
+};
