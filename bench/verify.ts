@@ -1,7 +1,7 @@
 // verify() cost per call with 1 and with 10,000 tokens in the store.
 import { generateToken, hashToken } from '../src/auth/token-format.js';
 import { TokenIndex } from '../src/auth/verify.js';
-import type { TokenRecord } from '../src/auth/token-record.js';
+import type { TokenRecord } from '../src/auth/shapes.js';
 import { median, type Row } from './lib.js';
 
 function indexOf(n: number): { index: TokenIndex; tokens: string[] } {

@@ -12,7 +12,7 @@ import { PERMISSIONS, normalizePermissions, type Permission } from './permission
 import type { FailureLimiter } from './limiter.js';
 import type { LiveTokens } from './live-tokens.js';
 import type { RefusalReason } from './verify.js';
-import type { TokenRecord } from './token-record.js';
+import type { TokenRecord } from './shapes.js';
 import { pathInfo } from './router-path.js';
 import type { Logger } from '../log.js';
 

@@ -9,7 +9,7 @@
 // 3. the route table: every registered route has an entry (a test enforces it), which names what the
 //    route lets its holder *reach* beyond its method (DESIGN 3a). Changing a setting needs execute,
 //    because settings decide what runs and where prompts go.
-import type { Permission } from './permissions.js';
+import { PERMISSIONS, type Permission } from './permissions.js';
 
 /** Method -> permission. Any method not listed is refused with 405. A Map, not an object, so
  * that names like `constructor` or `valueOf` find nothing. */
@@ -148,7 +148,7 @@ export function requiredPermissions({ method, path, upgrade }: PolicyInput): Pol
   }
   if (EXECUTE_SEGMENTS.has(first)) needs.add('execute');
   for (const p of routeRule(method, path)?.needs ?? []) needs.add(p);
-  return { kind: 'requires', permissions: (['read', 'write', 'execute'] as const).filter((p) => needs.has(p)) };
+  return { kind: 'requires', permissions: PERMISSIONS.filter((p) => needs.has(p)) };
 }
 
 function isPublic(method: string, path: string): boolean {

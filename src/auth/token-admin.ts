@@ -3,7 +3,8 @@
 import { randomInt } from 'node:crypto';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { generateToken, hashToken } from './token-format.js';
-import { NAME_RULE, isExpired, isValidName, type TokenRecord } from './token-record.js';
+import type { TokenRecord } from './shapes.js';
+import { NAME_RULE, isExpired, isValidName } from './token-record.js';
 import { readTokenFile, tokenFilePath, updateTokenFile } from './token-file.js';
 import type { Permission } from './permissions.js';
 

@@ -1,20 +1,10 @@
-// The token file's record schema and its validation. Pure: token-file.ts does the I/O.
-import { isPermission, type Permission } from './permissions.js';
+// The token file's format and its validation. Pure: token-file.ts does the I/O. A record's shape is
+// TokenRecordSchema (shapes.ts); this checks records with plain code, on the same predicates, so the
+// CLI never loads zod (a test holds the two to the same answers), and names the exact problem.
+import { isPermission } from './permissions.js';
+import type { TokenRecord } from './shapes.js';
 
 export const TOKEN_FILE_VERSION = 1;
-
-export interface TokenRecord {
-  /** Public identifier for list/delete and logs. Never secret. */
-  id: string;
-  name: string;
-  /** SHA-256 hex of the whole token string. */
-  hash: string;
-  permissions: Permission[];
-  createdAt: string;
-  /** ISO 8601, or null for a token that never expires. */
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-}
 
 export interface TokenFile {
   version: typeof TOKEN_FILE_VERSION;
@@ -24,7 +14,7 @@ export interface TokenFile {
 export const ID_PATTERN = /^tok_[0-9a-z]{10}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const NAME_RULE = '1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit, not starting with "tok_"';
-const HASH_PATTERN = /^[0-9a-f]{64}$/;
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 const RECORD_KEYS = new Set(['id', 'name', 'hash', 'permissions', 'createdAt', 'expiresAt', 'lastUsedAt']);
 
 export function emptyTokenFile(): TokenFile {
@@ -35,7 +25,11 @@ export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name) && !name.startsWith('tok_');
 }
 
-function isIsoDate(v: unknown): v is string {
+export function hasUniqueItems(items: readonly unknown[]): boolean {
+  return new Set(items).size === items.length;
+}
+
+export function isIsoDate(v: unknown): v is string {
   return typeof v === 'string' && v.length <= 40 && /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v));
 }
 
@@ -74,7 +68,7 @@ function validateRecord(r: unknown): string | null {
   if (typeof rec.name !== 'string' || !isValidName(rec.name)) return `(${rec.id}) has an invalid "name"`;
   if (typeof rec.hash !== 'string' || !HASH_PATTERN.test(rec.hash)) return `(${rec.id}) has an invalid "hash"`;
   const p = rec.permissions;
-  if (!Array.isArray(p) || p.length === 0 || !p.every(isPermission) || new Set(p).size !== p.length) {
+  if (!Array.isArray(p) || p.length === 0 || !p.every(isPermission) || !hasUniqueItems(p)) {
     return `(${rec.id}) has invalid "permissions" (a non-empty list of read, write, execute)`;
   }
   if (!isIsoDate(rec.createdAt)) return `(${rec.id}) has an invalid "createdAt"`;

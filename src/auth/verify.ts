@@ -2,7 +2,8 @@
 // tokens: parse + checksum, one SHA-256, one Map lookup, then expiry.
 import { timingSafeEqual } from 'node:crypto';
 import { parseToken, hashToken, type MalformedDetail } from './token-format.js';
-import type { TokenFile, TokenRecord } from './token-record.js';
+import type { TokenRecord } from './shapes.js';
+import type { TokenFile } from './token-record.js';
 
 export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired';
 

@@ -7,7 +7,7 @@
 // shown through the sanitiser.
 import type { WebSocket } from 'ws';
 import { PTY_ID, PtyServerMessage as PtyServerMessageSchema } from '../client/schemas.js';
-import type { PtyServerMessage } from '../client/types.js';
+import type { PtyClientMessage, PtyServerMessage } from '../client/types.js';
 import { TetherError, UsageError } from '../errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
 import { visible } from './sanitize.js';
@@ -41,7 +41,7 @@ export async function attachCommand(opts: AttachOptions): Promise<void> {
       process.stderr.write(`created terminal ${visible(id)}; detach with Ctrl-]\r\n`);
     }
     const ws = await client.connectPty(id);
-    const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
+    const send = (msg: PtyClientMessage) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
     send({ type: 'resize', ...size() });
 
     const raw = Boolean(stdin.isTTY);

@@ -127,7 +127,7 @@ export class TetherClient {
   listPtys = () => this.request('GET', '/pty', S.Pty.array());
   createPty = (body: T.CreatePty = {}) => this.request('POST', '/pty', S.Pty, { body });
   getPty = (id: string) => this.request('GET', `/pty/${encodeURIComponent(id)}`, S.Pty);
-  updatePty = (id: string, body: { cols?: number; rows?: number; title?: string }) => this.request('PUT', `/pty/${encodeURIComponent(id)}`, S.Pty, { body });
+  updatePty = (id: string, body: T.UpdatePty) => this.request('PUT', `/pty/${encodeURIComponent(id)}`, S.Pty, { body });
   deletePty = async (id: string): Promise<void> => void (await this.request('DELETE', `/pty/${encodeURIComponent(id)}`, S.Anything));
   ptyTicket = (id: string) => this.request('POST', `/pty/${encodeURIComponent(id)}/ticket`, S.PtyTicket);
 

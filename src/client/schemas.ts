@@ -8,7 +8,16 @@ import type * as T from './types.js';
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 date-time');
 /** A process exit status; anything else would wrap around when the CLI exits with it. */
 const exitStatus = z.number().int().min(0).max(255);
-const permission = z.enum(['read', 'write', 'execute']);
+
+/**
+ * An enum of the domain's literals. The client imports the domain's types only, so it spells the
+ * values out; the Record type makes the compiler insist on exactly the domain's set, no more, no less.
+ */
+function literals<L extends string>(all: Record<L, true>): z.ZodType<L> {
+  return z.enum(Object.keys(all) as [L, ...L[]]) as z.ZodType<L>;
+}
+const permission = literals<T.Permission>({ read: true, write: true, execute: true });
+const ptyStatus = literals<T.PtyStatus>({ running: true, exited: true });
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -68,14 +77,14 @@ export const Pty: z.ZodType<T.Pty> = z.looseObject({
   cols: z.number(),
   rows: z.number(),
   pid: z.number(),
-  status: z.enum(['running', 'exited']),
+  status: ptyStatus,
   exitCode: exitStatus.nullable(),
   signal: z.number().int().nullable(),
   createdAt: z.string(),
   ownerTokenId: z.string().nullable(),
 });
 
-export const PtyTicket = z.looseObject({ ticket: z.string(), expiresAt: z.string(), url: z.string() });
+export const PtyTicket: z.ZodType<T.PtyTicket> = z.looseObject({ ticket: z.string(), expiresAt: z.string(), url: z.string() });
 
 export const Session: z.ZodType<T.Session> = z.looseObject({
   id: z.string().regex(SESSION_ID, 'expected a session id like ses_AbC123'),

@@ -1,14 +1,9 @@
-// Response shapes of the tether API, as the client sees them (kept apart from the server's code).
+// Response shapes of the tether API, as the client sees them. Where the domain defines a shape
+// (src/auth/, src/pty/), it is imported from there type-only: nothing from the server runs here.
 
-export type Permission = 'read' | 'write' | 'execute';
-
-export interface Whoami {
-  id: string | null;
-  name: string;
-  permissions: Permission[];
-  expiresAt: string | null;
-  authenticatedBy: string;
-}
+export type { Permission } from '../auth/permissions.js';
+export type { Whoami } from '../auth/shapes.js';
+export type { PtyInfo as Pty, PtyStatus, CreatePty, UpdatePty, PtyTicket, PtyServerMessage, PtyClientMessage } from '../pty/shapes.js';
 
 export interface PublicConfig {
   shell: string | null;
@@ -51,7 +46,6 @@ export interface ServerEvent {
 // Records the server returns as they are stored (type-only imports: nothing from the server runs).
 import type { Session as StoredSession } from '../session/types.js';
 export type { Message, Part, ShellPartData } from '../session/types.js';
-export type { PtyInfo as Pty } from '../pty/types.js';
 
 export type Session = StoredSession & { busy: boolean };
 
@@ -60,16 +54,3 @@ export interface RunEvent {
   type: string;
   properties: Record<string, unknown>;
 }
-
-export interface CreatePty {
-  command?: string;
-  args?: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  cols?: number;
-  rows?: number;
-  title?: string;
-}
-
-/** Control messages the server sends on a terminal WebSocket (text frames). */
-export type PtyServerMessage = { type: 'exit'; exitCode: number | null; signal: number | null } | { type: 'error'; message: string };

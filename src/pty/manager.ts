@@ -25,7 +25,8 @@ import {
   resolveCommand,
   resolveCwd,
 } from './validate.js';
-import type { AttachHandle, CreatePtyOptions, PtyClient, PtyInfo, PtyManagerOptions, UpdatePtyOptions } from './types.js';
+import type { CreatePtyOptions, PtyInfo, UpdatePty } from './shapes.js';
+import type { AttachHandle, PtyClient, PtyManagerOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 const DEFAULTS = {
@@ -138,7 +139,7 @@ export class PtyManager {
   }
 
   /** Resize and/or rename. Resizing an exited terminal is accepted and does nothing. */
-  update(id: string, opts: UpdatePtyOptions): PtyInfo {
+  update(id: string, opts: UpdatePty): PtyInfo {
     const t = this.find(id);
     if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal update must be an object');
     const cols = opts.cols === undefined ? undefined : checkSize('cols', opts.cols);

@@ -8,7 +8,8 @@ import { drainOnEof } from './drain.js';
 import { ScrollbackRing } from './ring.js';
 import { sessionAlive, signalSession, type Signal } from './procs.js';
 import { checkSize } from './validate.js';
-import { CLOSE_TOO_SLOW, type AttachHandle, type PtyClient, type PtyInfo } from './types.js';
+import type { PtyInfo, PtyStatus } from './shapes.js';
+import { CLOSE_TOO_SLOW, type AttachHandle, type PtyClient } from './types.js';
 
 const POLL_MS = 25;
 /** After SIGKILL, how long to wait for the kernel to finish the job before giving up. */
@@ -34,7 +35,7 @@ export class Terminal {
   private title: string;
   private cols: number;
   private rows: number;
-  private status: 'running' | 'exited' = 'running';
+  private status: PtyStatus = 'running';
   private exitCode: number | null = null;
   private signal: number | null = null;
   private readonly ring: ScrollbackRing;

@@ -1,55 +1,8 @@
-// Public shapes of the terminal manager. The server maps these onto HTTP/WebSocket; nothing here
-// knows about either.
+// The terminal manager's interfaces: its viewers, their handles and its options. The data it
+// returns and accepts (terminals, create/update requests, WebSocket control messages) are zod
+// schemas in shapes.ts. The server maps these onto HTTP/WebSocket; nothing here knows about either.
 
 import type { EventBus } from '../events.js';
-
-export type PtyStatus = 'running' | 'exited';
-
-export interface PtyInfo {
-  /** `pty_` + 16 hex chars (64 random bits): unguessable, URL-safe. */
-  id: string;
-  title: string;
-  command: string;
-  args: string[];
-  /** Real path of the working directory (inside the project). */
-  cwd: string;
-  cols: number;
-  rows: number;
-  /** Pid of the terminal's process; also its session and process-group id (node-pty calls setsid). */
-  pid: number;
-  status: PtyStatus;
-  /** Exit status when the process exited normally; null while running or when killed by a signal. */
-  exitCode: number | null;
-  /** Number of the signal that killed the process; null while running or after a normal exit. */
-  signal: number | null;
-  /** ISO 8601. */
-  createdAt: string;
-  /** Public id of the token that created it (never the secret), or null (e.g. `--no-auth`). */
-  ownerTokenId: string | null;
-}
-
-export interface CreatePtyOptions {
-  /** Executable, looked up on the child's PATH unless it contains `/`. Default `$SHELL`, else `/bin/bash`. */
-  command?: string;
-  args?: string[];
-  /** Relative to the project, or absolute; must be a directory inside the project. Default: the project. */
-  cwd?: string;
-  /**
-   * Added to (and overriding) the server's environment without its TETHER_* variables (see
-   * proc/env.ts); TERM defaults to xterm-256color. Any name is accepted: these are the caller's values.
-   */
-  env?: Record<string, string>;
-  cols?: number;
-  rows?: number;
-  title?: string;
-  ownerTokenId?: string | null;
-}
-
-export interface UpdatePtyOptions {
-  cols?: number;
-  rows?: number;
-  title?: string;
-}
 
 /**
  * One viewer of a terminal, typically a WebSocket. Output is pushed with `send`; the manager

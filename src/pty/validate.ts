@@ -7,11 +7,7 @@ import path from 'node:path';
 import { ForbiddenError, TetherError, UsageError } from '../errors.js';
 import { resolveInside } from '../fs/confine.js';
 
-export const MIN_SIZE = 1;
-export const MAX_SIZE = 1000;
-const MAX_TITLE = 256;
-const MAX_ARGS = 1024;
-const MAX_STRING = 32 * 1024;
+import { MAX_ARGS, MAX_SIZE, MAX_STRING, MAX_TITLE, MIN_SIZE } from './shapes.js';
 
 /** Control characters (C0, DEL, C1): they would let a title rewrite a viewer's screen. */
 // eslint-disable-next-line no-control-regex

@@ -1,6 +1,6 @@
 // Token last-use tracking, off the request path: the guard calls `touch` (a Map write); a token's
 // first use since start is logged and persisted about a second later, then at most once a minute.
-import type { TokenRecord } from '../auth/token-record.js';
+import type { TokenRecord } from '../auth/shapes.js';
 import { recordLastUsed } from '../auth/token-admin.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenIndex } from '../../src/auth/verify.js';
 import { generateToken, hashToken } from '../../src/auth/token-format.js';
-import type { TokenRecord } from '../../src/auth/token-record.js';
+import type { TokenRecord } from '../../src/auth/shapes.js';
 
 function rec(token: string, over: Partial<TokenRecord> = {}): TokenRecord {
   return {

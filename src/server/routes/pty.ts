@@ -33,7 +33,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { upgradeWebSocket } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { WebSocket } from 'ws';
-import { PtyManager, type AttachHandle, type PtyClient, type PtyManagerOptions } from '../../pty/index.js';
+import { PtyManager, type AttachHandle, type PtyClient, type PtyClientMessage, type PtyManagerOptions, type PtyServerMessage } from '../../pty/index.js';
+import { CreatePtySchema, PtyInfoSchema, PtyTicketSchema, UpdatePtySchema } from '../../pty/shapes.js';
 import { errorMessage } from '../../errors.js';
 import type { CloseReason } from '../connections.js';
 import type { RouteRegistrar, ServerContext } from '../context.js';
@@ -50,50 +51,13 @@ export const CLOSE_NOT_FOUND = 4404;
 const CLOSE_GRACE_MS = 2000;
 const WS_OPEN = 1;
 
-const Size = z.number().int().min(1).max(1000);
-
-const PtySchema = z
-  .object({
-    id: z.string().openapi({ example: 'pty_0123456789abcdef' }),
-    title: z.string(),
-    command: z.string(),
-    args: z.array(z.string()),
-    cwd: z.string().openapi({ description: 'Real path of the working directory (inside the project)' }),
-    cols: z.number().int(),
-    rows: z.number().int(),
-    pid: z.number().int(),
-    status: z.enum(['running', 'exited']),
-    exitCode: z.number().int().nullable().openapi({ description: 'Exit status; null while running or when killed by a signal' }),
-    signal: z.number().int().nullable().openapi({ description: 'Signal number that killed the process; null otherwise' }),
-    createdAt: z.string(),
-    ownerTokenId: z.string().nullable().openapi({ description: 'Public id of the token that created it' }),
-  })
-  .openapi('Pty');
-
-const CreateBody = z
-  .object({
-    command: z.string().min(1).max(32 * 1024).optional().openapi({ description: 'Default: the configured shell, else $SHELL, else /bin/bash' }),
-    args: z.array(z.string().max(32 * 1024)).max(1024).optional(),
-    cwd: z.string().max(4096).optional().openapi({ description: 'A directory inside the project (relative to it, or absolute); default the project' }),
-    env: z.record(z.string(), z.string().max(32 * 1024)).optional().openapi({ description: 'Added to (and overriding) the server environment' }),
-    cols: Size.optional(),
-    rows: Size.optional(),
-    title: z.string().max(256).optional(),
-  })
-  .strict()
-  .openapi('PtyCreate');
-
-const UpdateBody = z.object({ cols: Size.optional(), rows: Size.optional(), title: z.string().max(256).optional() }).strict().openapi('PtyUpdate');
+const PtySchema = PtyInfoSchema.openapi('Pty');
+const CreateBody = CreatePtySchema.openapi('PtyCreate');
+const UpdateBody = UpdatePtySchema.openapi('PtyUpdate');
 
 const IdParams = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, example: 'pty_0123456789abcdef' }) });
 
-const TicketSchema = z
-  .object({
-    ticket: z.string(),
-    expiresAt: z.string().openapi({ description: 'ISO 8601; 30 s after issue' }),
-    url: z.string().openapi({ description: 'Path to connect with, ticket included' }),
-  })
-  .openapi('PtyTicket');
+const TicketSchema = PtyTicketSchema.openapi('PtyTicket');
 
 const list = createRoute({
   method: 'get',
@@ -171,7 +135,7 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
     app.openapi(list, (c) => c.json(manager.list(), 200));
 
     app.openapi(create, async (c) => {
-      const body = (c.req.valid('json') ?? {}) as z.infer<typeof CreateBody>;
+      const body = c.req.valid('json') ?? {};
       const command = body.command ?? (await ctx.settings.get()).shell;
       const info = await manager.create({ ...body, ...(command === undefined ? {} : { command }), ownerTokenId: c.get('auth').tokenId });
       return c.json(info, 201);
@@ -241,9 +205,7 @@ function connectPath(id: string): string {
   return `/pty/${id}/connect`;
 }
 
-type ClientMessage = { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number };
-
-function parseControl(text: string): ClientMessage | string {
+function parseControl(text: string): PtyClientMessage | string {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -337,7 +299,7 @@ class TerminalSocket implements PtyClient {
     this.release();
   }
 
-  private sendControl(msg: Record<string, unknown>): void {
+  private sendControl(msg: PtyServerMessage): void {
     if (this.ws.readyState === WS_OPEN) this.ws.send(JSON.stringify(msg));
   }
 

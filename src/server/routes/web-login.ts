@@ -2,37 +2,29 @@
 // src/auth/web-logins.ts and src/auth/credential-list.ts). Public routes: login verifies the token it
 // is given (rate limited with the guard's failure limiter); logout ends only the login its own
 // cookie and key name.
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX, readCookie } from '../../auth/credential-headers.js';
-import { PERMISSIONS } from '../../auth/permissions.js';
+import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, readCookie } from '../../auth/credential-headers.js';
+import { WebLoginRequestSchema, WebLoginResultSchema, type WebLoginResult } from '../../auth/shapes.js';
 import type { RouteRegistrar } from '../context.js';
 import { errorJson } from '../http-errors.js';
 import { errors, jsonContent } from './common.js';
 
-const Login = z.object({ token: z.string().min(1).max(512) }).strict().openapi('WebLogin');
-const LoginResult = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    permissions: z.array(z.enum(PERMISSIONS)),
-    expiresAt: z.string().nullable(),
-    sessionKey: z.string().openapi({ description: `Send with the cookie on every request as the ${WEB_LOGIN_KEY_HEADER} header (WebSockets: subprotocol ${WEB_LOGIN_KEY_PROTOCOL_PREFIX}<key>)` }),
-  })
-  .openapi('WebSession');
+const Login = WebLoginRequestSchema.openapi('WebLogin');
+const LoginResult = WebLoginResultSchema.openapi('WebLoginResult');
 
 const login = createRoute({
   method: 'post',
   path: '/auth/session',
-  summary: 'Web UI login: exchange a token for an HttpOnly, SameSite=Strict session cookie (no token header needed; rate limited)',
+  summary: 'Web UI login: exchange a token for an HttpOnly, SameSite=Strict login cookie (no token header needed; rate limited)',
   request: { body: { content: { 'application/json': { schema: Login } }, required: true } },
-  responses: { 200: jsonContent(LoginResult, 'Logged in; Set-Cookie carries the session'), 400: errors[400], 401: errors[400], 429: errors[400] },
+  responses: { 200: jsonContent(LoginResult, 'Logged in; Set-Cookie carries the login'), 400: errors[400], 401: errors[400], 429: errors[400] },
 });
 
 const logout = createRoute({
   method: 'delete',
   path: '/auth/session',
-  summary: 'Web UI logout: ends the session named by the cookie and its X-Tether-Session key (no token needed)',
+  summary: 'Web UI logout: ends the login named by the cookie and its X-Tether-Session key (no token needed)',
   responses: { 204: { description: 'Logged out' } },
 });
 
@@ -60,7 +52,8 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
     const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
     c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure(c) ? '; Secure' : ''}`);
     ctx.log.log('info', 'web.login', { tokenId: rec.id });
-    return c.json({ id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key }, 200);
+    const body: WebLoginResult = { id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key };
+    return c.json(body, 200);
   });
 
   app.openapi(logout, (c) => {

@@ -1,0 +1,62 @@
+// The auth domain's data shapes as zod schemas, one definition each; the types derive from them.
+// The routes document and validate with these (OpenAPI), the client imports the types (type-only),
+// and the token file's records are TokenRecord.
+//
+// The token file is read by `tether auth token ...` too, which must start fast, and zod costs more
+// to load than the whole command; so token-record.ts checks records with its own plain code, built
+// on the same predicates as TokenRecordSchema, and a test holds the two to accepting the same records.
+import { z } from 'zod';
+import { WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX } from './credential-headers.js';
+import { PERMISSIONS } from './permissions.js';
+import { HASH_PATTERN, ID_PATTERN, NAME_RULE, hasUniqueItems, isIsoDate, isValidName } from './token-record.js';
+
+export const PermissionSchema = z.enum(PERMISSIONS);
+
+const isoDateTime = z.string().refine(isIsoDate, 'expected an ISO 8601 date-time');
+
+/** One record of the token file. Never the secret: `hash` is the SHA-256 of the whole token. */
+export const TokenRecordSchema = z
+  .object({
+    /** Public identifier for list/delete and logs. Never secret. */
+    id: z.string().regex(ID_PATTERN),
+    name: z.string().refine(isValidName, `a name is ${NAME_RULE}`),
+    /** SHA-256 hex of the whole token string. */
+    hash: z.string().regex(HASH_PATTERN),
+    permissions: z.array(PermissionSchema).min(1).refine(hasUniqueItems, 'a permission may appear once'),
+    createdAt: isoDateTime,
+    /** null for a token that never expires. */
+    expiresAt: isoDateTime.nullable(),
+    lastUsedAt: isoDateTime.nullable(),
+  })
+  .strict();
+export type TokenRecord = z.infer<typeof TokenRecordSchema>;
+
+const record = TokenRecordSchema.shape;
+
+/** `GET /auth/whoami`: the calling token, as the guard authenticated it. */
+export const WhoamiSchema = z.object({
+  /** null only with --no-auth. */
+  id: record.id.nullable(),
+  name: record.name,
+  permissions: record.permissions,
+  expiresAt: record.expiresAt,
+  /** How the credential came (bearer, basic, cookie, websocket-protocol, ticket, none): a string, so
+   * that clients keep working when a way is added. */
+  authenticatedBy: z.string(),
+});
+export type Whoami = z.infer<typeof WhoamiSchema>;
+
+/** `POST /auth/session`: the web UI's login exchange (web-logins.ts). */
+export const WebLoginRequestSchema = z.object({ token: z.string().min(1).max(512) }).strict();
+export type WebLoginRequest = z.infer<typeof WebLoginRequestSchema>;
+
+export const WebLoginResultSchema = z.object({
+  id: record.id,
+  name: record.name,
+  permissions: record.permissions,
+  expiresAt: record.expiresAt,
+  sessionKey: z.string().meta({
+    description: `Send with the cookie on every request as the ${WEB_LOGIN_KEY_HEADER} header (WebSockets: subprotocol ${WEB_LOGIN_KEY_PROTOCOL_PREFIX}<key>)`,
+  }),
+});
+export type WebLoginResult = z.infer<typeof WebLoginResultSchema>;
