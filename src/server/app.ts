@@ -23,7 +23,6 @@ export interface AppOptions {
   browser: BrowserSafetyOptions;
   /** Registered after the core routes (routes/index.ts lists both). */
   registrars?: RouteRegistrar[];
-  version: string;
 }
 
 export function createApp(opts: AppOptions): OpenAPIHono {
@@ -41,18 +40,6 @@ export function createApp(opts: AppOptions): OpenAPIHono {
   for (const register of [...CORE_REGISTRARS, ...(opts.registrars ?? [])]) {
     register(app, opts.ctx);
   }
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.doc('/doc', {
-    openapi: '3.0.0',
-    info: {
-      title: 'tether',
-      version: opts.version,
-      description:
-        'Every route needs a token (Authorization: Bearer tether_...) except GET /health, the web UI files and POST /auth/session. ' +
-        'GET/HEAD/OPTIONS need read; POST/PUT/PATCH/DELETE need write; /pty, /session, /message and WebSocket upgrades also need execute.',
-    },
-    security: [{ bearer: [] }],
-  });
   app.notFound((c) => errorJson(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError(onError(opts.ctx.log));
   return app;

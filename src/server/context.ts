@@ -32,6 +32,8 @@ export interface ServerContext {
   limiter: FailureLimiter;
   /** The address a request came from, as the limiter and the logs see it. */
   clientAddress: (c: Context) => string;
+  /** tether's version, for the OpenAPI document. */
+  version: string;
   /** Resources that need cleanup on shutdown register here. */
   onClose: (fn: () => Promise<void> | void) => void;
 }

@@ -138,12 +138,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     tickets,
     limiter,
     clientAddress,
+    version: opts.version ?? '0.0.0',
     onClose: (fn) => closers.push(fn),
   };
   const scheme = opts.tls ? 'https' : 'http';
   const app = createApp({
     ctx,
-    version: opts.version ?? '0.0.0',
     browser: {
       allowedHosts: allowedHostNames(opts.hostname, opts.allowedHosts ?? []),
       corsOrigins: new Set(opts.cors ?? []),

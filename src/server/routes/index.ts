@@ -7,6 +7,7 @@
 import type { RouteRegistrar } from '../context.js';
 import { registerAuth } from './auth.js';
 import { registerConfig } from './config.js';
+import { registerDoc } from './doc.js';
 import { registerEvent } from './event.js';
 import { registerFile } from './file.js';
 import { registerFind } from './find.js';
@@ -22,6 +23,7 @@ export const CORE_REGISTRARS: readonly RouteRegistrar[] = [
   registerFind,
   registerEvent,
   registerWebLogin,
+  registerDoc,
 ];
 
 /** Terminals, agent sessions and the web UI, loaded on demand (after the core routes). */
