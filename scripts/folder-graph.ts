@@ -93,6 +93,32 @@ export function collectImports(srcDir: string): FileImport[] {
   return out;
 }
 
+/**
+ * What loading `entries` loads before any lazy `import()` runs: the src files reached through
+ * static, non-type imports, and the packages they name (`node:` modules left out).
+ */
+export function staticClosure(srcDir: string, entries: readonly string[]): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [...entries];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const { specifier, kind } of moduleSpecifiers(file, fs.readFileSync(path.join(srcDir, file), 'utf8'))) {
+      if (kind !== 'static') continue;
+      if (specifier.startsWith('.')) {
+        const to = resolveInSrc(srcDir, file, specifier);
+        if (to !== null) queue.push(to);
+      } else if (!specifier.startsWith('node:')) {
+        const parts = specifier.split('/');
+        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
+    }
+  }
+  return { files, packages };
+}
+
 /** Folder -> folder -> whether every import along that edge is lazy. Edges within a folder are left out. */
 export type FolderGraph = Map<string, Map<string, { lazyOnly: boolean }>>;
 
