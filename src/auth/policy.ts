@@ -29,7 +29,7 @@ export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 
 /**
  * Requests that need no token and hold no data: liveness, the web UI's static files (its login
  * page must load without a token), and the web login/logout exchange (login verifies the token it
- * is given; logout only ends the session its own cookie names).
+ * is given; logout only ends the web login its own cookie names).
  */
 export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: string | RegExp }> = [
   { methods: ['GET', 'HEAD'], path: '/health' },
@@ -61,7 +61,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/', [], 'public: the web UI page'),
   R('GET', '/ui/*', [], 'public: the web UI static files'),
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
-  R('DELETE', '/auth/session', [], 'public: ends only the session its own cookie and key name'),
+  R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
   R('GET', '/auth/whoami', ['read'], 'the caller\'s own token metadata'),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),

@@ -1,4 +1,4 @@
-// Which live processes verifiably belong to a session the server started, given only what was
+// Which live processes verifiably belong to a process session (setsid) the server started, given only what was
 // recorded at spawn time: the session id (the leader's pid), the leader's start time, and the
 // recording server's instance id, which every child gets as TETHER_INSTANCE (env.ts). Used to end
 // sessions when the server exits and to reap those of a server that died (reap.ts). The rule is
@@ -22,8 +22,8 @@
 import { INSTANCE_VAR } from './env.js';
 import { environHas, isLive, type ProcStat } from './procfs.js';
 
-export interface RecordedSession {
-  /** Session id: the leader's pid. */
+export interface ProcessSessionLeader {
+  /** Process session id: the leader's pid. */
   sid: number;
   /** The leader's start time (clock ticks after boot), or null if it could not be read. */
   startTime: number | null;
@@ -40,31 +40,31 @@ export interface Members {
 export interface ProcIndex {
   byPid: Map<number, ProcStat>;
   /** Live processes only. */
-  bySession: Map<number, ProcStat[]>;
+  bySid: Map<number, ProcStat[]>;
 }
 
 export function indexProcs(procs: readonly ProcStat[]): ProcIndex {
   const byPid = new Map<number, ProcStat>();
-  const bySession = new Map<number, ProcStat[]>();
+  const bySid = new Map<number, ProcStat[]>();
   for (const p of procs) {
     byPid.set(p.pid, p);
     if (!isLive(p)) continue;
-    const list = bySession.get(p.session);
+    const list = bySid.get(p.session);
     if (list) list.push(p);
-    else bySession.set(p.session, [p]);
+    else bySid.set(p.session, [p]);
   }
-  return { byPid, bySession };
+  return { byPid, bySid };
 }
 
 export function verifiedMembers(
-  session: RecordedSession,
+  session: ProcessSessionLeader,
   instance: string,
   procs: ProcIndex,
   hasEnv: (pid: number, entry: string) => boolean = environHas,
 ): Members {
   const marker = `${INSTANCE_VAR}=${instance}`;
   const leader = procs.byPid.get(session.sid);
-  const inSession = [...(procs.bySession.get(session.sid) ?? [])];
+  const inSession = [...(procs.bySid.get(session.sid) ?? [])];
   if (leader && session.startTime !== null) {
     if (leader.startTime !== session.startTime || leader.session !== session.sid) return { pids: [], recycled: true };
     if (hasEnv(leader.pid, marker)) {

@@ -1,5 +1,5 @@
-// Every process session this server process starts (terminals, shell commands, the agent's
-// commands), so that none outlives it:
+// Every process session (a Unix session, setsid; never an agent session) this server process
+// starts (terminals, shell commands, the agent's commands), so that none outlives it:
 // - in memory: on process exit, however it happens short of SIGKILL, each is SIGKILLed;
 // - on disk: `procs/<instance>.json` in each attached data directory (0600 in 0700, replaced
 //   atomically, changes coalesced), so that after a SIGKILL or a crash the next server can reap
@@ -21,12 +21,13 @@ import { indexProcs, stillSame, verifiedMembers } from './members.js';
 import { bootId, readStat, scanSync } from './procfs.js';
 
 export const REGISTRY_VERSION = 1;
-export type SessionKind = 'terminal' | 'command';
+export const PROCESS_SESSION_KINDS = ['terminal', 'command'] as const;
+export type ProcessSessionKind = (typeof PROCESS_SESSION_KINDS)[number];
 
-const GroupSchema = z.object({
+const ProcessSessionSchema = z.object({
   sid: z.number().int().positive(),
   startTime: z.number().int().nonnegative().nullable(),
-  kind: z.enum(['terminal', 'command']),
+  kind: z.enum(PROCESS_SESSION_KINDS),
 });
 export const RegistryFileSchema = z.object({
   version: z.literal(REGISTRY_VERSION),
@@ -37,25 +38,26 @@ export const RegistryFileSchema = z.object({
   startTime: z.number().int().nonnegative(),
   bootId: z.string().min(1),
   // Far more than one server starts; bounds the work a damaged file can cause at start-up.
-  groups: z.array(GroupSchema).max(100_000),
+  // (Named `groups` in the file format; each entry is a process session.)
+  groups: z.array(ProcessSessionSchema).max(100_000),
 });
 export type RegistryFile = z.infer<typeof RegistryFileSchema>;
-export type RecordedGroup = z.infer<typeof GroupSchema>;
+export type RecordedProcessSession = z.infer<typeof ProcessSessionSchema>;
 
 /** Where the registry files live inside a data directory. */
 export function registryDir(dataDir: string): string {
   return path.join(dataDir, 'procs');
 }
 
-const live = new Map<number, RecordedGroup>();
+const live = new Map<number, RecordedProcessSession>();
 
 /**
- * Record a session the server just started (`sid` = the child's pid, read before the child can
+ * Record a process session the server just started (`sid` = the child's pid, read before the child can
  * have been reaped). Returns the release function, to call once the session is known to be empty
  * or has been sent SIGKILL; it is idempotent and never removes a later record with the same id.
  */
-export function trackSession(sid: number, kind: SessionKind): () => void {
-  const record: RecordedGroup = { sid, startTime: readStat(sid)?.startTime ?? null, kind };
+export function trackProcessSession(sid: number, kind: ProcessSessionKind): () => void {
+  const record: RecordedProcessSession = { sid, startTime: readStat(sid)?.startTime ?? null, kind };
   live.set(sid, record);
   schedule();
   return () => {
@@ -66,7 +68,7 @@ export function trackSession(sid: number, kind: SessionKind): () => void {
 }
 
 /** What is recorded now (tests, diagnostics). */
-export function trackedSessions(): RecordedGroup[] {
+export function trackedProcessSessions(): RecordedProcessSession[] {
   return [...live.values()].map((g) => ({ ...g }));
 }
 

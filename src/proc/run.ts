@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { childEnv } from './env.js';
-import { trackSession } from './registry.js';
+import { trackProcessSession } from './registry.js';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const MAX_TIMEOUT_MS = 3_600_000;
@@ -121,7 +121,7 @@ export async function runInGroup(options: RunOptions): Promise<RunExit> {
 
     const pid = child.pid;
     // Read now: the child cannot have been reaped before this tick ends, so the pid is still its.
-    const release = pid === undefined ? () => {} : trackSession(pid, 'command');
+    const release = pid === undefined ? () => {} : trackProcessSession(pid, 'command');
     let released = false;
     const releaseGroup = () => {
       released = true;

@@ -13,9 +13,9 @@ import type { IPty } from 'node-pty';
 import { NotFoundError, UnavailableError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { childEnv } from '../proc/env.js';
-import { trackSession } from '../proc/registry.js';
+import { trackProcessSession } from '../proc/registry.js';
 import { Terminal, type TerminalSettings } from './terminal.js';
-import { sessionMembers } from './procs.js';
+import { processSessionMembers } from './procs.js';
 import {
   checkArgs,
   checkCommand,
@@ -70,7 +70,7 @@ export class PtyManager {
   /** Listed terminals, in creation order. */
   private readonly terminals = new Map<string, Terminal>();
   /**
-   * Every terminal started whose session has not yet been seen empty, listed or not: what
+   * Every terminal started whose process session has not yet been seen empty, listed or not: what
    * disposeAll ends. The value releases its record in the process registry (proc/registry.ts).
    */
   private readonly live = new Map<Terminal, () => void>();
@@ -116,7 +116,7 @@ export class PtyManager {
       throw new UsageError(`could not start command "${command}": ${errorMessage(err)}`);
     }
     // Recorded before anything can await: the pid cannot have been reaped yet.
-    const release = trackSession(proc.pid, 'terminal');
+    const release = trackProcessSession(proc.pid, 'terminal');
     const id = newId();
     const meta = { id, title, command, args, cwd, createdAt: new Date().toISOString(), ownerTokenId };
     const terminal = new Terminal(proc, meta, { cols, rows }, this.settings, {
@@ -156,7 +156,7 @@ export class PtyManager {
   }
 
   /**
-   * Remove a terminal from the list at once and end its process and everything in its session
+   * Remove a terminal from the list at once and end its process and everything in its process session
    * (SIGHUP, then SIGKILL after `killGraceMs`). Resolves when they are gone (or after the kill
    * deadline; disposeAll retries). Attached clients get onExit when the process exits.
    */
@@ -191,7 +191,7 @@ export class PtyManager {
     }
     const remaining: number[] = [];
     for (const t of this.live.keys()) {
-      const members = await sessionMembers(t.pid);
+      const members = await processSessionMembers(t.pid);
       remaining.push(...(members ?? (t.running ? [t.pid] : [])));
     }
     return { remaining };
@@ -211,7 +211,7 @@ export class PtyManager {
   private onExit(t: Terminal): void {
     const { exitCode, signal } = t.info();
     this.publish('pty.exited', { id: t.id, exitCode, signal });
-    // The terminal's session ends with it: reap background jobs it left behind so they do not
+    // The terminal's process session ends with it: reap background jobs it left behind so they do not
     // outlive the terminal as orphans (only a process that called setsid escapes on purpose).
     void this.end(t);
     this.pruneExited();

@@ -6,7 +6,7 @@
 import type { IPty } from 'node-pty';
 import { drainOnEof } from './drain.js';
 import { ScrollbackRing } from './ring.js';
-import { sessionAlive, signalSession, type Signal } from './procs.js';
+import { processSessionAlive, signalProcessSession, type Signal } from './procs.js';
 import { checkSize } from './validate.js';
 import type { PtyInfo, PtyStatus } from './shapes.js';
 import { CLOSE_TOO_SLOW, type AttachHandle, type PtyClient } from './types.js';
@@ -41,8 +41,8 @@ export class Terminal {
   private readonly ring: ScrollbackRing;
   private readonly clients = new Set<PtyClient>();
   private ending: Promise<boolean> | null = null;
-  /** Set once the whole session was seen empty: from then on its pid may be reused, never signal it. */
-  private sessionGone = false;
+  /** Set once the whole process session was seen empty: from then on its pid may be reused, never signal it. */
+  private processSessionGone = false;
   private readonly exitPromise: Promise<void>;
   private resolveExit!: () => void;
 
@@ -144,7 +144,7 @@ export class Terminal {
   }
 
   /**
-   * End the terminal and everything in its session: SIGHUP (what closing a terminal sends), then
+   * End the terminal and everything in its process session: SIGHUP (what closing a terminal sends), then
    * SIGKILL to whatever is left after the grace period. Resolves true once the process has exited
    * and no process of its session is alive, false if that did not happen in time. Idempotent.
    */
@@ -161,19 +161,19 @@ export class Terminal {
   }
 
   private async signalAll(signal: Signal): Promise<void> {
-    if (this.sessionGone) return;
+    if (this.processSessionGone) return;
     // The leader is a member of its own session, so this reaches it too. Not `kill(pid)` directly:
     // node-pty reaps the leader before it reports the exit, and a bare pid could by then be reused;
     // matching on the session id cannot hit an unrelated process (see procs.ts).
-    await signalSession(this.pty.pid, signal);
+    await signalProcessSession(this.pty.pid, signal);
   }
 
   private async waitGone(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     for (;;) {
-      if (this.sessionGone) return true;
-      if (!this.running && !(await sessionAlive(this.pty.pid))) {
-        this.sessionGone = true;
+      if (this.processSessionGone) return true;
+      if (!this.running && !(await processSessionAlive(this.pty.pid))) {
+        this.processSessionGone = true;
         return true;
       }
       const left = deadline - Date.now();

@@ -86,7 +86,7 @@ export class LiveConnections {
     const index = this.tokens.current();
     const gone = new Map<string, CloseReason>();
     // Tokens that were active at the last sweep and are not now (deleted or expired), whether or
-    // not they have a live connection: listeners drop what else hangs on them (tickets, web sessions).
+    // not they have a live connection: listeners drop what else hangs on them (tickets, web logins).
     // Recomputed only when the file was reloaded or the next expiry has passed, not every sweep.
     if (this.listeners.size > 0 && (index !== this.activeOf || now >= this.nextExpiry)) {
       const active = new Set<string>();

@@ -198,7 +198,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   refuseNonWebSocketUpgrades(server, sockets);
   connections.start();
-  // End what a SIGKILLed predecessor left running, then record our sessions (src/proc/); last to close.
+  // End what a SIGKILLed predecessor left running, then record our process sessions (src/proc/); last to close.
   closers.unshift(await recordProcesses(dataDir(), log));
 
   const { port, address } = server.address() as AddressInfo;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bootId, readStat } from '../../src/proc/procfs.js';
-import { REGISTRY_VERSION, registryDir, type RecordedGroup, type RegistryFile } from '../../src/proc/registry.js';
+import { REGISTRY_VERSION, registryDir, type RecordedProcessSession, type RegistryFile } from '../../src/proc/registry.js';
 import { isAlive } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -79,7 +79,7 @@ export const randomInstance = () => randomBytes(16).toString('hex');
 export function writeRegistry(
   dataDir: string,
   server: { instance: string; pid: number; startTime: number; bootId?: string },
-  groups: RecordedGroup[],
+  groups: RecordedProcessSession[],
 ): string {
   const dir = registryDir(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INSTANCE_ID } from '../../src/proc/env.js';
 import { readStat, bootId } from '../../src/proc/procfs.js';
-import { RegistryFileSchema, attachDataDir, flushRegistry, registryDir, trackSession, trackedSessions } from '../../src/proc/registry.js';
+import { RegistryFileSchema, attachDataDir, flushRegistry, registryDir, trackProcessSession, trackedProcessSessions } from '../../src/proc/registry.js';
 import { ROOT } from '../helpers/cli.js';
 import { isAlive, killSpawned, spawned, startSession, tempData, waitFor } from './helpers.js';
 
@@ -33,7 +33,7 @@ describe('process registry', () => {
   it('writes what is recorded to procs/<instance>.json (0600 in 0700), and removes the file when nothing is left', async () => {
     attach();
     const s = startSession('', null, 'exec sleep 300');
-    const release = trackSession(s.sid, 'command');
+    const release = trackProcessSession(s.sid, 'command');
     await flushRegistry();
     const rec = read(data.dir);
     expect(rec).toEqual({
@@ -59,7 +59,7 @@ describe('process registry', () => {
       attach();
       attach(other.dir);
       const sessions = Array.from({ length: 20 }, () => startSession('', null, 'exec sleep 300'));
-      const releases = sessions.map((s) => trackSession(s.sid, 'terminal'));
+      const releases = sessions.map((s) => trackProcessSession(s.sid, 'terminal'));
       for (const r of releases.slice(0, 15)) r();
       await flushRegistry();
       for (const dir of [data.dir, other.dir]) {
@@ -76,12 +76,12 @@ describe('process registry', () => {
 
   it('a stale release never removes a later record of the same session id', async () => {
     const s = startSession('', null, 'exec sleep 300');
-    const first = trackSession(s.sid, 'command');
-    const second = trackSession(s.sid, 'terminal');
+    const first = trackProcessSession(s.sid, 'command');
+    const second = trackProcessSession(s.sid, 'terminal');
     first();
-    expect(trackedSessions()).toContainEqual(expect.objectContaining({ sid: s.sid, kind: 'terminal' }));
+    expect(trackedProcessSessions()).toContainEqual(expect.objectContaining({ sid: s.sid, kind: 'terminal' }));
     second();
-    expect(trackedSessions().some((g) => g.sid === s.sid)).toBe(false);
+    expect(trackedProcessSessions().some((g) => g.sid === s.sid)).toBe(false);
   });
 
   it('reports a directory it cannot write to, without throwing', async () => {
@@ -90,7 +90,7 @@ describe('process registry', () => {
     const errors: unknown[] = [];
     attach(blocked, errors);
     const s = startSession('', null, 'exec sleep 300');
-    const release = trackSession(s.sid, 'command');
+    const release = trackProcessSession(s.sid, 'command');
     await flushRegistry();
     expect(errors.length).toBeGreaterThan(0);
     release();

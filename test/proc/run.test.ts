@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { INSTANCE_ID } from '../../src/proc/env.js';
-import { trackedSessions } from '../../src/proc/registry.js';
+import { trackedProcessSessions } from '../../src/proc/registry.js';
 import { runInGroup, type RunOptions } from '../../src/proc/run.js';
 import { isAlive, killSpawned, spawned, tempData, waitFor } from './helpers.js';
 
@@ -38,10 +38,10 @@ describe('runInGroup', () => {
     const controller = new AbortController();
     const running = run('echo $$ > leader; sleep 300 & wait', { signal: controller.signal });
     const leader = await pidIn('leader');
-    expect(trackedSessions()).toContainEqual(expect.objectContaining({ sid: leader, kind: 'command', startTime: expect.any(Number) }));
+    expect(trackedProcessSessions()).toContainEqual(expect.objectContaining({ sid: leader, kind: 'command', startTime: expect.any(Number) }));
     controller.abort();
     await running;
-    await waitFor(() => !trackedSessions().some((g) => g.sid === leader), { what: 'the record to be released' });
+    await waitFor(() => !trackedProcessSessions().some((g) => g.sid === leader), { what: 'the record to be released' });
   });
 
   it('keeps the record until the SIGKILL of a leftover that ignores SIGTERM', async () => {
@@ -53,9 +53,9 @@ describe('runInGroup', () => {
     const job = await pidIn('job');
     // The shell exited; its job ignored SIGTERM and is still there, so the session stays recorded.
     expect(isAlive(job)).toBe(true);
-    expect(trackedSessions().some((g) => g.sid === leader)).toBe(true);
+    expect(trackedProcessSessions().some((g) => g.sid === leader)).toBe(true);
     await waitFor(() => !isAlive(job), { what: 'the SIGKILL after the grace period' });
-    await waitFor(() => !trackedSessions().some((g) => g.sid === leader), { what: 'the release' });
+    await waitFor(() => !trackedProcessSessions().some((g) => g.sid === leader), { what: 'the release' });
   });
 
   it('scrubs TETHER_* from the environment, the caller\'s base included, and marks the instance', async () => {
@@ -93,9 +93,9 @@ describe('runInGroup', () => {
   });
 
   it('many commands at once: each recorded and released, none left running', async () => {
-    const before = trackedSessions().length;
+    const before = trackedProcessSessions().length;
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(`sleep 0.$((RANDOM % 3)) & echo ${i}`, { timeoutMs: 10_000 })));
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
-    await waitFor(() => trackedSessions().length === before, { what: 'every record to be released' });
+    await waitFor(() => trackedProcessSessions().length === before, { what: 'every record to be released' });
   });
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PtyManager } from '../../src/pty/index.js';
 import { INSTANCE_ID } from '../../src/proc/env.js';
-import { trackedSessions } from '../../src/proc/registry.js';
+import { trackedProcessSessions } from '../../src/proc/registry.js';
 import { bash, recorder, script, tempProject, waitFor } from './helpers.js';
 
 let project: string;
@@ -60,8 +60,8 @@ describe('terminal environment', () => {
 
   it('records each terminal\'s session in the process registry until it has ended', async () => {
     const info = await manager.create(bash());
-    expect(trackedSessions()).toContainEqual(expect.objectContaining({ sid: info.pid, kind: 'terminal', startTime: expect.any(Number) }));
+    expect(trackedProcessSessions()).toContainEqual(expect.objectContaining({ sid: info.pid, kind: 'terminal', startTime: expect.any(Number) }));
     await manager.kill(info.id);
-    expect(trackedSessions().some((g) => g.sid === info.pid)).toBe(false);
+    expect(trackedProcessSessions().some((g) => g.sid === info.pid)).toBe(false);
   });
 });

@@ -93,7 +93,7 @@ const update = createRoute({
 const remove = createRoute({
   method: 'delete',
   path: '/pty/{id}',
-  summary: 'End a terminal and every process in its session (SIGHUP, then SIGKILL), and remove it',
+  summary: 'End a terminal and every process in its process session (SIGHUP, then SIGKILL), and remove it',
   request: { params: IdParams },
   responses: { 204: { description: 'Ended and removed' }, 404: errors[404], ...authErrors },
 });
