@@ -1,7 +1,7 @@
 // Output caps for the runner (run.ts). Both keep memory bounded however much a command prints,
 // say in the text how much was left out, and never cut a UTF-8 character in half.
-// - HeadCapture: the first `limit` bytes of one stream (the session's shell part keeps stdout and
-//   stderr apart, as a person reads them).
+// - HeadCapture: the first `limit` bytes of one stream (an agent session's shell part keeps stdout
+//   and stderr apart, as a person reads them).
 // - HeadTailCapture: one interleaved stream, as a terminal shows it, keeping its beginning and its
 //   end (where build errors and summaries are): what the agent's model reads.
 

@@ -1,5 +1,5 @@
-// The environment of every program the server starts: terminals, session shell commands and the
-// agent's commands all get it from childEnv(), so they cannot drift apart.
+// The environment of every program the server starts: terminals, agent sessions' shell commands
+// and the agent's commands all get it from childEnv(), so they cannot drift apart.
 //
 // What is removed: every `TETHER_*` variable of the server. That prefix is where tether reads its
 // own configuration and secrets from (TETHER_MODEL_API_KEY, TETHER_TOKEN, TETHER_URL, ...), and

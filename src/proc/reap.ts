@@ -1,4 +1,4 @@
-// At start-up: end the sessions a previous server recorded (registry.ts) and left behind when it
+// At start-up: end the process sessions a previous server recorded (registry.ts) and left behind when it
 // was killed (SIGKILL, OOM, a crash) before it could end them itself.
 //
 // A registry file is acted on only when the server that wrote it is verifiably gone: another boot,

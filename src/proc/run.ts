@@ -1,16 +1,16 @@
-// The one runner for one-shot commands: the session's shell commands (session/shell.ts) and the
+// The one runner for one-shot commands: agent sessions' shell commands (session/shell.ts) and the
 // agent's `run_command` (agent/command.ts) both run through runInGroup. Not a terminal: no tty,
 // stdin is /dev/null; output goes to the caller's capture (capture.ts), which caps it.
 //
-// - `shell -c command` in a new session and process group (detached: setsid), so that a timeout
+// - `shell -c command` in a new process session and group (detached: setsid), so that a timeout
 //   or an abort stops the whole tree (SIGTERM to the group, SIGKILL after the grace period), not
 //   only the shell: `sleep 30 &`, pipelines, make's children.
 // - When the shell itself exits, what is left of its group (background jobs) is stopped the same
 //   way: leftovers would hold the output pipes open and outlive the run that started them.
 // - The environment is childEnv(): the server's without its TETHER_* variables.
-// - The session is recorded (registry.ts) until it has been seen empty or sent SIGKILL, so that it
+// - The process session is recorded (registry.ts) until it has been seen empty or sent SIGKILL, so that it
 //   is killed if the server exits meanwhile and reaped by the next server after a SIGKILL.
-// A process that leaves the session (setsid, a daemon) escapes all of this; once the shell has
+// A process that leaves the process session (setsid, a daemon) escapes all of this; once the shell has
 // exited we stop waiting for its output after the grace period.
 
 import { spawn } from 'node:child_process';
