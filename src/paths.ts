@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 
-// XDG base directories. Tests point XDG_CONFIG_HOME / XDG_DATA_HOME at temp dirs.
+// XDG base directories. Tests point XDG_CONFIG_HOME / XDG_DATA_HOME (and HOME, hence the default
+// XDG_STATE_HOME) at temp dirs.
 function xdg(envName: string, fallback: string[]): string {
   const v = process.env[envName];
   // The spec says relative values are invalid and must be ignored.
@@ -15,4 +16,8 @@ export function configDir(): string {
 
 export function dataDir(): string {
   return path.join(xdg('XDG_DATA_HOME', ['.local', 'share']), 'tether');
+}
+
+export function stateDir(): string {
+  return path.join(xdg('XDG_STATE_HOME', ['.local', 'state']), 'tether');
 }

@@ -30,6 +30,8 @@ export interface RunAgentOptions {
   settings: ProviderSettings;
   /** The session directory; the tools cannot reach outside it. */
   directory: string;
+  /** Its pinned `dev:ino` (see ToolOptions.pin); default: what it is when the run starts. */
+  directoryPin?: string;
   history: HistoryMessage[];
   prompt: string;
   signal: AbortSignal;
@@ -106,7 +108,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       model: settings.createModel(),
       system: systemPrompt(dir),
       messages,
-      tools: createTools({ directory: dir, ...(options.runCommand ? { runCommand: options.runCommand } : {}) }),
+      tools: createTools({
+        directory: dir,
+        ...(options.directoryPin ? { pin: options.directoryPin } : {}),
+        ...(options.runCommand ? { runCommand: options.runCommand } : {}),
+      }),
       stopWhen: stepCountIs(maxSteps),
       abortSignal: controller.signal,
       ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),

@@ -1,37 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 
-// File primitives for the agent's tools. Paths reaching here are already confined by
-// `resolveInside`; these functions only care about reading in bounded memory and writing atomically.
-
-/**
- * Write `content` to `file` through a temp file in the same directory and a rename, so a reader
- * (the user's editor, a running build) never sees a half-written file. An existing file keeps its mode.
- */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const dir = path.dirname(file);
-  let mode = 0o666; // minus the umask, as for any new file
-  try {
-    mode = (await fs.stat(file)).mode & 0o7777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tether-tmp`);
-  const fh = await fs.open(tmp, 'wx', mode);
-  try {
-    try {
-      await fh.writeFile(content, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-}
+// Reading for the agent's tools, in bounded memory, from a handle that src/fs/io.ts opened and
+// verified (inside the session directory, not reserved, a regular file). Writes go through
+// src/fs/io.ts's writeFileConfined.
 
 export interface LineWindow {
   content: string;
@@ -48,15 +19,10 @@ export interface LineWindow {
 }
 
 /** Does the start of the file look binary (a NUL byte in the first 8 KiB)? */
-export async function looksBinary(file: string): Promise<boolean> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(8192);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).includes(0);
-  } finally {
-    await fh.close();
-  }
+export async function looksBinary(fh: FileHandle): Promise<boolean> {
+  const buf = Buffer.alloc(8192);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+  return buf.subarray(0, bytesRead).includes(0);
 }
 
 /**
@@ -64,7 +30,7 @@ export async function looksBinary(file: string): Promise<boolean> {
  * so a huge file or a huge single line costs no more memory than the window itself.
  * Line endings are kept exactly, so the text can be copied into `edit_file`'s old_string.
  */
-export async function readLineWindow(file: string, offset: number, limit: number, maxBytes: number): Promise<LineWindow> {
+export async function readLineWindow(fh: FileHandle, offset: number, limit: number, maxBytes: number): Promise<LineWindow> {
   const out: Buffer[] = [];
   let outBytes = 0;
   let line = 1; // number of the line being read
@@ -82,8 +48,8 @@ export async function readLineWindow(file: string, offset: number, limit: number
     ...(totalLines !== undefined ? { totalLines } : {}),
   });
 
-  const fh = await fs.open(file, 'r');
-  const stream = fh.createReadStream({ highWaterMark: 64 * 1024 });
+  // The caller owns (and closes) the handle.
+  const stream = fh.createReadStream({ start: 0, highWaterMark: 64 * 1024, autoClose: false });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let pos = 0;

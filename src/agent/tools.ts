@@ -2,15 +2,21 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tool, type ToolSet } from 'ai';
 import { z } from 'zod';
-import { errorMessage } from '../errors.js';
-import { displayPath, resolveInside } from '../fs/confine.js';
+import { TetherError, errorMessage } from '../errors.js';
+import { checkPin, displayPath, type Root } from '../fs/confine.js';
+import { listDirectory, openFile, readAtMost, writeFileConfined } from '../fs/io.js';
+import { idOf, reservedPaths, type ReservedPaths } from '../fs/reserved.js';
 import { DEFAULT_SHELL } from '../proc/run.js';
 import { runLocalCommand, type CommandResult, type RunCommand } from './command.js';
-import { looksBinary, readLineWindow, writeFileAtomic } from './files.js';
+import { looksBinary, readLineWindow } from './files.js';
 
-// The agent's tools. Every path goes through `resolveInside(directory, ...)`, so `..`, absolute
-// paths elsewhere and symlinks pointing out are refused. A failing tool never throws into the
-// loop: it returns `{ error }`, which the model sees as the tool's result and can react to.
+// The agent's tools. Every file is reached through src/fs (the same confinement as the file
+// routes): `..`, absolute paths elsewhere, symlinks pointing out (also ones swapped in while a
+// tool runs) and tether's own files are refused. The directory itself is pinned by device and
+// inode (at session creation, or when the tools are made): once it has been moved or replaced,
+// e.g. by a command that renames it and puts a symlink in its place, every tool call is refused.
+// A failing tool never throws into the loop: it returns `{ error }`, which the model sees as the
+// tool's result and can react to.
 
 export const READ_DEFAULT_LINES = 2000;
 export const READ_MAX_BYTES = 100 * 1024;
@@ -31,6 +37,10 @@ export function isToolFailure(output: unknown): output is ToolFailure {
 export interface ToolOptions {
   /** The session directory; all paths are confined to it. */
   directory: string;
+  /** `dev:ino` the directory must still be (the session's, pinned at its creation); default: what it is now. */
+  pin?: string;
+  /** Paths never reached; default tether's config, data and state directories. */
+  reserved?: ReservedPaths;
   /** Runner for `run_command`; default the server's one command runner (runLocalCommand). */
   runCommand?: RunCommand;
 }
@@ -38,14 +48,19 @@ export interface ToolOptions {
 /** A tool failure with a message meant for the model. */
 class ToolError extends Error {}
 
-function fsMessage(err: unknown, shown: string): string {
-  switch ((err as NodeJS.ErrnoException).code) {
+/** The confinement's errors, phrased for the model. */
+function toolMessage(err: unknown, shown: string, isDir = `${shown} is a directory`): string {
+  switch (err instanceof TetherError ? err.code : (err as NodeJS.ErrnoException).code) {
+    case 'not_found':
     case 'ENOENT':
       return `${shown} does not exist`;
+    case 'is_directory':
     case 'EISDIR':
-      return `${shown} is a directory`;
+      return isDir;
+    case 'not_directory':
     case 'ENOTDIR':
       return `a parent of ${shown} is not a directory`;
+    case 'permission_denied':
     case 'EACCES':
     case 'EPERM':
       return `permission denied: ${shown}`;
@@ -58,13 +73,22 @@ function fsMessage(err: unknown, shown: string): string {
 export function createToolHandlers(options: ToolOptions) {
   const { directory } = options;
   const runCommand = options.runCommand ?? runLocalCommand;
-  let realRoot: Promise<string> | undefined;
-  const root = () => (realRoot ??= fs.realpath(directory));
+  // Pinned now, before any tool (a command included) can have moved the directory.
+  const rootReady: Promise<Root> = (async () => {
+    const real = await fs.realpath(directory);
+    const pin = options.pin ?? idOf(await fs.lstat(real, { bigint: true }));
+    return { real, pin, reserved: options.reserved ?? reservedPaths(real) };
+  })();
+  rootReady.catch(() => {}); // reported by the first tool call
 
-  /** Confine `input` and name it relative to the directory, for messages and results. */
-  const locate = async (input: string) => {
-    const abs = await resolveInside(directory, input);
-    return { abs, shown: displayPath(await root(), abs) };
+  /** The root, still the pinned directory, and `input` as the model should see it. */
+  const enter = async (input?: string) => {
+    const root = await rootReady.catch(() => {
+      throw new ToolError(`the working directory ${directory} does not exist`);
+    });
+    await checkPin(root);
+    const shown = input === undefined ? '.' : displayPath(root.real, path.resolve(root.real, input));
+    return { root, shown };
   };
 
   async function guard<T>(fn: () => Promise<T>): Promise<T | ToolFailure> {
@@ -75,40 +99,46 @@ export function createToolHandlers(options: ToolOptions) {
     }
   }
 
+  /** Runs `fn`, rephrasing the confinement's errors for the model. */
+  const fsStep = <T>(p: Promise<T>, shown: string, isDir?: string): Promise<T> =>
+    p.catch((err) => Promise.reject(new ToolError(toolMessage(err, shown, isDir))));
+
   return {
     read_file: (input: { path: string; offset?: number | null; limit?: number | null }) =>
       guard(async () => {
-        const { abs, shown } = await locate(input.path);
-        const st = await fs.stat(abs).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
-        if (st.isDirectory()) throw new ToolError(`${shown} is a directory; use list_files to see its entries`);
-        if (!st.isFile()) throw new ToolError(`${shown} is not a regular file`);
-        if (await looksBinary(abs)) throw new ToolError(`${shown} looks like a binary file (${st.size} bytes); not shown`);
-        const offset = input.offset ?? 1;
-        const w = await readLineWindow(abs, offset, input.limit ?? READ_DEFAULT_LINES, READ_MAX_BYTES);
-        if (w.totalLines !== undefined && offset > Math.max(w.totalLines, 1)) {
-          throw new ToolError(`offset ${offset} is past the end of ${shown} (${w.totalLines} lines)`);
+        const { root, shown } = await enter(input.path);
+        const file = await fsStep(openFile(root, input.path), shown, `${shown} is a directory; use list_files to see its entries`);
+        try {
+          const name = displayPath(root.real, file.real);
+          if (await looksBinary(file.handle)) throw new ToolError(`${name} looks like a binary file (${file.size} bytes); not shown`);
+          const offset = input.offset ?? 1;
+          const w = await readLineWindow(file.handle, offset, input.limit ?? READ_DEFAULT_LINES, READ_MAX_BYTES);
+          if (w.totalLines !== undefined && offset > Math.max(w.totalLines, 1)) {
+            throw new ToolError(`offset ${offset} is past the end of ${name} (${w.totalLines} lines)`);
+          }
+          return {
+            path: name,
+            content: w.content,
+            startLine: w.startLine,
+            endLine: w.endLine,
+            ...(w.totalLines !== undefined ? { totalLines: w.totalLines } : {}),
+            ...(w.truncated ? { truncated: true, note: `more follows; call read_file with offset ${w.nextOffset} to continue` } : {}),
+          };
+        } finally {
+          await file.handle.close();
         }
-        return {
-          path: shown,
-          content: w.content,
-          startLine: w.startLine,
-          endLine: w.endLine,
-          ...(w.totalLines !== undefined ? { totalLines: w.totalLines } : {}),
-          ...(w.truncated ? { truncated: true, note: `more follows; call read_file with offset ${w.nextOffset} to continue` } : {}),
-        };
       }),
 
     list_files: (input: { path?: string | null }) =>
       guard(async () => {
-        const { abs, shown } = await locate(input.path ?? '.');
-        const dirents = await fs.readdir(abs, { withFileTypes: true }).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
-        const names = dirents
-          .map((d) => (d.isDirectory() ? `${d.name}/` : d.isSymbolicLink() ? `${d.name}@` : d.name))
-          .sort();
+        const { root, shown } = await enter(input.path ?? '.');
+        const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+        const dir = await fsStep(listDirectory(root, input.path ?? '.', { max: LIST_MAX_ENTRIES, order: byName }), shown);
+        const names = dir.entries.map((e) => (e.type === 'directory' ? `${e.name}/` : e.type === 'symlink' ? `${e.name}@` : e.name)).sort();
         return {
-          path: shown,
-          entries: names.slice(0, LIST_MAX_ENTRIES),
-          ...(names.length > LIST_MAX_ENTRIES ? { truncated: true, total: names.length } : {}),
+          path: displayPath(root.real, dir.real),
+          entries: names,
+          ...(dir.truncated ? { truncated: true, total: dir.total } : {}),
         };
       }),
 
@@ -116,29 +146,24 @@ export function createToolHandlers(options: ToolOptions) {
       guard(async () => {
         const bytes = Buffer.byteLength(input.content, 'utf8');
         if (bytes > WRITE_MAX_BYTES) throw new ToolError(`content is ${bytes} bytes; at most ${WRITE_MAX_BYTES} can be written at once`);
-        const { abs, shown } = await locate(input.path);
-        if (abs === (await root())) throw new ToolError('path must name a file, not the directory itself');
-        const existed = await fs.stat(abs).then(
-          (st) => {
-            if (st.isDirectory()) throw new ToolError(`${shown} is a directory`);
-            return true;
-          },
-          () => false,
-        );
-        await fs.mkdir(path.dirname(abs), { recursive: true }).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
-        await writeFileAtomic(abs, input.content).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
-        return { path: shown, bytes, created: !existed };
+        const { root, shown } = await enter(input.path);
+        const r = await fsStep(writeFileConfined(root, input.path, input.content, { createParents: true }), shown);
+        return { path: displayPath(root.real, r.real), bytes, created: r.created };
       }),
 
     edit_file: (input: { path: string; old_string: string; new_string: string }) =>
       guard(async () => {
         if (input.old_string === '') throw new ToolError('old_string must not be empty (to create or overwrite a file use write_file)');
         if (input.old_string === input.new_string) throw new ToolError('old_string and new_string are identical; nothing to change');
-        const { abs, shown } = await locate(input.path);
-        const st = await fs.stat(abs).catch((err) => Promise.reject(new ToolError(fsMessage(err, shown))));
-        if (!st.isFile()) throw new ToolError(`${shown} is not a regular file`);
-        if (st.size > EDIT_MAX_FILE_BYTES) throw new ToolError(`${shown} is ${st.size} bytes; edit_file handles files up to ${EDIT_MAX_FILE_BYTES} bytes`);
-        const text = await fs.readFile(abs, 'utf8');
+        const { root, shown } = await enter(input.path);
+        const file = await fsStep(openFile(root, input.path), shown);
+        let text: string;
+        try {
+          if (file.size > EDIT_MAX_FILE_BYTES) throw new ToolError(`${shown} is ${file.size} bytes; edit_file handles files up to ${EDIT_MAX_FILE_BYTES} bytes`);
+          text = (await readAtMost(file.handle, file.size)).toString('utf8');
+        } finally {
+          await file.handle.close();
+        }
         const first = text.indexOf(input.old_string);
         if (first === -1) {
           throw new ToolError(
@@ -151,15 +176,17 @@ export function createToolHandlers(options: ToolOptions) {
         }
         // Slicing, not String.replace: `$&` and friends in new_string must stay literal.
         const updated = text.slice(0, first) + input.new_string + text.slice(first + input.old_string.length);
-        await writeFileAtomic(abs, updated);
-        return { path: shown, replacements: 1, line: lineOf(text, first) };
+        // Back to the file that was read (its verified real path), not to whatever the input names now.
+        await fsStep(writeFileConfined(root, file.real, updated, { createParents: false }), shown);
+        return { path: displayPath(root.real, file.real), replacements: 1, line: lineOf(text, first) };
       }),
 
     run_command: (input: { command: string; timeoutMs?: number | null }, signal?: AbortSignal) =>
       guard(async () => {
         if (input.command.trim() === '') throw new ToolError('command must not be empty');
         const timeoutMs = Math.min(input.timeoutMs ?? COMMAND_DEFAULT_TIMEOUT_MS, COMMAND_MAX_TIMEOUT_MS);
-        const r: CommandResult = await runCommand(input.command, { cwd: await root(), timeoutMs, ...(signal ? { signal } : {}) });
+        const { root } = await enter();
+        const r: CommandResult = await runCommand(input.command, { cwd: root.real, timeoutMs, ...(signal ? { signal } : {}) });
         if (r.aborted) throw new ToolError('the command was stopped because the run was aborted');
         return {
           exitCode: r.exitCode,

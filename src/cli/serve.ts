@@ -9,6 +9,7 @@ import { noAuthRefusal } from '../server/hosts.js';
 import { listTokens, createToken, defaultExpiry } from '../auth/tokens.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/store.js';
+import { reservedWarning } from '../fs/reserved.js';
 import { bold, red, yellow } from './output.js';
 
 export interface ServeOptions {
@@ -99,6 +100,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   }
   process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
   process.stdout.write(`project: ${server.ctx.projectDir}\n`);
+  const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
+  if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -12,6 +12,7 @@ import { LiveTokens } from '../auth/live.js';
 import { FailureLimiter } from '../auth/limiter.js';
 import { tokenFilePath } from '../auth/store.js';
 import { SettingsStore } from '../config/settings.js';
+import { reservedPaths } from '../fs/reserved.js';
 import { TetherError } from '../errors.js';
 import { dataDir } from '../paths.js';
 import { recordProcesses } from '../proc/reap.js';
@@ -115,6 +116,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const closers: (() => Promise<void> | void)[] = [];
   const ctx: ServerContext = {
     projectDir,
+    reserved: reservedPaths(projectDir, [tokenFile, opts.settingsFile]),
     tokens,
     events,
     connections,

@@ -40,6 +40,8 @@ export interface AgentMessageOptions {
   settings: ProviderSettings;
   /** The session's directory, already confined to the project. */
   directory: string;
+  /** Its `dev:ino` pinned at the session's creation: the agent's tools refuse a directory that is no longer it. */
+  directoryPin?: string;
   maxSteps: number;
   /** The session's run signal (from `beginRun`). */
   signal: AbortSignal;
@@ -82,6 +84,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
       result = await runAgent({
         settings: o.settings,
         directory: o.directory,
+        ...(o.directoryPin ? { directoryPin: o.directoryPin } : {}),
         history,
         prompt,
         signal: o.signal,

@@ -54,6 +54,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_unfinished ON messages(status) WHERE status IN ('pending', 'running');
     `);
   },
+  // 2: the identity (`dev:ino`) of each session's directory, pinned at creation: a directory later
+  // moved away or swapped for a symlink is refused. NULL for sessions made before this step; they
+  // are pinned when the service first loads them.
+  (db) => {
+    db.exec('ALTER TABLE sessions ADD COLUMN directory_id TEXT');
+  },
 ];
 
 /**

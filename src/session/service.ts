@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
-import { NotFoundError, UsageError, errorMessage } from '../errors.js';
+import { statSync } from 'node:fs';
+import { ForbiddenError, NotFoundError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { resolveInside } from '../fs/confine.js';
+import { idOf } from '../fs/reserved.js';
 import { RunRegistry, type RunHandle } from './runs.js';
 import { emptyResult, runShell, validateShellOptions, type ShellResult } from './shell.js';
 import type { NewMessage, NewPart, SessionStore } from './store.js';
@@ -34,6 +36,16 @@ export class SessionService {
     this.shell = options.shell ?? {};
     // Fail at start-up, not on the first command, if the server was configured wrongly.
     validateShellOptions({ command: 'true', ...this.shell });
+    // Sessions from before directory pins: pinned on first load (a missing directory stays
+    // unpinned until it is used, when it is pinned or refused).
+    for (const s of this.store.unpinnedSessions()) {
+      try {
+        const st = statSync(s.directory, { bigint: true, throwIfNoEntry: false });
+        if (st?.isDirectory()) this.store.pinDirectory(s.id, idOf(st));
+      } catch {
+        // unreadable: judged when used
+      }
+    }
   }
 
   // --- sessions ---
@@ -41,7 +53,9 @@ export class SessionService {
   /** `directory` is relative to the project (or absolute inside it); default the project itself. */
   async create(input: { title?: string; directory?: string } = {}): Promise<Session> {
     const directory = await this.confineDirectory(input.directory ?? '.');
-    const session = this.store.createSession({ title: input.title, directory });
+    // Pinned by identity: a directory later moved away or swapped for a symlink is refused.
+    const directoryId = idOf(await fs.stat(directory, { bigint: true }));
+    const session = this.store.createSession({ title: input.title, directory, directoryId });
     this.events.publish('session.created', { session });
     return session;
   }
@@ -68,6 +82,32 @@ export class SessionService {
     this.store.deleteSession(id);
     this.runs.drop(id);
     this.events.publish('session.deleted', { sessionId: id });
+  }
+
+  /**
+   * The session's directory, checked now: still inside the project, and still the very directory
+   * (device and inode) it was when the session was created; not something moved or symlinked into
+   * its place since. Returns its path and its pin (`dev:ino`) for the agent's tools.
+   */
+  async directory(sessionId: string): Promise<{ path: string; pin: string }> {
+    const session = this.store.getSession(sessionId);
+    const missing = () =>
+      new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
+    const dir = await this.confineDirectory(session.directory).catch((err) => Promise.reject(err instanceof UsageError ? missing() : err));
+    const st = await fs.lstat(session.directory, { bigint: true }).catch(() => Promise.reject(missing()));
+    let pin = this.store.directoryId(sessionId);
+    if (pin === null) {
+      pin = idOf(st);
+      this.store.pinDirectory(sessionId, pin);
+    }
+    if (dir !== session.directory || !st.isDirectory() || idOf(st) !== pin) {
+      throw new ForbiddenError(
+        `the session's directory ${session.directory} was moved or replaced (e.g. by a symlink) after the session was created; ` +
+          'nothing runs there any more: create a new session',
+        'session_directory_replaced',
+      );
+    }
+    return { path: dir, pin };
   }
 
   // --- runs ---
@@ -155,7 +195,7 @@ export class SessionService {
     const run = this.beginRun(sessionId, options);
     try {
       // Again at run time: the directory (or a symlink on its path) may have changed since creation.
-      const cwd = await this.confineDirectory(session.directory);
+      const cwd = (await this.directory(session.id)).path;
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
       const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });

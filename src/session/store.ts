@@ -32,6 +32,8 @@ interface SessionRow {
   id: string;
   title: string;
   directory: string;
+  /** `dev:ino` of the directory when the session was created (null: not pinned yet). */
+  directory_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -94,13 +96,14 @@ export class SessionStore {
 
   // --- sessions ---
 
-  createSession(input: { title?: string; directory: string }): Session {
+  /** `directoryId`: the directory's `dev:ino`, which it must keep (see SessionService). */
+  createSession(input: { title?: string; directory: string; directoryId?: string }): Session {
     const title = input.title === undefined ? DEFAULT_TITLE : checkTitle(input.title);
     if (typeof input.directory !== 'string' || !path.isAbsolute(input.directory)) {
       throw new UsageError('directory must be an absolute path');
     }
     const t = now();
-    const row: SessionRow = { id: newId('ses'), title, directory: input.directory, created_at: t, updated_at: t };
+    const row: SessionRow = { id: newId('ses'), title, directory: input.directory, directory_id: input.directoryId ?? null, created_at: t, updated_at: t };
     this.q.insertSession.run(row);
     return toSession(row);
   }
@@ -114,6 +117,23 @@ export class SessionStore {
     const row = this.q.getSession.get(id);
     if (!row) throw sessionNotFound(id);
     return toSession(row);
+  }
+
+  /** The pinned `dev:ino` of the session's directory, or null if it has none yet. */
+  directoryId(id: string): string | null {
+    const row = this.q.getSession.get(id);
+    if (!row) throw sessionNotFound(id);
+    return row.directory_id;
+  }
+
+  /** Pins a session that has no pin yet (made before pins existed); an existing pin is never changed. */
+  pinDirectory(id: string, directoryId: string): void {
+    this.q.pinDirectory.run(directoryId, id);
+  }
+
+  /** Sessions whose directory is not pinned yet. */
+  unpinnedSessions(): Session[] {
+    return this.q.unpinnedSessions.all().map(toSession);
   }
 
   updateSession(id: string, patch: { title?: string }): Session {
@@ -248,8 +268,10 @@ export class SessionStore {
 function prepare(db: Db) {
   return {
     insertSession: db.prepare<SessionRow>(
-      'INSERT INTO sessions (id, title, directory, created_at, updated_at) VALUES (@id, @title, @directory, @created_at, @updated_at)',
+      'INSERT INTO sessions (id, title, directory, directory_id, created_at, updated_at) VALUES (@id, @title, @directory, @directory_id, @created_at, @updated_at)',
     ),
+    pinDirectory: db.prepare<[string, string]>('UPDATE sessions SET directory_id = ? WHERE id = ? AND directory_id IS NULL'),
+    unpinnedSessions: db.prepare<[], SessionRow>('SELECT * FROM sessions WHERE directory_id IS NULL'),
     listSessions: db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY updated_at DESC, id'),
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
     updateTitle: db.prepare<[string, string, string]>('UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?'),

@@ -222,3 +222,67 @@ describe('run_command', () => {
     expect(await broken.run_command({ command: 'ls' })).toEqual({ error: 'shell gone' });
   });
 });
+
+describe('the pinned directory', () => {
+  it('refuses every later tool call once a command has moved the directory and put a symlink in its place', async () => {
+    write('mine.txt', 'mine');
+    const moved = await tools.run_command({ command: `cd .. && mv project project.moved && ln -s ${tmp} project` });
+    expect(moved).toMatchObject({ exitCode: 0 });
+    const results = [
+      await tools.read_file({ path: 'outside.txt' }),
+      await tools.list_files({}),
+      await tools.write_file({ path: 'pwned.txt', content: 'x' }),
+      await tools.edit_file({ path: 'outside.txt', old_string: 'outside', new_string: 'pwned' }),
+      await tools.run_command({ command: 'touch pwned-by-command' }),
+    ];
+    for (const r of results) expect(r).toEqual({ error: expect.stringMatching(/was moved or replaced/) });
+    expect(fs.readdirSync(tmp).sort()).toEqual(['outside.txt', 'project', 'project.moved']);
+    expect(fs.readFileSync(path.join(tmp, 'outside.txt'), 'utf8')).toBe('outside');
+  });
+
+  it('refuses a new directory made at the same path, and accepts the original moved back', async () => {
+    write('mine.txt', 'mine');
+    expect(await tools.read_file({ path: 'mine.txt' })).toMatchObject({ content: 'mine' });
+    fs.renameSync(dir, `${dir}.old`);
+    fs.mkdirSync(dir);
+    expect(await tools.write_file({ path: 'a.txt', content: 'x' })).toEqual({ error: expect.stringMatching(/was moved or replaced/) });
+    fs.rmdirSync(dir);
+    fs.renameSync(`${dir}.old`, dir);
+    expect(await tools.read_file({ path: 'mine.txt' })).toMatchObject({ content: 'mine' });
+  });
+
+  it('a pin given by the session (made at its creation) that no longer matches refuses from the first call', async () => {
+    const st = fs.statSync(dir, { bigint: true });
+    const stale = createToolHandlers({ directory: dir, pin: `${st.dev}:${st.ino + 1n}` });
+    expect(await stale.read_file({ path: 'x' })).toEqual({ error: expect.stringMatching(/was moved or replaced/) });
+    expect(await stale.run_command({ command: 'true' })).toEqual({ error: expect.stringMatching(/was moved or replaced/) });
+    const current = createToolHandlers({ directory: dir, pin: `${st.dev}:${st.ino}` });
+    expect(await current.list_files({})).toEqual({ path: '.', entries: [] });
+  });
+});
+
+describe("tether's own files", () => {
+  it('are never read, listed or written by the tools, even inside the directory', async () => {
+    const saved = process.env.XDG_CONFIG_HOME;
+    process.env.XDG_CONFIG_HOME = path.join(dir, 'cfg');
+    try {
+      write('cfg/tether/credentials.json', 'tether_secret');
+      write('cfg/other.txt', 'fine');
+      fs.symlinkSync('cfg/tether', path.join(dir, 'cfg-link'));
+      const t = createToolHandlers({ directory: dir });
+      for (const p of ['cfg/tether/credentials.json', 'cfg-link/credentials.json', path.join(dir, 'cfg/TETHER/../tether/credentials.json')]) {
+        expect(await t.read_file({ path: p })).toEqual({ error: expect.stringMatching(/reserved/) });
+        expect(await t.edit_file({ path: p, old_string: 'secret', new_string: 'x' })).toEqual({ error: expect.stringMatching(/reserved/) });
+        expect(await t.write_file({ path: p, content: 'x' })).toEqual({ error: expect.stringMatching(/reserved/) });
+      }
+      expect(await t.write_file({ path: 'cfg/tether/new.json', content: 'x' })).toEqual({ error: expect.stringMatching(/reserved/) });
+      expect(await t.list_files({ path: 'cfg/tether' })).toEqual({ error: expect.stringMatching(/reserved/) });
+      expect(await t.list_files({ path: 'cfg' })).toEqual({ path: 'cfg', entries: ['other.txt'] });
+      expect(read('cfg/tether/credentials.json')).toBe('tether_secret');
+      expect(fs.existsSync(path.join(dir, 'cfg/tether/new.json'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = saved;
+    }
+  });
+});

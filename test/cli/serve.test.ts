@@ -60,6 +60,24 @@ describe('tether serve', () => {
     expect(s.err()).toMatch(/SIGTERM received, shutting down/);
   });
 
+  it("warns once when the project contains tether's own directories, and not otherwise", async () => {
+    await token();
+    const home = await serve(); // --project is the temp HOME, which holds the XDG config and data dirs
+    home.child.kill('SIGTERM');
+    expect(await home.exited).toBe(0);
+    expect(home.err().match(/the project contains tether's own files/g)).toHaveLength(1);
+    expect(home.err()).toContain(path.join(fs.realpathSync(t.configHome), 'tether'));
+    expect(home.err()).toMatch(/403 path_reserved/);
+
+    const project = path.join(t.root, 'project');
+    fs.mkdirSync(project);
+    const plain = await serve(['--project', project]);
+    expect(plain.out()).toContain(`project: ${fs.realpathSync(project)}`);
+    plain.child.kill('SIGTERM');
+    expect(await plain.exited).toBe(0);
+    expect(plain.err()).not.toMatch(/tether's own files/);
+  });
+
   it('with no token and no terminal, prints the command to create one', async () => {
     const s = await serve();
     expect(s.out()).toMatch(/No active token .*\n\s+tether auth token create --name NAME/);

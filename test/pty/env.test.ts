@@ -32,7 +32,7 @@ async function envOf(extra: Record<string, string> = {}): Promise<string[]> {
   const info = await manager.create(script('env; echo ENV-DONE', { env: extra }));
   const client = recorder();
   manager.attach(info.id, client);
-  await waitFor(() => client.exit, 5000, 'env to finish');
+  await waitFor(() => client.exit, { timeout: 5000, what: 'env to finish' });
   return client.text().split(/\r?\n/);
 }
 

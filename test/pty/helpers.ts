@@ -5,20 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CreatePtyOptions, PtyClient } from '../../src/pty/index.js';
 
-export async function waitFor<T>(
-  predicate: () => T | Promise<T>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
+export { waitFor } from '../helpers/wait.js';
 export { isAlive } from '../helpers/proc.js';
 
 /** Process group of a live process (Linux). */

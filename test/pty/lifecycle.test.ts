@@ -25,7 +25,7 @@ afterEach(async () => {
 /** Start a background `sleep` from an interactive shell and return its pid (a grandchild). */
 async function backgroundSleep(client: TestClient, write: (s: string) => void, tag: string): Promise<number> {
   write(`sleep 1000 & echo ${tag}-pid=$!\n`);
-  const m = await waitFor(() => client.text().match(new RegExp(`${tag}-pid=(\\d+)`)), 5000, `${tag} pid`);
+  const m = await waitFor(() => client.text().match(new RegExp(`${tag}-pid=(\\d+)`)), { timeout: 5000, what: `${tag} pid` });
   return Number(m[1]);
 }
 
@@ -66,14 +66,14 @@ describe('PtyManager: ending terminals', () => {
     const c = await manager.create(script('trap "" HUP; sleep 1000 & echo c-pid=$!; wait'));
     const cc = recorder();
     manager.attach(c.id, cc);
-    const m = await waitFor(() => cc.text().match(/c-pid=(\d+)/), 5000, 'c pid');
+    const m = await waitFor(() => cc.text().match(/c-pid=(\d+)/), { timeout: 5000, what: 'c pid' });
     pids.push(c.pid, Number(m[1]));
     // 4. A script that exited at once, leaving a SIGHUP-proof job behind in its session (being
     //    reaped since the exit: disposeAll must still wait for it).
     const d = await manager.create(script('trap "" HUP; sleep 1000 & echo d-pid=$!'));
     const cd = recorder();
     manager.attach(d.id, cd);
-    const md = await waitFor(() => cd.text().match(/d-pid=(\d+)/), 5000, 'd pid');
+    const md = await waitFor(() => cd.text().match(/d-pid=(\d+)/), { timeout: 5000, what: 'd pid' });
     const leftover = Number(md[1]);
 
     expect(pids.every(isAlive)).toBe(true);
@@ -92,10 +92,10 @@ describe('PtyManager: ending terminals', () => {
     const info = await manager.create(script('sleep 1000 & echo bg-pid=$!'));
     const client = recorder();
     manager.attach(info.id, client);
-    const m = await waitFor(() => client.text().match(/bg-pid=(\d+)/), 5000, 'bg pid');
-    await waitFor(() => client.exit, 5000, 'exit');
+    const m = await waitFor(() => client.text().match(/bg-pid=(\d+)/), { timeout: 5000, what: 'bg pid' });
+    await waitFor(() => client.exit, { timeout: 5000, what: 'exit' });
     expect(client.exit).toEqual({ exitCode: 0, signal: null });
-    await waitFor(() => !isAlive(Number(m[1])), 5000, 'background job reaped');
+    await waitFor(() => !isAlive(Number(m[1])), { timeout: 5000, what: 'background job reaped' });
   });
 
   it('keeps exited terminals listed up to maxExited, dropping the oldest', async () => {
@@ -103,7 +103,7 @@ describe('PtyManager: ending terminals', () => {
     for (let i = 0; i < 3; i++) {
       const info = await manager.create(script(`exit ${i + 1}`));
       ids.push(info.id);
-      await waitFor(() => manager.list().find((t) => t.id === info.id)?.status === 'exited', 5000, 'exit');
+      await waitFor(() => manager.list().find((t) => t.id === info.id)?.status === 'exited', { timeout: 5000, what: 'exit' });
     }
     const listed = manager.list();
     expect(listed.map((t) => t.id)).toEqual(ids.slice(1));
@@ -121,7 +121,7 @@ describe('PtyManager: ending terminals', () => {
         const info = await manager.create(script(`head -c ${size} /dev/zero | tr '\\0' x`));
         const client = recorder();
         manager.attach(info.id, client);
-        await waitFor(() => client.exit, 10000, 'exit');
+        await waitFor(() => client.exit, { timeout: 10000, what: 'exit' });
         return client.bytes().length;
       }),
     );

@@ -40,7 +40,7 @@ describe('PtyManager: terminals', () => {
     const client = recorder();
     const h = manager.attach(info.id, client);
     h.write('echo hello-$((6*7))\n');
-    await waitFor(() => client.text().includes('hello-42'), 5000, 'hello-42');
+    await waitFor(() => client.text().includes('hello-42'), { timeout: 5000, what: 'hello-42' });
   });
 
   it('resizes: stty size shows the new size', async () => {
@@ -48,17 +48,17 @@ describe('PtyManager: terminals', () => {
     const client = recorder();
     const h = manager.attach(info.id, client);
     h.write('stty size\n');
-    await waitFor(() => client.text().includes('20 90'), 5000, 'initial size');
+    await waitFor(() => client.text().includes('20 90'), { timeout: 5000, what: 'initial size' });
 
     const updated = manager.update(info.id, { cols: 100, rows: 30, title: 'build' });
     expect(updated).toMatchObject({ cols: 100, rows: 30, title: 'build' });
     h.write('stty size\n');
-    await waitFor(() => client.text().includes('30 100'), 5000, 'size after update');
+    await waitFor(() => client.text().includes('30 100'), { timeout: 5000, what: 'size after update' });
 
     h.resize(120, 40);
     expect(manager.get(info.id)).toMatchObject({ cols: 120, rows: 40 });
     h.write('stty size\n');
-    await waitFor(() => client.text().includes('40 120'), 5000, 'size after handle resize');
+    await waitFor(() => client.text().includes('40 120'), { timeout: 5000, what: 'size after handle resize' });
     expect(() => h.resize(0, 40)).toThrow(UsageError);
   });
 
@@ -67,13 +67,13 @@ describe('PtyManager: terminals', () => {
     const client = recorder();
     const h = manager.attach(info.id, client);
     h.write('echo secret-output; exit 3\n');
-    await waitFor(() => client.exit, 5000, 'onExit');
+    await waitFor(() => client.exit, { timeout: 5000, what: 'onExit' });
     expect(client.exit).toEqual({ exitCode: 3, signal: null });
     expect(manager.get(info.id)).toMatchObject({ status: 'exited', exitCode: 3, signal: null });
     // Writes after exit are ignored, not errors.
     h.write('echo more\n');
 
-    await waitFor(() => events.some((e) => e.type === 'pty.exited'), 5000, 'pty.exited');
+    await waitFor(() => events.some((e) => e.type === 'pty.exited'), { timeout: 5000, what: 'pty.exited' });
     expect(events.map((e) => e.type)).toEqual(['pty.created', 'pty.exited']);
     expect(events[1]!.properties).toEqual({ id: info.id, exitCode: 3, signal: null });
     expect(JSON.stringify(events)).not.toContain('secret-output');
@@ -90,7 +90,7 @@ describe('PtyManager: terminals', () => {
     const first = recorder();
     const h = manager.attach(info.id, first);
     h.write('echo marker-$((100+23))\n');
-    await waitFor(() => first.text().includes('marker-123'), 5000, 'marker');
+    await waitFor(() => first.text().includes('marker-123'), { timeout: 5000, what: 'marker' });
     h.detach();
 
     const second = recorder();
@@ -98,7 +98,7 @@ describe('PtyManager: terminals', () => {
     // Replay is synchronous: the scrollback arrives inside attach().
     expect(second.text()).toContain('marker-123');
     h2.write('echo after-$((2+2))\n');
-    await waitFor(() => second.text().includes('after-4'), 5000, 'live output after replay');
+    await waitFor(() => second.text().includes('after-4'), { timeout: 5000, what: 'live output after replay' });
     expect(first.text()).not.toContain('after-4');
   });
 
@@ -109,7 +109,7 @@ describe('PtyManager: terminals', () => {
     const ha = manager.attach(info.id, a);
     manager.attach(info.id, b);
     ha.write('for i in 1 2 3; do echo line-$i; done; echo done-$((1+1))\n');
-    await waitFor(() => a.text().includes('done-2') && b.text().includes('done-2'), 5000, 'both clients');
+    await waitFor(() => a.text().includes('done-2') && b.text().includes('done-2'), { timeout: 5000, what: 'both clients' });
     expect(a.bytes().equals(b.bytes())).toBe(true);
   });
 
@@ -121,14 +121,14 @@ describe('PtyManager: terminals', () => {
     const h = manager.attach(info.id, fast);
     manager.attach(info.id, slow);
     h.write("head -c 20000 /dev/zero | tr '\\0' x; echo; echo first-$((3*3))\n");
-    await waitFor(() => slow.closed, 5000, 'slow client closed');
+    await waitFor(() => slow.closed, { timeout: 5000, what: 'slow client closed' });
     expect(slow.closed!.code).toBe(CLOSE_TOO_SLOW);
     expect(slow.closed!.reason).toMatch(/client too slow: output buffer exceeded 4096 bytes/);
-    await waitFor(() => fast.text().includes('first-9'), 5000, 'fast client output');
+    await waitFor(() => fast.text().includes('first-9'), { timeout: 5000, what: 'fast client output' });
 
     const slowSeen = slow.chunks.length;
     h.write('echo second-$((5*5))\n');
-    await waitFor(() => fast.text().includes('second-25'), 5000, 'fast client keeps going');
+    await waitFor(() => fast.text().includes('second-25'), { timeout: 5000, what: 'fast client keeps going' });
     expect(slow.chunks.length).toBe(slowSeen); // detached: nothing more was sent
     expect(fast.closed).toBeNull();
   });
@@ -141,7 +141,7 @@ describe('PtyManager: terminals', () => {
     );
     const client = recorder();
     manager.attach(info.id, client);
-    await waitFor(() => client.exit, 10000, 'exit');
+    await waitFor(() => client.exit, { timeout: 10000, what: 'exit' });
     const expected = Buffer.from(unit.repeat(count), 'utf8');
     expect(client.bytes().length).toBe(expected.length);
     expect(client.bytes().equals(expected)).toBe(true);
@@ -161,7 +161,7 @@ describe('PtyManager: terminals', () => {
     expect(info.cwd).toBe(path.join(project, 'sub'));
     const client = recorder();
     manager.attach(info.id, client);
-    await waitFor(() => client.exit, 5000, 'exit');
+    await waitFor(() => client.exit, { timeout: 5000, what: 'exit' });
     expect(client.text()).toContain(path.join(project, 'sub'));
     expect(client.text()).toContain('v=bar t=xterm-256color');
   });

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -83,6 +85,42 @@ describe('GET /file and /file/content', () => {
     const missing = await get('/file/content');
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toMatch(/query\.path/);
+  });
+
+  it('a FIFO, a socket and a symlink loop are 4xx with a clear code, never a 500 or a blocked read', async () => {
+    const special = path.join(s.project, 'special');
+    fs.mkdirSync(special);
+    execFileSync('mkfifo', [path.join(special, 'fifo')]);
+    const sock = net.createServer();
+    await new Promise<void>((r) => sock.listen(path.join(special, 'sock'), r));
+    fs.symlinkSync('loop-b', path.join(special, 'loop-a'));
+    fs.symlinkSync('loop-a', path.join(special, 'loop-b'));
+    try {
+      const cases: [string, string, number, string][] = [
+        ['/file/content', 'special/fifo', 400, 'not_regular_file'],
+        ['/file/content', 'special/sock', 400, 'not_regular_file'],
+        ['/file/content', 'special/loop-a', 400, 'symlink_loop'],
+        ['/file/content', 'special/loop-a/x', 400, 'symlink_loop'],
+        ['/file', 'special/loop-a', 400, 'symlink_loop'],
+        ['/file', 'special/fifo', 400, 'not_directory'],
+        ['/file', 'README.md', 400, 'not_directory'],
+        ['/file/content', 'src', 400, 'is_directory'],
+      ];
+      for (const [route, p, status, code] of cases) {
+        const r = await get(`${route}?path=${encodeURIComponent(p)}`);
+        expect([route, p, r.status, r.body.error?.code]).toEqual([route, p, status, code]);
+        expect(r.body.error.message).toContain(p);
+      }
+      // Listing shows them for what they are; searches skip them without blocking.
+      const listed = (await get('/file?path=special')).body.entries.map((e: { name: string; type: string }) => `${e.type}:${e.name}`);
+      expect(listed).toEqual(['other:fifo', 'symlink:loop-a', 'symlink:loop-b', 'other:sock']);
+      expect((await get('/find?pattern=zzz-nothing')).status).toBe(200);
+      expect((await get('/find/file?query=fifo')).body.results).toEqual([]);
+      expect(s.logs.filter((l) => l.event === 'request.crash' || l.level === 'error')).toEqual([]);
+    } finally {
+      sock.close();
+      fs.rmSync(special, { recursive: true, force: true });
+    }
   });
 
   it('a file over the size cap is 413 naming the cap', async () => {

@@ -349,6 +349,44 @@ describe('POST /session/:id/message', () => {
     for (const m of toolMsgs) expect(m.content).toMatch(/outside the allowed directory/);
   });
 
+  it('a command that moves the session directory and puts a symlink in its place cannot re-root the later tool calls', async () => {
+    fs.mkdirSync(path.join(h.project, 'work'));
+    const outside = path.join(h.env.root, 'outside');
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'outside.txt'), 'OUTSIDE-SECRET');
+    const s = await createSession(h, rwx.token, { directory: 'work' });
+    model.reply(
+      { toolCalls: [{ name: 'run_command', args: { command: `cd .. && mv work work.moved && ln -s ${outside} work` } }] },
+      { toolCalls: [{ name: 'read_file', args: { path: 'outside.txt' } }] },
+      { toolCalls: [{ name: 'write_file', args: { path: 'pwned.txt', content: 'x' } }] },
+      { text: ['done'] },
+    );
+    const r = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 're-root' } });
+    expect(r.body.status).toBe('completed');
+    const results = r.body.parts.filter((p: any) => p.type === 'tool_result');
+    expect(results.map((p: any) => p.data.isError)).toEqual([false, true, true]);
+    for (const p of results.slice(1)) expect(p.data.output.error).toMatch(/was moved or replaced/);
+    expect(r.text).not.toContain('OUTSIDE-SECRET');
+    expect(fs.readdirSync(outside)).toEqual(['outside.txt']);
+    // And the next prompt is refused before anything is recorded.
+    const before = (await messages(s.id)).length;
+    const again = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'again' } });
+    expect([again.status, again.body.error.code]).toEqual([403, 'path_outside_root']);
+    expect(await messages(s.id)).toHaveLength(before);
+  });
+
+  it('a session directory replaced by a symlink to another directory inside the project: 403 before anything is recorded', async () => {
+    fs.mkdirSync(path.join(h.project, 'work'));
+    fs.mkdirSync(path.join(h.project, 'elsewhere'));
+    const s = await createSession(h, rwx.token, { directory: 'work' });
+    fs.renameSync(path.join(h.project, 'work'), path.join(h.project, 'work.moved'));
+    fs.symlinkSync('elsewhere', path.join(h.project, 'work'));
+    const r = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'hi' } });
+    expect([r.status, r.body.error.code]).toEqual([403, 'session_directory_replaced']);
+    expect(await messages(s.id)).toEqual([]);
+    expect(model.requests).toEqual([]);
+  });
+
   it('ends with an error at the step limit (agentMaxSteps from the config)', async () => {
     const s = await createSession(h, rwx.token);
     expect((await h.call('PATCH', '/config', { token: rwx.token, body: { agentMaxSteps: 2 } })).status).toBe(200);

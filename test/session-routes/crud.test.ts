@@ -147,6 +147,18 @@ describe('session CRUD over HTTP', () => {
     expect(fs.existsSync(path.join(outside, 'pwned'))).toBe(false);
   });
 
+  it('a session directory replaced by a symlink to another directory inside the project is refused (403 session_directory_replaced)', async () => {
+    fs.mkdirSync(path.join(h.project, 'work'));
+    fs.mkdirSync(path.join(h.project, 'elsewhere'));
+    const s = await createSession(h, rwx, { directory: 'work' });
+    fs.renameSync(path.join(h.project, 'work'), path.join(h.project, 'work.moved'));
+    fs.symlinkSync('elsewhere', path.join(h.project, 'work'));
+    const r = await h.call('POST', `/session/${s.id}/shell`, { token: rwx, body: { command: 'touch ran' } });
+    expect([r.status, r.body.error.code]).toEqual([403, 'session_directory_replaced']);
+    expect(fs.existsSync(path.join(h.project, 'elsewhere', 'ran'))).toBe(false);
+    expect((await h.call('GET', `/session/${s.id}/message`, { token: rwx })).body.messages).toEqual([]);
+  });
+
   it('every session route refuses read-only and read+write tokens with 403 and accepts read+write+execute', async () => {
     const s = await createSession(h, rwx);
     const readOnly = (await h.token(['read'])).token;

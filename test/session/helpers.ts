@@ -8,15 +8,7 @@ export function tempDir(prefix = 'tether-session-'): { dir: string; cleanup: () 
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Polls `check` until it returns true; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
+export { waitFor } from '../helpers/wait.js';
 export { isAlive } from '../helpers/proc.js';
 
 export function mode(file: string): number {

@@ -125,7 +125,7 @@ describe('one run per session', () => {
   async function startLong(sessionId: string) {
     const pidFile = path.join(tmp.dir, `${sessionId}.pid`);
     const done = service.runShell(sessionId, { command: `sleep 30 & echo $! > ${pidFile}; wait` }, null);
-    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'), 'command start');
+    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'), { what: 'command start' });
     return { done, pid: Number(fs.readFileSync(pidFile, 'utf8')) };
   }
 
@@ -148,7 +148,7 @@ describe('one run per session', () => {
     const aborted = await long.done;
     expect(aborted.status).toBe('aborted');
     expect((aborted.parts[0]!.data as ShellPartData).aborted).toBe(true);
-    await waitFor(() => !isAlive(long.pid), 'aborted command to die');
+    await waitFor(() => !isAlive(long.pid), { what: 'aborted command to die' });
     expect(events.at(-1)).toMatchObject({ type: 'message.completed', properties: { messageId: aborted.id, status: 'aborted' } });
 
     // Free again.
@@ -186,7 +186,7 @@ describe('one run per session', () => {
     const long = await startLong(s.id);
     service.delete(s.id);
     await expect(long.done).rejects.toThrow(/was deleted while the command ran/);
-    await waitFor(() => !isAlive(long.pid), 'command of the deleted session to die');
+    await waitFor(() => !isAlive(long.pid), { what: 'command of the deleted session to die' });
     expect(service.isBusy(s.id)).toBe(false);
     expect(() => service.get(s.id)).toThrow(NotFoundError);
   });

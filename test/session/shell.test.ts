@@ -52,7 +52,7 @@ describe('runShell', () => {
     expect(r.signal).toBe('SIGTERM');
     expect(r.durationMs).toBeLessThan(5_000);
     const grandchild = firstPid(r.stdout);
-    await waitFor(() => !isAlive(grandchild), `grandchild ${grandchild} to die`);
+    await waitFor(() => !isAlive(grandchild), { what: `grandchild ${grandchild} to die` });
   });
 
   it('escalates to SIGKILL for processes that ignore SIGTERM', async () => {
@@ -64,7 +64,7 @@ describe('runShell', () => {
     });
     expect(r.timedOut).toBe(true);
     expect(r.signal).toBe('SIGKILL');
-    await waitFor(() => !isAlive(firstPid(r.stdout)), 'the TERM-ignoring sleep to die');
+    await waitFor(() => !isAlive(firstPid(r.stdout)), { what: 'the TERM-ignoring sleep to die' });
   });
 
   it('stops background jobs left behind when the shell exits', async () => {
@@ -72,7 +72,7 @@ describe('runShell', () => {
     expect(r).toMatchObject({ exitCode: 0, timedOut: false });
     expect(r.durationMs).toBeLessThan(5_000);
     const leftover = firstPid(r.stdout);
-    await waitFor(() => !isAlive(leftover), `leftover ${leftover} to die`);
+    await waitFor(() => !isAlive(leftover), { what: `leftover ${leftover} to die` });
   });
 
   it('stops waiting for output held open by a process that left the group', async () => {
@@ -120,12 +120,12 @@ describe('runShell', () => {
     const pidFile = path.join(tmp.dir, 'pid');
     const pending = runShell({ command: `sleep 30 & echo $! > ${pidFile}; wait`, cwd: tmp.dir, signal: controller.signal });
     // Abort once the command is certainly running: it has written its grandchild's pid.
-    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'), 'pid file');
+    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'), { what: 'pid file' });
     const grandchild = firstPid(fs.readFileSync(pidFile, 'utf8'));
     controller.abort();
     const r = await pending;
     expect(r).toMatchObject({ aborted: true, timedOut: false, exitCode: null, signal: 'SIGTERM' });
-    await waitFor(() => !isAlive(grandchild), `grandchild ${grandchild} to die`);
+    await waitFor(() => !isAlive(grandchild), { what: `grandchild ${grandchild} to die` });
   });
 
   it('returns at once when the signal is already aborted', async () => {

@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
-import path from 'node:path';
+import type { Dirent } from 'node:fs';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { displayPath, resolveInside } from '../../fs/confine.js';
-import { NotFoundError, TooLargeError, UsageError } from '../../errors.js';
+import { displayPath, type Root } from '../../fs/confine.js';
+import { listDirectory, openFile, readAtMost } from '../../fs/io.js';
+import { TetherError, TooLargeError, UsageError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { authErrors, errors, jsonContent } from './common.js';
 
@@ -31,7 +30,7 @@ const list = createRoute({
   path: '/file',
   summary: 'List a directory inside the project',
   request: { query: PathQuery },
-  responses: { 200: jsonContent(Listing, 'Directory entries'), 400: errors[400], 404: errors[404], ...authErrors },
+  responses: { 200: jsonContent(Listing, 'Directory entries'), 400: errors[400], 404: errors[404], 409: errors[409], ...authErrors },
 });
 
 const content = createRoute({
@@ -39,17 +38,12 @@ const content = createRoute({
   path: '/file/content',
   summary: `Read a file inside the project (at most ${FILE_CONTENT_MAX_BYTES} bytes)`,
   request: { query: RequiredPathQuery },
-  responses: { 200: jsonContent(Content, 'File content'), 400: errors[400], 404: errors[404], 413: errors[413], ...authErrors },
+  responses: { 200: jsonContent(Content, 'File content'), 400: errors[400], 404: errors[404], 409: errors[409], 413: errors[413], ...authErrors },
 });
 
-function notFound(input: string, err: unknown): never {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`no such file or directory: ${input}`);
-  throw err;
-}
-
-function typeOf(st: import('node:fs').Stats | import('node:fs').Dirent): 'file' | 'directory' | 'symlink' | 'other' {
-  return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+/** Adds where to go instead to the confinement's "wrong kind of file" errors. */
+function hint<T>(p: Promise<T>, code: string, message: string): Promise<T> {
+  return p.catch((err) => Promise.reject(err instanceof TetherError && err.code === code ? new UsageError(`${err.message}; ${message}`, code) : err));
 }
 
 /** Valid UTF-8 text without NUL bytes is returned as text; anything else as base64. */
@@ -64,44 +58,31 @@ function isText(buf: Buffer): boolean {
 }
 
 export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
+  const root: Root = { real: ctx.projectDir, reserved: ctx.reserved };
+
   app.openapi(list, async (c) => {
     const input = c.req.valid('query').path ?? '.';
-    const dir = await resolveInside(ctx.projectDir, input);
-    const st = await fs.stat(dir).catch((e) => notFound(input, e));
-    if (!st.isDirectory()) throw new UsageError(`"${input}" is not a directory; read files with GET /file/content?path=`);
-    const dirents = await fs.readdir(dir, { withFileTypes: true });
-    dirents.sort((a, b) => Number(b.isDirectory()) - Number(a.isDirectory()) || (a.name < b.name ? -1 : 1));
-    const shown = dirents.slice(0, LIST_MAX_ENTRIES);
-    const entries = await Promise.all(
-      shown.map(async (d) => {
-        const abs = path.join(dir, d.name);
-        const size = d.isFile() ? await fs.lstat(abs).then((s) => s.size, () => null) : null;
-        return { name: d.name, path: displayPath(ctx.projectDir, abs), type: typeOf(d), size };
-      }),
-    );
-    return c.json({ path: displayPath(ctx.projectDir, dir), entries, truncated: dirents.length > shown.length }, 200);
+    const order = (a: Dirent, b: Dirent) => Number(b.isDirectory()) - Number(a.isDirectory()) || (a.name < b.name ? -1 : 1);
+    const dir = await hint(listDirectory(root, input, { max: LIST_MAX_ENTRIES, order }), 'not_directory', 'read files with GET /file/content?path=');
+    const entries = dir.entries.map((e) => ({ name: e.name, path: displayPath(root.real, e.real), type: e.type, size: e.size }));
+    return c.json({ path: displayPath(root.real, dir.real), entries, truncated: dir.truncated }, 200);
   });
 
   app.openapi(content, async (c) => {
     const input = c.req.valid('query').path;
-    const file = await resolveInside(ctx.projectDir, input);
-    // O_NOFOLLOW: the checked real path must not be swapped for a symlink before the open.
-    const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e) => notFound(input, e));
+    const file = await hint(openFile(root, input), 'is_directory', 'list it with GET /file?path=');
     try {
-      const st = await handle.stat();
-      if (st.isDirectory()) throw new UsageError(`"${input}" is a directory; list it with GET /file?path=`);
-      if (!st.isFile()) throw new UsageError(`"${input}" is not a regular file`);
-      if (st.size > FILE_CONTENT_MAX_BYTES) {
-        throw new TooLargeError(`"${input}" is ${st.size} bytes; GET /file/content returns files up to ${FILE_CONTENT_MAX_BYTES} bytes`);
+      if (file.size > FILE_CONTENT_MAX_BYTES) {
+        throw new TooLargeError(`"${input}" is ${file.size} bytes; GET /file/content returns files up to ${FILE_CONTENT_MAX_BYTES} bytes`);
       }
-      const buf = await handle.readFile();
+      const buf = await readAtMost(file.handle, file.size);
       const text = isText(buf);
       return c.json(
-        { path: displayPath(ctx.projectDir, file), size: buf.length, encoding: text ? ('utf8' as const) : ('base64' as const), content: buf.toString(text ? 'utf8' : 'base64') },
+        { path: displayPath(root.real, file.real), size: buf.length, encoding: text ? ('utf8' as const) : ('base64' as const), content: buf.toString(text ? 'utf8' : 'base64') },
         200,
       );
     } finally {
-      await handle.close();
+      await file.handle.close();
     }
   });
 }

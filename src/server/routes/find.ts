@@ -1,6 +1,6 @@
-import fs from 'node:fs/promises';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { walk } from '../../fs/walk.js';
+import type { Root } from '../../fs/confine.js';
+import { readWalkedFile, walk } from '../../fs/walk.js';
 import type { ServerContext } from '../context.js';
 import { authErrors, errors, jsonContent } from './common.js';
 
@@ -32,7 +32,7 @@ const TextHits = z
 const findFile = createRoute({
   method: 'get',
   path: '/find/file',
-  summary: 'Find files and directories whose path contains the query (case-insensitive); bounded in results and time',
+  summary: 'Find files and directories whose path contains the query (case-insensitive); bounded in results and time; skips tether\'s own files',
   request: { query: FileQuery },
   responses: { 200: jsonContent(FileHits, 'Matches'), 400: errors[400], ...authErrors },
 });
@@ -40,18 +40,20 @@ const findFile = createRoute({
 const findText = createRoute({
   method: 'get',
   path: '/find',
-  summary: 'Search file contents for literal text; bounded in results and time, skips binary and large files',
+  summary: 'Search file contents for literal text; bounded in results and time, skips binary and large files and tether\'s own files',
   request: { query: TextQuery },
   responses: { 200: jsonContent(TextHits, 'Matches'), 400: errors[400], ...authErrors },
 });
 
 export function registerFind(app: OpenAPIHono, ctx: ServerContext): void {
+  const root: Root = { real: ctx.projectDir, reserved: ctx.reserved };
+
   app.openapi(findFile, async (c) => {
     const q = c.req.valid('query');
     const needle = q.query.toLowerCase();
     const state = { truncated: false };
     const results: { path: string; type: 'file' | 'directory' }[] = [];
-    for await (const e of walk(ctx.projectDir, { deadline: Date.now() + TIME_BUDGET_MS, maxEntries: MAX_ENTRIES }, state)) {
+    for await (const e of walk(root, { deadline: Date.now() + TIME_BUDGET_MS, maxEntries: MAX_ENTRIES }, state)) {
       if (!e.rel.toLowerCase().includes(needle)) continue;
       if (results.length >= q.limit) {
         state.truncated = true;
@@ -69,9 +71,9 @@ export function registerFind(app: OpenAPIHono, ctx: ServerContext): void {
     const state = { truncated: false };
     const deadline = Date.now() + TIME_BUDGET_MS;
     const results: { path: string; line: number; column: number; text: string }[] = [];
-    outer: for await (const e of walk(ctx.projectDir, { deadline, maxEntries: MAX_ENTRIES }, state)) {
+    outer: for await (const e of walk(root, { deadline, maxEntries: MAX_ENTRIES }, state)) {
       if (e.type !== 'file') continue;
-      const buf = await readSmall(e.abs);
+      const buf = await readWalkedFile(root, e, MAX_SEARCH_FILE_BYTES);
       if (!buf || buf.subarray(0, 8192).includes(0)) continue;
       const lines = buf.toString('utf8').split('\n');
       for (let i = 0; i < lines.length; i++) {
@@ -87,14 +89,4 @@ export function registerFind(app: OpenAPIHono, ctx: ServerContext): void {
     }
     return c.json({ results, truncated: state.truncated }, 200);
   });
-}
-
-async function readSmall(file: string): Promise<Buffer | null> {
-  try {
-    const st = await fs.stat(file);
-    if (st.size > MAX_SEARCH_FILE_BYTES) return null;
-    return await fs.readFile(file);
-  } catch {
-    return null;
-  }
 }

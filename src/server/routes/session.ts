@@ -1,14 +1,12 @@
 // Sessions and messages over HTTP: CRUD on sessions, the agent prompt, the shell runner and abort.
 // Every path here starts with /session, so the guard requires execute (plus read for GET, write
 // for the rest) before any handler runs; handlers only read the caller's token id.
-import fs from 'node:fs/promises';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { DEFAULT_MAX_STEPS } from '../../agent/agent.js';
 import { resolveProviderSettings } from '../../agent/provider.js';
 import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
-import { resolveInside } from '../../fs/confine.js';
 import { startAgentMessage } from '../../session/agent-run.js';
 import { SessionService, type SessionServiceOptions } from '../../session/service.js';
 import { MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from '../../session/shell.js';
@@ -326,7 +324,7 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
     const session = service.get(id);
     const config = await ctx.settings.get();
     const settings = resolveProviderSettings(config, options.env ? options.env() : process.env);
-    const directory = await confineSessionDirectory(ctx.projectDir, session.directory);
+    const directory = await service.directory(session.id);
     const tap = wantsEventStream(c) ? new SessionEventTap(bus, id) : null;
     let started;
     const handle = claim(() => service.beginRun(id), tap);
@@ -339,7 +337,8 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
         text,
         tokenId,
         settings,
-        directory,
+        directory: directory.path,
+        directoryPin: directory.pin,
         maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
         signal: handle.signal,
         ...(options.modelRetries !== undefined ? { maxRetries: options.modelRetries } : {}),
@@ -360,7 +359,7 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
     const tokenId = c.get('auth').tokenId;
     const session = service.get(id);
     // Checked here so that a bad directory is a plain 400/403, never an event in a started stream.
-    await confineSessionDirectory(ctx.projectDir, session.directory);
+    await service.directory(session.id);
     const tap = wantsEventStream(c) ? new SessionEventTap(bus, id) : null;
     // Probe: throws 404/409 exactly as runShell would, and runShell claims the session in the same
     // tick (its checks before the first await are synchronous), so nothing can slip in between.
@@ -390,19 +389,6 @@ function claim<T>(begin: () => T, tap: SessionEventTap | null): T {
 async function respond(c: Context, ctx: ServerContext, tap: SessionEventTap | null, finished: Promise<Message>) {
   if (tap) return streamRun(c, ctx, tap, finished);
   return c.json(await finished, 200);
-}
-
-/**
- * The session's directory, checked again now: it (or a symlink on its path) may have changed
- * since the session was created.
- */
-async function confineSessionDirectory(projectDir: string, directory: string): Promise<string> {
-  const dir = await resolveInside(projectDir, directory);
-  const st = await fs.stat(dir).catch(() => null);
-  if (!st?.isDirectory()) {
-    throw new UsageError(`the session's directory ${directory} no longer exists; create a new session`, 'session_directory_missing');
-  }
-  return dir;
 }
 
 /** POST /session accepts no body at all (defaults); a body, if sent, must be valid JSON of the schema. */
