@@ -15,99 +15,103 @@
 
 /** @typedef {{ type: string, data: string, lastEventId: string }} SseEvent */
 
-/** An event longer than this (in characters, data and field names included) ends the stream. */
+/** An event holding more than this many characters (its data lines, and a line still arriving) ends the stream. */
 export const MAX_EVENT_CHARS = 256 * 1024 * 1024;
 
 export class SseTooLarge extends Error {}
 
-const LINE_END = /\r\n|\r|\n/g;
-
 export class SseParser {
+  /** The last `id:` value (the spec's "last event ID"), '' until one arrives. */
+  lastEventId = '';
+  /** The last valid `retry:` value in milliseconds, or null. @type {number | null} */
+  retry = null;
+
+  #onEvent;
+  #maxEventChars;
+  #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  #lineEnd = /\r\n|\r|\n/g;
+  #started = false;
+  /** A CR ended the last chunk: a LF at the start of the next one belongs to it. */
+  #skipLF = false;
+  /** Pieces of the line not yet ended. @type {string[]} */
+  #line = [];
+  /** @type {string[]} */
+  #data = [];
+  #type = '';
+  /** Characters held for the event being read: its data lines, and the line not yet ended. */
+  #dataSize = 0;
+  #lineSize = 0;
+
   /**
    * @param {(event: SseEvent) => void} onEvent called once per complete event, in order
    * @param {{ maxEventChars?: number }} [options]
    */
   constructor(onEvent, options = {}) {
-    this.onEvent = onEvent;
-    this.maxEventChars = options.maxEventChars ?? MAX_EVENT_CHARS;
-    /** The last `id:` value (the spec's "last event ID"), '' until one arrives. */
-    this.lastEventId = '';
-    /** The last valid `retry:` value in milliseconds, or null. */
-    this.retry = /** @type {number | null} */ (null);
-    this.decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-    this.started = false;
-    /** A CR ended the last chunk: a LF at the start of the next one belongs to it. */
-    this.skipLF = false;
-    /** Pieces of the line not yet ended. @type {string[]} */
-    this.line = [];
-    /** @type {string[]} */
-    this.data = [];
-    this.type = '';
-    /** Characters held for the event being read: its data lines, and the line not yet ended. */
-    this.dataSize = 0;
-    this.lineSize = 0;
+    this.#onEvent = onEvent;
+    this.#maxEventChars = options.maxEventChars ?? MAX_EVENT_CHARS;
   }
 
-  /** Feeds a chunk: bytes (UTF-8, split anywhere) or text. */
+  /** Feeds a chunk: bytes (UTF-8, split anywhere) or text. Throws SseTooLarge past the limit. */
   push(/** @type {Uint8Array | string} */ chunk) {
-    this.text(typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
+    this.#text(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
   }
 
   /** The stream ended: what is left of a character is decoded; a partial event is dropped. */
   end() {
-    this.text(this.decoder.decode());
-    this.line = [];
-    this.lineSize = 0;
-    this.reset();
+    this.#text(this.#decoder.decode());
+    this.#line = [];
+    this.#lineSize = 0;
+    this.#reset();
   }
 
   /** @param {string} text */
-  text(text) {
-    if (!this.started && text.length > 0) {
-      this.started = true;
+  #text(text) {
+    if (!this.#started && text.length > 0) {
+      this.#started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // one leading BOM
     }
     let start = 0;
-    if (this.skipLF && text.length > 0) {
-      this.skipLF = false;
+    if (this.#skipLF && text.length > 0) {
+      this.#skipLF = false;
       if (text.charCodeAt(0) === 10) start = 1;
     }
-    LINE_END.lastIndex = start;
-    for (let m = LINE_END.exec(text); m !== null; m = LINE_END.exec(text)) {
-      this.line.push(text.slice(start, m.index));
+    const re = this.#lineEnd;
+    re.lastIndex = start;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      this.#line.push(text.slice(start, m.index));
       start = m.index + m[0].length;
       // A CR at the very end may be the first half of a CRLF split across chunks.
-      if (m[0] === '\r' && start === text.length) this.skipLF = true;
-      const line = this.line.join('');
-      this.line = [];
-      this.lineSize = 0;
-      this.field(line);
+      if (m[0] === '\r' && start === text.length) this.#skipLF = true;
+      const line = this.#line.join('');
+      this.#line = [];
+      this.#lineSize = 0;
+      this.#field(line);
     }
     if (start < text.length) {
-      this.line.push(text.slice(start));
-      this.lineSize += text.length - start;
-      this.check();
+      this.#line.push(text.slice(start));
+      this.#lineSize += text.length - start;
+      this.#check();
     }
   }
 
-  check() {
-    if (this.dataSize + this.lineSize > this.maxEventChars) throw new SseTooLarge(`an event is longer than ${this.maxEventChars} characters`);
+  #check() {
+    if (this.#dataSize + this.#lineSize > this.#maxEventChars) throw new SseTooLarge(`an event is longer than ${this.#maxEventChars} characters`);
   }
 
   /** @param {string} line */
-  field(line) {
-    if (line === '') return this.dispatch();
+  #field(line) {
+    if (line === '') return this.#dispatch();
     if (line.charCodeAt(0) === 58) return; // ':' a comment
     const colon = line.indexOf(':');
     const name = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     if (name === 'data') {
-      this.data.push(value);
-      this.dataSize += value.length + 1;
-      this.check();
+      this.#data.push(value);
+      this.#dataSize += value.length + 1;
+      this.#check();
     } else if (name === 'event') {
-      this.type = value;
+      this.#type = value;
     } else if (name === 'id') {
       if (!value.includes('\0')) this.lastEventId = value;
     } else if (name === 'retry') {
@@ -115,17 +119,18 @@ export class SseParser {
     }
   }
 
-  reset() {
-    this.data = [];
-    this.type = '';
-    this.dataSize = 0;
+  #reset() {
+    this.#data = [];
+    this.#type = '';
+    this.#dataSize = 0;
   }
 
-  dispatch() {
-    const { data, type } = this;
-    this.reset();
+  #dispatch() {
+    const data = this.#data;
+    const type = this.#type;
+    this.#reset();
     if (data.length === 0) return;
-    this.onEvent({ type: type || 'message', data: data.join('\n'), lastEventId: this.lastEventId });
+    this.#onEvent({ type: type || 'message', data: data.join('\n'), lastEventId: this.lastEventId });
   }
 }
 
