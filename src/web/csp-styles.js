@@ -1,3 +1,4 @@
+// @ts-check
 // Lets xterm.js run under this page's strict CSP (`style-src 'self'`: no inline styles).
 //
 // xterm's DOM renderer writes part of its CSS (theme colours, cell dimensions, scrollbar) into
@@ -18,6 +19,7 @@
 const realCreateElement = Document.prototype.createElement;
 const realSetAttribute = Element.prototype.setAttribute;
 
+/** @param {Document} doc */
 function adoptedStyleElement(doc) {
   const el = realCreateElement.call(doc, 'template');
   el.dataset.adoptedStyle = '';
@@ -53,15 +55,27 @@ function adoptedStyleElement(doc) {
   return el;
 }
 
-Document.prototype.createElement = function createElement(name, options) {
+/**
+ * @this {Document}
+ * @param {string} name
+ * @param {ElementCreationOptions} [options]
+ */
+function createElement(name, options) {
   if (typeof name === 'string' && name.toLowerCase() === 'style') return adoptedStyleElement(this);
   return realCreateElement.call(this, name, options);
-};
+}
+Document.prototype.createElement = /** @type {Document['createElement']} */ (createElement);
 
-Element.prototype.setAttribute = function setAttribute(name, value) {
+/**
+ * @this {Element}
+ * @param {string} name
+ * @param {string} value
+ */
+function setAttribute(name, value) {
   if (typeof name === 'string' && name.toLowerCase() === 'style' && this instanceof HTMLElement) {
     this.style.cssText = String(value);
     return undefined;
   }
   return realSetAttribute.call(this, name, value);
-};
+}
+Element.prototype.setAttribute = setAttribute;

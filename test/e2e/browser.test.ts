@@ -241,6 +241,42 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     }
   });
 
+  it('live updates (GET /event): a terminal and a shell command started elsewhere show up without a reload', async () => {
+    const { page, errors, cspViolations } = await newPage();
+    await loginWithForm(page, admin.token);
+    await page.locator('#conn.live').waitFor({ timeout: UI_TIMEOUT });
+    const post = async (path: string, body: unknown) => {
+      const r = await s.fetch(path, { method: 'POST', token: admin.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(r.status, path).toBeLessThan(300);
+      return (await r.json()) as { id: string };
+    };
+    const pty = await post('/pty', { title: 'made-elsewhere' });
+    await expect.poll(() => page.locator(`#terminal-list a[data-id="${pty.id}"]`).innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toContain('made-elsewhere');
+    const ses = await post('/session', { title: 'watched' });
+    await page.evaluate((id) => (location.hash = `#/session/${encodeURIComponent(id)}`), ses.id);
+    await expect.poll(() => page.locator('#ses-title').innerText(), { timeout: UI_TIMEOUT }).toBe('watched');
+    await post(`/session/${ses.id}/shell`, { command: 'echo elsewhere-$((5*5))' });
+    await expect.poll(() => page.locator('.msg.shell pre.stdout').last().innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toBe('elsewhere-25\n');
+    expect((await s.fetch(`/pty/${pty.id}`, { method: 'DELETE', token: admin.token })).status).toBeLessThan(300);
+    expect(await cspViolations()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('reads an event stream with CRLF line endings, comments and `event:` lines (the one shared parser)', async () => {
+    const { page, errors } = await newPage();
+    // The server writes LF; any proxy in between may write CRLF, which the page's parser takes too.
+    await page.route('**/event', (route) =>
+      route.fulfill({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
+        body: ': heartbeat\r\n\r\nevent: message\r\ndata: {"type":"server.closing",\r\ndata: "properties":{"reason":"maintenance"}}\r\n\r\n',
+      }),
+    );
+    await loginWithForm(page, admin.token);
+    await expect.poll(() => page.locator('#banner').innerText(), { timeout: UI_TIMEOUT }).toBe('The server is closing (maintenance).');
+    expect(errors).toEqual([]);
+  });
+
   it('logs out: the old cookie is refused with 401 and the UI shows the login page', async () => {
     const { page } = await newPage();
     await loginWithForm(page, admin.token);

@@ -1,4 +1,6 @@
 // How the web UI's files are found and served, without a browser.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +32,75 @@ describe('the file table', () => {
     expect(table.get('/ui/vendor/xterm.css')!.type).toBe('text/css; charset=utf-8');
     for (const key of table.keys()) expect(key).toMatch(/^\/$|^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/);
   });
+
+  it('serves every ES module of src/web/modules as /ui/modules/<name>, and no type-only file', () => {
+    const table = webFileTable(srcWeb, (id) => `/node_modules/${id}`);
+    const modules = fs.readdirSync(path.join(srcWeb, 'modules')).filter((n) => n.endsWith('.js'));
+    expect(modules).toContain('sse.js');
+    for (const name of modules) {
+      expect(table.get(`/ui/modules/${name}`), name).toEqual({ file: path.join(srcWeb, 'modules', name), type: 'text/javascript; charset=utf-8' });
+    }
+    for (const key of ['/ui/tsconfig.json', '/ui/types.d.ts', '/ui/vendor/xterm.d.mts', '/ui/vendor/addon-fit.d.mts']) expect(table.has(key), key).toBe(false);
+  });
+
+  it('every import of every served script is a relative URL that the table answers', () => {
+    const table = webFileTable(srcWeb, (id) => `/node_modules/${id}`);
+    const scripts = [...table.entries()].filter(([key, e]) => key.startsWith('/ui/') && !key.startsWith('/ui/vendor/') && e.type.startsWith('text/javascript'));
+    expect(scripts.map(([key]) => key)).toContain('/ui/app.js');
+    let imports = 0;
+    for (const [key, entry] of scripts) {
+      const text = fs.readFileSync(entry.file, 'utf8');
+      for (const m of text.matchAll(/^\s*(?:import\s+(?:[\w*{}\s,]+?\s+from\s+)?|export\s+(?:\*|\{[^}]*\})\s+from\s+)['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        expect(spec, `${key} imports ${spec}`).toMatch(/^\.\.?\//);
+        const url = new URL(spec, `http://ui.test${key}`);
+        expect(table.has(url.pathname), `${key} imports ${spec} (${url.pathname})`).toBe(true);
+        imports++;
+      }
+    }
+    expect(imports).toBeGreaterThan(20);
+  });
+
+  it('no web file is longer than 400 lines', () => {
+    for (const dir of [srcWeb, path.join(srcWeb, 'modules')]) {
+      for (const name of fs.readdirSync(dir).filter((n) => /\.(js|css|html)$/.test(n))) {
+        const lines = fs.readFileSync(path.join(dir, name), 'utf8').split('\n').length;
+        expect(lines, name).toBeLessThanOrEqual(400);
+      }
+    }
+  });
+
+  it('takes only regular files with public names, from src/web and src/web/modules, not deeper, not other folders', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-web-'));
+    try {
+      const put = (rel: string, text = 'x') => {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), text);
+      };
+      put('index.html');
+      put('app.js');
+      put('modules/a.js');
+      put('modules/b.css');
+      put('modules/.hidden.js');
+      put('modules/notes.txt');
+      put('modules/deeper/c.js');
+      put('other/d.js');
+      put('vendor/xterm.mjs', 'not the real one');
+      fs.symlinkSync('/etc/passwd', path.join(dir, 'modules', 'link.js'));
+      fs.symlinkSync(path.join(dir, 'other'), path.join(dir, 'modules', 'dirlink'));
+      const table = webFileTable(dir, (id) => `/node_modules/${id}`);
+      expect([...table.keys()].sort()).toEqual(
+        ['/', '/ui/app.js', '/ui/index.html', '/ui/modules/a.js', '/ui/modules/b.css', ...['addon-fit.mjs', 'addon-fit.mjs.map', 'xterm.css', 'xterm.mjs', 'xterm.mjs.map'].map((n) => `/ui/vendor/${n}`)].sort(),
+      );
+      // The vendor names are node_modules files, whatever src/web holds.
+      expect(table.get('/ui/vendor/xterm.mjs')!.file).toBe('/node_modules/@xterm/xterm/lib/xterm.mjs');
+      // Without a modules folder: the top-level files still.
+      fs.rmSync(path.join(dir, 'modules'), { recursive: true });
+      expect(webFileTable(dir, (id) => `/node_modules/${id}`).has('/ui/app.js')).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('serving', () => {
@@ -50,5 +121,21 @@ describe('serving', () => {
     expect((await fetch(s.url + '/', { method: 'POST' })).status).toBe(401);
     expect((await fetch(s.url + '/ui/missing.js')).status).toBe(404);
     expect((await fetch(s.url + '/ui/.hidden')).status).toBe(401); // not a public UI path at all
+  });
+
+  it('serves the modules, and nothing else under /ui/modules', async () => {
+    const r = await fetch(s.url + '/ui/modules/sse.js');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await r.text()).toContain('export class SseParser');
+    for (const p of ['/ui/modules', '/ui/modules/nope.js', '/ui/modules/deeper/a.js', '/ui/modules/%2e%2e/%2e%2e/package.json', '/ui/modules/x/../../../package.json', '/ui/modules/sse.js/']) {
+      const r = await fetch(s.url + p);
+      // (A trailing slash is dropped by the canonical path: that one is the module itself.)
+      if (p.endsWith('/')) expect(r.status, p).toBe(200);
+      else expect([401, 404], p).toContain(r.status);
+    }
+    // `..` is resolved in the canonical path before the lookup: it can only land on another key.
+    const viaDots = await fetch(s.url + '/ui/modules/..%2fapp.js');
+    expect(await viaDots.text()).toBe(await (await fetch(s.url + '/ui/app.js')).text());
   });
 });

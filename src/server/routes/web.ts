@@ -1,8 +1,9 @@
 // The web UI: `GET /` (index.html) and `GET /ui/<name>`, public (no token: the login page must load
 // without one; see PUBLIC_ROUTES in auth/policy.ts) and holding no data. Files come from a fixed
-// table of URL paths to files, built once when the routes are registered: the top-level files of
-// src/web (by extension) and three vendor files from node_modules. A request path is only ever a
-// key into that table, never joined onto the file system.
+// table of URL paths to files, built once when the routes are registered: the files of src/web and
+// of its one subfolder of ES modules, src/web/modules (by extension, not recursively), and the
+// vendor files from node_modules. A request path is only ever a key into that table, never joined
+// onto the file system.
 //
 // Where src/web is at run time: next to this module's directory when running from source (tsx,
 // vitest: src/server/routes -> src/web), else in the checkout beside dist/ (dist/server/routes ->
@@ -42,6 +43,13 @@ const VENDOR: ReadonlyArray<readonly [string, string]> = [
   ['addon-fit.mjs.map', '@xterm/addon-fit/lib/addon-fit.mjs.map'],
 ];
 
+/** The folders of src/web that are served, each as /ui/<folder>/<name> ('' is src/web itself).
+ * A fixed list: a new folder is served only once it is named here. */
+const SERVED_DIRS: readonly string[] = ['', 'modules'];
+
+/** Names the public-route pattern admits (no leading dot). */
+const SERVED_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
 /** Candidate locations of src/web, relative to this module (source first, then from dist/). */
 const WEB_DIR_CANDIDATES = ['../../web/', '../../../src/web/'];
 
@@ -62,11 +70,21 @@ export function findWebDir(from: string = import.meta.url): string | null {
 /** The table of URL paths to files. `/` is index.html. */
 export function webFileTable(webDir: string, resolveModule: (id: string) => string): Map<string, WebFile> {
   const table = new Map<string, WebFile>();
-  for (const d of fs.readdirSync(webDir, { withFileTypes: true })) {
-    const type = TYPES.get(path.extname(d.name).toLowerCase());
-    // Names the public-route pattern admits (no leading dot), regular files only.
-    if (!d.isFile() || type === undefined || !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(d.name)) continue;
-    table.set(`/ui/${d.name}`, { file: path.join(webDir, d.name), type });
+  for (const sub of SERVED_DIRS) {
+    const dir = path.join(webDir, sub);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (sub === '') throw err;
+      continue; // an optional folder that is not there
+    }
+    for (const d of entries) {
+      const type = TYPES.get(path.extname(d.name).toLowerCase());
+      // Regular files only (a symlink is not followed), with names the public-route pattern admits.
+      if (!d.isFile() || type === undefined || !SERVED_NAME.test(d.name)) continue;
+      table.set(sub ? `/ui/${sub}/${d.name}` : `/ui/${d.name}`, { file: path.join(dir, d.name), type });
+    }
   }
   const index = table.get('/ui/index.html');
   if (index) table.set('/', index);
