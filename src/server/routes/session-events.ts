@@ -1,5 +1,6 @@
 // Session events on their way out: the compact form that goes to `GET /event`, and the caller's
 // own event stream for `POST /session/:id/message` and `/shell` with `Accept: text/event-stream`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { TetherError, errorMessage } from '../../errors.js';
@@ -113,12 +114,18 @@ export class SessionEventTap {
  * every heartbeat interval.
  *
  * If the client goes away the run goes on (it is recorded and visible on `GET /event`; stop it
- * with `POST /session/:id/abort`). If the caller's token is revoked or expires, the stream gets an
+ * with `POST /session/:id/abort`); the stream's subscriber, heartbeat and connection slot are
+ * released when the socket closes for any reason: its own 'close' is watched, not only Hono's
+ * abort callback, which never fires for a response that was never attached to the socket (one
+ * queued behind another on a pipelined connection). If the caller's token is revoked or expires, the stream gets an
  * `error` event (code `token_revoked` / `token_expired`) and is closed; the run itself is aborted
  * separately (see session.ts).
  */
 export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, finished: Promise<Message>): Response {
   const tokenId = c.get('auth').tokenId;
+  // The Node request and response, when served by @hono/node-server (absent for app.fetch).
+  const { incoming, outgoing } = (c.env ?? {}) as { incoming?: IncomingMessage; outgoing?: ServerResponse };
+  const socket = incoming?.socket;
   return streamSSE(c, async (stream) => {
     let done!: () => void;
     const ended = new Promise<void>((r) => (done = r));
@@ -158,7 +165,10 @@ export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, 
       chain = chain.then(() => (stream.aborted || stream.closed ? undefined : stream.write(': heartbeat\n\n').then(() => {}))).catch(() => {});
     }, ctx.heartbeatMs);
     // The run continues without its audience.
-    stream.onAbort(() => done());
+    stream.onAbort(done);
+    socket?.once('close', done);
+    outgoing?.once('close', done);
+    if (socket?.destroyed || outgoing?.destroyed) done();
 
     finished.then(
       (message) => finish('done', { message }),
@@ -172,6 +182,8 @@ export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, 
     );
 
     await ended;
+    socket?.off('close', done);
+    outgoing?.off('close', done);
     clearInterval(heartbeat);
     unregister();
     tap.close();
