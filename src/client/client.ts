@@ -174,21 +174,22 @@ export class TetherClient {
 
   // --- sessions ---
   listSessions = async () => (await this.request('GET', '/session', S.SessionList)).sessions;
-  createSession = (body: { title?: string; directory?: string } = {}) => this.request('POST', '/session', S.Session, { body });
+  createSession = (body: T.SessionCreate = {}) => this.request('POST', '/session', S.Session, { body });
   getSession = (id: string) => this.request('GET', `/session/${encodeURIComponent(id)}`, S.Session);
-  updateSession = (id: string, body: { title?: string }) => this.request('PATCH', `/session/${encodeURIComponent(id)}`, S.Session, { body });
+  updateSession = (id: string, body: T.SessionPatch) => this.request('PATCH', `/session/${encodeURIComponent(id)}`, S.Session, { body });
   deleteSession = (id: string) => this.request('DELETE', `/session/${encodeURIComponent(id)}`, S.Deleted);
   listMessages = async (id: string) => (await this.request('GET', `/session/${encodeURIComponent(id)}/message`, S.MessageList)).messages;
   abortSession = (id: string) => this.request('POST', `/session/${encodeURIComponent(id)}/abort`, S.Aborted);
 
   /** Sends a prompt; with `onEvent`, streams the run's events and resolves with the final message. */
   sendMessage(id: string, text: string, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
-    return this.run(`/session/${encodeURIComponent(id)}/message`, { text }, onEvent, signal);
+    return this.run(`/session/${encodeURIComponent(id)}/message`, { text } satisfies T.MessageCreate, onEvent, signal);
   }
 
   /** Runs a shell command in the session; same streaming contract as sendMessage. */
-  shell(id: string, command: string, opts: { timeoutMs?: number } = {}, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
-    return this.run(`/session/${encodeURIComponent(id)}/shell`, { command, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, onEvent, signal);
+  shell(id: string, command: string, opts: Pick<T.ShellCommand, 'timeoutMs'> = {}, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
+    const body: T.ShellCommand = { command, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+    return this.run(`/session/${encodeURIComponent(id)}/shell`, body, onEvent, signal);
   }
 
   private async run(pathname: string, body: unknown, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {

@@ -133,10 +133,10 @@ export const ShellPartData: z.ZodType<T.ShellPartData> = z.looseObject({
   durationMs: z.number().nullable(),
 });
 
-export const SessionList = z.looseObject({ sessions: z.array(Session) });
-export const MessageList = z.looseObject({ messages: z.array(Message) });
-export const Aborted = z.looseObject({ aborted: z.boolean() });
-export const Deleted = z.looseObject({ id: z.string(), deleted: z.literal(true) });
+export const SessionList: z.ZodType<T.SessionList> = z.looseObject({ sessions: z.array(Session) });
+export const MessageList: z.ZodType<T.MessageList> = z.looseObject({ messages: z.array(Message) });
+export const Aborted: z.ZodType<T.AbortResult> = z.looseObject({ aborted: z.boolean() });
+export const Deleted: z.ZodType<T.SessionDeleted> = z.looseObject({ id: z.string(), deleted: z.literal(true) });
 
 /** Every event has a type and properties; the ones the client reads are checked further below. */
 export const AnyEvent = z.object({ type: z.string(), properties: z.record(z.string(), z.unknown()) });

@@ -44,10 +44,21 @@ export interface ServerEvent {
 }
 
 // Records the server returns as they are stored (type-only imports: nothing from the server runs).
-import type { Session as StoredSession } from '../session/types.js';
-export type { Message, Part, ShellPartData } from '../session/types.js';
-
-export type Session = StoredSession & { busy: boolean };
+// The session shapes are the domain's (src/session/types.ts), inferred from its zod schemas.
+export type {
+  AbortResult,
+  Message,
+  MessageCreate,
+  MessageList,
+  Part,
+  SessionCreate,
+  SessionDeleted,
+  SessionInfo as Session,
+  SessionList,
+  SessionPatch,
+  ShellCommand,
+  ShellPartData,
+} from '../session/types.js';
 
 /** One event of a streamed run (`Accept: text/event-stream` on a message or shell request). */
 export interface RunEvent {

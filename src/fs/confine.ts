@@ -189,7 +189,7 @@ export async function locate(root: Root, input: string): Promise<string> {
 }
 
 /** Refuses once a pinned root directory has been moved away or replaced (by a symlink or another directory). */
-export async function checkPin(root: Root): Promise<void> {
+export async function checkPin(root: Pick<Root, 'real' | 'pin'>): Promise<void> {
   if (root.pin === undefined) return;
   const st = await fsp.lstat(root.real, { bigint: true }).catch(() => null);
   if (!st || !st.isDirectory() || idOf(st) !== root.pin) {

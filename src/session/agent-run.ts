@@ -2,11 +2,12 @@ import { runAgent, type AgentPart, type AgentResult, type HistoryMessage, type R
 import type { ProviderSettings } from '../agent/provider.js';
 import { NotFoundError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { afterRun } from './runs.js';
 import type { SessionService } from './service.js';
 import type { SessionStore } from './store.js';
 import type { FinalStatus, Message, Part, ShellPartData } from './types.js';
 
-// The glue between one `POST /session/:id/message` and the agent: record the user's prompt, run
+// The glue between one prompt (`SessionService.runAgent`) and the agent: record the user's prompt, run
 // the agent with the session's history, and record what it produces as one assistant message.
 //
 // Parts of the assistant message:
@@ -96,7 +97,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
     } catch (err) {
       failure = err;
     }
-    return afterRun(o.sessionId, () => {
+    return afterRun(o.sessionId, 'the agent', () => {
       const end = outcome(result, failure, recorder.lastError, o);
       return o.service.finishMessage(assistantMessage.id, end);
     });
@@ -132,18 +133,6 @@ function outcome(
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
   return r instanceof Error && r.message ? `aborted: ${r.message}` : 'aborted';
-}
-
-/** Writes after an await: the session may have been deleted meanwhile (which also aborts the run). */
-function afterRun(sessionId: string, write: () => Message): Message {
-  try {
-    return write();
-  } catch (err) {
-    if (err instanceof NotFoundError) {
-      throw new NotFoundError(`session "${sessionId}" was deleted while the agent ran`, 'session_not_found');
-    }
-    throw err;
-  }
 }
 
 /** Turns the agent's parts into stored parts and events. */

@@ -1,39 +1,77 @@
 import fs from 'node:fs/promises';
 import { statSync } from 'node:fs';
-import { ForbiddenError, NotFoundError, UsageError, errorMessage } from '../errors.js';
+import { DEFAULT_MAX_STEPS } from '../agent/agent.js';
+import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.js';
+import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
-import { resolveInside } from '../fs/confine.js';
+import { checkPin, resolveInside } from '../fs/confine.js';
 import { idOf } from '../fs/reserved.js';
-import { RunRegistry, type RunHandle } from './runs.js';
-import { emptyResult, runShell, validateShellOptions, type ShellResult } from './shell.js';
+import { startAgentMessage } from './agent-run.js';
+import { RunEvents, RunRegistry, afterRun, type RunHandle, type RunRegistryOptions, type StartedRun } from './runs.js';
+import { emptyResult, runShell, validateShellOptions, type ShellOptions, type ShellResult } from './shell.js';
 import type { NewMessage, NewPart, SessionStore } from './store.js';
-import type { FinalStatus, Message, Part, Session, ShellPartData } from './types.js';
+import type { FinalStatus, Message, MessageCreate, Part, Session, SessionCreate, SessionPatch, ShellCommand, ShellPartData } from './types.js';
 
 // The session domain as routes and the agent use it: the store, plus confinement of directories
-// to the project, one run per session, shell commands, and lifecycle events. Every change that
-// goes through here is published; writing to the store directly publishes nothing.
+// to the project, one run per session (shell commands and agent prompts), and lifecycle events.
+// Every change that goes through here is published; writing to the store directly publishes nothing.
 
-export interface SessionServiceOptions {
+/** How long `abortAndWait` waits for the run to wind down by default. */
+export const ABORT_WAIT_MS = 10_000;
+
+/**
+ * Server-wide settings of the session's shell commands (clients choose only the command and its
+ * timeout). The program is always the runner's default, bash if installed, else /bin/sh (see
+ * proc/run.ts): the `shell` setting (PATCH /config) is the terminal's program, and is deliberately
+ * not used here, so there is no `shell` field. The runner always drops the server's `TETHER_*`
+ * variables (which may hold the model API key) from `env`.
+ */
+export type SessionShellOptions = Pick<ShellOptions, 'maxOutputBytes' | 'killGraceMs' | 'env'>;
+
+/** Where the agent's settings come from, read at each prompt so a PATCH /config applies to the next one. */
+export interface SessionAgentOptions {
+  /** The server's settings: the provider (modelUrl, model, apiKey) and agentMaxSteps; default none. */
+  config?: () => Promise<ProviderConfig & { agentMaxSteps?: number }>;
+  /** Environment the provider settings fall back to (TETHER_MODEL_*); default process.env. */
+  env?: () => NodeJS.ProcessEnv;
+  /** Retries of a failed model request; default the AI SDK's (2, with backoff). */
+  maxRetries?: number;
+  /** How often streamed assistant text is saved while it streams (default 1000 ms). */
+  snapshotIntervalMs?: number;
+}
+
+export interface SessionServiceOptions extends RunRegistryOptions {
   store: SessionStore;
   events: EventBus;
   /** Sessions' directories must lie inside it. */
   projectDir: string;
-  /** Server-wide settings for `runShell` (clients choose only the command and its timeout). */
-  shell?: { maxOutputBytes?: number; killGraceMs?: number; env?: NodeJS.ProcessEnv };
+  shell?: SessionShellOptions;
+  agent?: SessionAgentOptions;
+}
+
+/** For a run: `signal` (e.g. the HTTP request's) also aborts it; `watch` collects its events for the caller. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  watch?: boolean;
 }
 
 export class SessionService {
   private readonly store: SessionStore;
   private readonly events: EventBus;
   private readonly projectDir: string;
-  private readonly shell: NonNullable<SessionServiceOptions['shell']>;
-  private readonly runs = new RunRegistry();
+  private readonly shell: SessionShellOptions;
+  private readonly agent: SessionAgentOptions;
+  private readonly runs: RunRegistry;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
     this.events = options.events;
     this.projectDir = options.projectDir;
-    this.shell = options.shell ?? {};
+    // Only these: whatever else an untyped caller passes (a `shell`) never reaches the runner.
+    const { maxOutputBytes, killGraceMs, env } = options.shell ?? {};
+    this.shell = { maxOutputBytes, killGraceMs, env };
+    this.agent = options.agent ?? {};
+    this.runs = new RunRegistry(options);
     // Fail at start-up, not on the first command, if the server was configured wrongly.
     validateShellOptions({ command: 'true', ...this.shell });
     // Sessions from before directory pins: pinned on first load (a missing directory stays
@@ -51,11 +89,10 @@ export class SessionService {
   // --- sessions ---
 
   /** `directory` is relative to the project (or absolute inside it); default the project itself. */
-  async create(input: { title?: string; directory?: string } = {}): Promise<Session> {
-    const directory = await this.confineDirectory(input.directory ?? '.');
+  async create(input: SessionCreate = {}): Promise<Session> {
     // Pinned by identity: a directory later moved away or swapped for a symlink is refused.
-    const directoryId = idOf(await fs.stat(directory, { bigint: true }));
-    const session = this.store.createSession({ title: input.title, directory, directoryId });
+    const directory = await this.confineDirectory(input.directory ?? '.');
+    const session = this.store.createSession({ title: input.title, directory: directory.path, directoryId: directory.id });
     this.events.publish('session.created', { session });
     return session;
   }
@@ -68,7 +105,7 @@ export class SessionService {
     return this.store.getSession(id);
   }
 
-  update(id: string, patch: { title?: string }): Session {
+  update(id: string, patch: SessionPatch): Session {
     const session = this.store.updateSession(id, patch);
     this.events.publish('session.updated', { session });
     return session;
@@ -93,21 +130,22 @@ export class SessionService {
     const session = this.store.getSession(sessionId);
     const missing = () =>
       new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
-    const dir = await this.confineDirectory(session.directory).catch((err) => Promise.reject(err instanceof UsageError ? missing() : err));
-    const st = await fs.lstat(session.directory, { bigint: true }).catch(() => Promise.reject(missing()));
-    let pin = this.store.directoryId(sessionId);
-    if (pin === null) {
-      pin = idOf(st);
-      this.store.pinDirectory(sessionId, pin);
-    }
-    if (dir !== session.directory || !st.isDirectory() || idOf(st) !== pin) {
-      throw new ForbiddenError(
+    const replaced = () =>
+      new ForbiddenError(
         `the session's directory ${session.directory} was moved or replaced (e.g. by a symlink) after the session was created; ` +
           'nothing runs there any more: create a new session',
         'session_directory_replaced',
       );
+    const dir = await this.confineDirectory(session.directory).catch((err) => Promise.reject(err instanceof UsageError ? missing() : err));
+    // A symlink on the way (inside the project) leads somewhere else than where the session was made.
+    if (dir.path !== session.directory) throw replaced();
+    let pin = this.store.directoryId(sessionId);
+    if (pin === null) {
+      pin = dir.id;
+      this.store.pinDirectory(sessionId, pin);
     }
-    return { path: dir, pin };
+    await checkPin({ real: dir.path, pin }).catch((err) => Promise.reject(err instanceof ForbiddenError ? replaced() : err));
+    return { path: dir.path, pin };
   }
 
   // --- runs ---
@@ -134,6 +172,18 @@ export class SessionService {
   abort(sessionId: string): boolean {
     this.store.getSession(sessionId);
     return this.runs.abort(sessionId);
+  }
+
+  /** `abort`, then waits (at most `timeoutMs`) for the run to wind down, so the session is free again. */
+  async abortAndWait(sessionId: string, timeoutMs = ABORT_WAIT_MS): Promise<boolean> {
+    const aborted = this.abort(sessionId);
+    if (aborted) await this.runs.waitIdle(sessionId, timeoutMs);
+    return aborted;
+  }
+
+  /** Shutdown: aborts every run and waits (at most `timeoutMs`) for them to record their end. */
+  async stopAll(timeoutMs: number): Promise<void> {
+    await this.runs.abortAll(timeoutMs);
   }
 
   // --- messages (the agent writes through these so that events go out) ---
@@ -175,7 +225,7 @@ export class SessionService {
     return message;
   }
 
-  // --- shell ---
+  // --- shell commands and agent prompts ---
 
   /**
    * Runs a command in the session's directory and records it as one message (role 'shell') with
@@ -183,67 +233,115 @@ export class SessionService {
    * updated with the result. A non-zero exit is still status 'completed' (the command ran; the exit
    * code is in the part); a timeout is 'error', an abort 'aborted'. Returns the finished message.
    */
-  async runShell(
-    sessionId: string,
-    input: { command: string; timeoutMs?: number },
-    tokenId: string | null,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<Message> {
-    // Refuse bad input before taking the session or recording anything.
+  async runShell(sessionId: string, input: ShellCommand, tokenId: string | null, options: RunOptions = {}): Promise<Message> {
+    return (await this.startShell(sessionId, input, tokenId, options)).done;
+  }
+
+  /**
+   * `runShell`, resolving once the command has started: every refusal (400 bad input, 404, 400/403
+   * directory, 409 busy) comes before anything is recorded, and then the run's outcome is `done`.
+   */
+  async startShell(sessionId: string, input: ShellCommand, tokenId: string | null, options: RunOptions = {}): Promise<StartedRun> {
     const valid = validateShellOptions({ ...this.shell, command: input.command, timeoutMs: input.timeoutMs });
-    const session = this.store.getSession(sessionId);
-    const run = this.beginRun(sessionId, options);
-    try {
-      // Again at run time: the directory (or a symlink on its path) may have changed since creation.
-      const cwd = (await this.directory(session.id)).path;
+    this.store.getSession(sessionId);
+    const cwd = (await this.directory(sessionId)).path;
+    return this.claim(sessionId, tokenId, options, async (run) => {
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
       const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });
-
       let result: ShellResult;
       try {
         result = await runShell({ ...valid, cwd, signal: run.signal, env: this.shell.env });
       } catch (err) {
-        return this.afterRun(sessionId, () =>
+        return afterRun(sessionId, 'the command', () =>
           this.finishMessage(message.id, { status: 'error', error: `failed to run command: ${errorMessage(err)}` }),
         );
       }
-      const { status, error } = outcome(result, valid.timeoutMs);
-      return this.afterRun(sessionId, () => {
+      const { status, error } = shellOutcome(result, valid.timeoutMs);
+      return afterRun(sessionId, 'the command', () => {
         this.updatePart(part.id, { ...start, ...result, done: true } satisfies ShellPartData);
         return this.finishMessage(message.id, { status, error });
       });
-    } finally {
-      run.end();
-    }
+    });
   }
 
-  /** Writes after an await: the session may have been deleted meanwhile. */
-  private afterRun(sessionId: string, write: () => Message): Message {
+  /**
+   * Prompts the agent in the session's directory: records the prompt (role user) and the agent's
+   * reply (role assistant, see agent-run.ts). Returns the finished assistant message.
+   */
+  async runAgent(sessionId: string, input: MessageCreate, tokenId: string | null, options: RunOptions = {}): Promise<Message> {
+    return (await this.startAgent(sessionId, input, tokenId, options)).done;
+  }
+
+  /**
+   * `runAgent`, resolving once the prompt is recorded and the agent started. Refusals come first,
+   * before anything is recorded: 404, 503 (no or invalid provider), 400/403 directory, 409 busy.
+   */
+  async startAgent(sessionId: string, input: MessageCreate, tokenId: string | null, options: RunOptions = {}): Promise<StartedRun> {
+    this.store.getSession(sessionId);
+    const config = (await this.agent.config?.()) ?? {};
+    const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
+    const directory = await this.directory(sessionId);
+    return this.claim(sessionId, tokenId, options, (run) =>
+      startAgentMessage({
+        service: this,
+        store: this.store,
+        events: this.events,
+        sessionId,
+        text: input.text,
+        tokenId,
+        settings,
+        directory: directory.path,
+        directoryPin: directory.pin,
+        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
+        signal: run.signal,
+        ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
+        ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
+      }).done,
+    );
+  }
+
+  /**
+   * Claims the session and starts `body` in the same tick (nothing can slip in between), with the
+   * caller's event tap opened at the claim; the run is followed until it settles and releases the
+   * session when it does.
+   */
+  private claim(sessionId: string, tokenId: string | null, options: RunOptions, body: (run: RunHandle) => Promise<Message>): StartedRun {
+    const events = options.watch ? new RunEvents(this.events, sessionId) : null;
+    let run: RunHandle;
+    let done: Promise<Message>;
     try {
-      return write();
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new NotFoundError(`session "${sessionId}" was deleted while the command ran`, 'session_not_found');
+      run = this.beginRun(sessionId, options);
+      try {
+        done = body(run);
+      } catch (err) {
+        run.end();
+        throw err;
       }
+    } catch (err) {
+      events?.close();
       throw err;
     }
+    done = done.finally(() => run.end());
+    this.runs.follow(sessionId, tokenId, run, done);
+    return { done, events };
   }
 
-  private async confineDirectory(input: string): Promise<string> {
+  /** The one confinement of a session directory: inside the project (src/fs), an existing directory; with its `dev:ino`. */
+  private async confineDirectory(input: string): Promise<{ path: string; id: string }> {
     const dir = await resolveInside(this.projectDir, input);
     let stat;
     try {
-      stat = await fs.stat(dir);
+      stat = await fs.stat(dir, { bigint: true });
     } catch {
       throw new UsageError(`directory "${input}" does not exist (it must be an existing directory inside the project)`);
     }
     if (!stat.isDirectory()) throw new UsageError(`"${input}" is not a directory`);
-    return dir;
+    return { path: dir, id: idOf(stat) };
   }
 }
 
-function outcome(r: ShellResult, timeoutMs: number): { status: FinalStatus; error: string | null } {
+function shellOutcome(r: ShellResult, timeoutMs: number): { status: FinalStatus; error: string | null } {
   if (r.aborted) return { status: 'aborted', error: 'aborted' };
   if (r.timedOut) return { status: 'error', error: `command timed out after ${timeoutMs} ms` };
   return { status: 'completed', error: null };

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { HeadCapture } from '../proc/capture.js';
-import { DEFAULT_SHELL, runInGroup, validateRunOptions, type RunExit, type ValidRunOptions } from '../proc/run.js';
+import { DEFAULT_SHELL, runInGroup, validateRunOptions, type ValidRunOptions } from '../proc/run.js';
+import type { ShellResult } from './types.js';
 
 // One-shot shell commands for a session (the user's `!cmd`, `POST /session/:id/shell`): the one
 // runner (proc/run.ts) with stdout and stderr captured apart, each capped. The agent's
@@ -33,12 +34,7 @@ export interface ShellOptions {
   killGraceMs?: number;
 }
 
-export interface ShellResult extends RunExit {
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-}
+export type { ShellResult } from './types.js';
 
 export interface ValidShellOptions extends ValidRunOptions {
   maxOutputBytes: number;

@@ -14,6 +14,7 @@ import {
   type Part,
   type PartType,
   type Session,
+  type SessionPatch,
 } from './types.js';
 
 // Sessions, messages and parts in SQLite. Every write is one transaction; reads return plain
@@ -136,7 +137,7 @@ export class SessionStore {
     return this.q.unpinnedSessions.all().map(toSession);
   }
 
-  updateSession(id: string, patch: { title?: string }): Session {
+  updateSession(id: string, patch: SessionPatch): Session {
     return this.db.transaction(() => {
       const current = this.getSession(id);
       if (patch.title === undefined) return current;

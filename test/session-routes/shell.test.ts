@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SHELL } from '../../src/session/shell.js';
 import { createSession, isAlive, openEvents, openSse, startHarness, waitFor, type Harness } from './helpers.js';
 
 // The shell runner through HTTP, with no model configured anywhere (config or environment).
@@ -45,6 +46,15 @@ describe('POST /session/:id/shell', () => {
     // Stored: the same message comes back from the list.
     const list = await h.call('GET', `/session/${s.id}/message`, { token: rwx.token });
     expect(list.body.messages).toEqual([r.body]);
+  });
+
+  it("runs the runner's default shell (bash, else /bin/sh), not the `shell` setting (that is the terminals' program)", async () => {
+    const set = await h.call('PATCH', '/config', { token: rwx.token, body: { shell: process.execPath } });
+    expect(set.status).toBe(200);
+    const s = await createSession(h, rwx.token);
+    const r = await h.call('POST', `/session/${s.id}/shell`, { token: rwx.token, body: { command: 'echo "$0"' } });
+    expect(r.status).toBe(200);
+    expect(shellPart(r.body)).toMatchObject({ exitCode: 0, stdout: `${SHELL}\n` });
   });
 
   it('does not hand the command tether\'s own secrets (TETHER_* variables)', async () => {

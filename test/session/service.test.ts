@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, UsageError } from '../../src/errors.js';
 import { EventBus, type TetherEvent } from '../../src/events.js';
 import { SessionService } from '../../src/session/service.js';
+import { SHELL } from '../../src/session/shell.js';
 import { SessionStore } from '../../src/session/store.js';
 import type { ShellPartData } from '../../src/session/types.js';
 import { isAlive, tempDir, waitFor } from './helpers.js';
@@ -110,6 +111,15 @@ describe('runShell', () => {
     await expect(service.runShell('ses_nope', { command: 'true' }, null)).rejects.toThrow(NotFoundError);
     expect(service.listMessages(s.id)).toEqual([]);
     expect(service.isBusy(s.id)).toBe(false);
+  });
+
+  it("runs the runner's default shell (bash, else /bin/sh): a `shell` slipped into the service's options never reaches the runner", async () => {
+    // Typed callers cannot pass one (SessionShellOptions has no `shell`); an untyped one is ignored.
+    const other = new SessionService({ store, events: new EventBus(), projectDir: project, shell: { killGraceMs: 200, shell: process.execPath } as never });
+    const s = await other.create();
+    const m = await other.runShell(s.id, { command: 'echo "$0"' }, null);
+    expect(m.status).toBe('completed');
+    expect(m.parts[0]!.data).toMatchObject({ exitCode: 0, stdout: `${SHELL}\n` });
   });
 
   it('refuses to run in a directory that has gone away', async () => {

@@ -1,9 +1,10 @@
 // Session events on their way out: the compact form that goes to `GET /event`, and the caller's
 // own event stream for `POST /session/:id/message` and `/shell` with `Accept: text/event-stream`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { TetherError, errorMessage } from '../../errors.js';
-import type { EventBus, TetherEvent } from '../../events.js';
+import type { RunEvents } from '../../session/runs.js';
 import type { Message } from '../../session/types.js';
 import type { ServerContext } from '../context.js';
 
@@ -74,37 +75,6 @@ export function wantsEventStream(c: Context): boolean {
 }
 
 /**
- * Collects one session's events from the moment it is created (so nothing published between the
- * start of a run and the start of the response is lost) until it is closed.
- */
-export class SessionEventTap {
-  private readonly buffer: TetherEvent[] = [];
-  private listener: ((e: TetherEvent) => void) | null = null;
-  private readonly unsubscribe: () => void;
-
-  constructor(bus: EventBus, sessionId: string) {
-    this.unsubscribe = bus.subscribe((e) => {
-      if (e.properties.sessionId !== sessionId) return;
-      if (!e.type.startsWith('message.') && e.type !== 'session.deleted') return;
-      if (this.listener) this.listener(e);
-      else this.buffer.push(e);
-    });
-  }
-
-  /** Replays what was buffered, then delivers live. */
-  listen(fn: (e: TetherEvent) => void): void {
-    for (const e of this.buffer.splice(0)) fn(e);
-    this.listener = fn;
-  }
-
-  close(): void {
-    this.unsubscribe();
-    this.listener = null;
-    this.buffer.length = 0;
-  }
-}
-
-/**
  * The caller's event stream for one run. Each SSE event is named by its type, and its data is
  * `{"type", "properties"}` like on `GET /event`, but the parts are whole (nothing omitted: it is
  * the caller's own request). Events: `message.created`, `message.part`, `message.part.delta`,
@@ -113,12 +83,18 @@ export class SessionEventTap {
  * every heartbeat interval.
  *
  * If the client goes away the run goes on (it is recorded and visible on `GET /event`; stop it
- * with `POST /session/:id/abort`). If the caller's token is revoked or expires, the stream gets an
- * `error` event (code `token_revoked` / `token_expired`) and is closed; the run itself is aborted
- * separately (see session.ts).
+ * with `POST /session/:id/abort`), and the stream's event tap, heartbeat and connection slot are
+ * released when the socket closes for any reason: the socket's own 'close' is watched, not only
+ * Hono's abort callback, which never fires for a response that was never attached to the socket
+ * (one queued behind another on a pipelined connection). If the caller's token is revoked or
+ * expires, the stream gets an `error` event (code `token_revoked` / `token_expired`) and is
+ * closed; the run itself is aborted separately (see session/runs.ts).
  */
-export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, finished: Promise<Message>): Response {
+export function streamRun(c: Context, ctx: ServerContext, tap: RunEvents, finished: Promise<Message>): Response {
   const tokenId = c.get('auth').tokenId;
+  // The Node request and response, when served by @hono/node-server (absent for app.fetch).
+  const { incoming, outgoing } = (c.env ?? {}) as { incoming?: IncomingMessage; outgoing?: ServerResponse };
+  const socket = incoming?.socket;
   return streamSSE(c, async (stream) => {
     let done!: () => void;
     const ended = new Promise<void>((r) => (done = r));
@@ -158,7 +134,10 @@ export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, 
       chain = chain.then(() => (stream.aborted || stream.closed ? undefined : stream.write(': heartbeat\n\n').then(() => {}))).catch(() => {});
     }, ctx.heartbeatMs);
     // The run continues without its audience.
-    stream.onAbort(() => done());
+    stream.onAbort(done);
+    socket?.once('close', done);
+    outgoing?.once('close', done);
+    if (socket?.destroyed || outgoing?.destroyed) done();
 
     finished.then(
       (message) => finish('done', { message }),
@@ -172,6 +151,8 @@ export function streamRun(c: Context, ctx: ServerContext, tap: SessionEventTap, 
     );
 
     await ended;
+    socket?.off('close', done);
+    outgoing?.off('close', done);
     clearInterval(heartbeat);
     unregister();
     tap.close();

@@ -1,33 +1,40 @@
 // Sessions and messages over HTTP: CRUD on sessions, the agent prompt, the shell runner and abort.
 // Every path here starts with /session, so the guard requires execute (plus read for GET, write
-// for the rest) before any handler runs; handlers only read the caller's token id.
+// for the rest) before any handler runs; handlers only read the caller's token id. Each handler
+// parses, makes one call into the session service, and responds; the shapes are the domain's
+// (src/session/types.ts), named here for the OpenAPI document.
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { DEFAULT_MAX_STEPS } from '../../agent/agent.js';
-import { resolveProviderSettings } from '../../agent/provider.js';
 import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
-import { startAgentMessage } from '../../session/agent-run.js';
+import type { StartedRun } from '../../session/runs.js';
 import { SessionService, type SessionServiceOptions } from '../../session/service.js';
-import { MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from '../../session/shell.js';
 import { SessionStore, defaultDbFile } from '../../session/store.js';
-import { MESSAGE_ROLES, MESSAGE_STATUSES, type Message, type Session } from '../../session/types.js';
+import {
+  AbortResultSchema,
+  MessageCreateSchema,
+  MessageListSchema,
+  MessageSchema,
+  PartSchema,
+  SessionCreateSchema,
+  SessionDeletedSchema,
+  SessionIdSchema,
+  SessionInfoSchema,
+  SessionListSchema,
+  SessionPatchSchema,
+  ShellCommandSchema,
+  type Session,
+  type SessionInfo,
+} from '../../session/types.js';
 import type { ServerContext } from '../context.js';
 import type { RouteRegistrar } from '../app.js';
 import { authErrors, errors, jsonContent } from './common.js';
-import { SessionEventTap, compactEvent, streamRun, wantsEventStream } from './session-events.js';
-
-export const PROMPT_MAX_CHARS = 200_000;
-export const COMMAND_MAX_CHARS = 64 * 1024;
-/** Request bodies on /session routes (a prompt of PROMPT_MAX_CHARS fits, even escaped). */
-/** How long `POST /session/:id/abort` waits for the run to wind down before answering. */
-const ABORT_WAIT_MS = 10_000;
+import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
 
 export interface SessionRoutesOptions {
   /** Default `$XDG_DATA_HOME/tether/tether.db`, resolved when the routes are registered. */
   dbFile?: string;
-  /** Shell runner settings (output cap, kill grace, environment). The runner always drops the
-   * server's `TETHER_*` variables (which may hold the model API key) from the environment. */
+  /** Shell runner settings (output cap, kill grace, environment); see SessionShellOptions. */
   shell?: SessionServiceOptions['shell'];
   /** Environment the provider settings are read from (TETHER_MODEL_*), per request; default process.env. */
   env?: () => NodeJS.ProcessEnv;
@@ -39,96 +46,26 @@ export interface SessionRoutesOptions {
   textSnapshotMs?: number;
 }
 
-// --- schemas ---
+// --- the domain's shapes, named in the OpenAPI document ---
 
-const SessionSchema = z
-  .object({
-    id: z.string(),
-    title: z.string(),
-    directory: z.string().openapi({ description: 'Absolute real path of the working directory (inside the project)' }),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    busy: z.boolean().openapi({ description: 'Whether a prompt or shell command is running in it now' }),
-  })
-  .openapi('Session');
+// zod 4 installs a schema's methods when the schema is built, so one the domain built before
+// @hono/zod-openapi extended zod has no `.openapi()`; a clone, built now, has (same definition).
+const doc = <T extends z.ZodType>(schema: T): T => schema.clone();
 
-const PartSchema = z
-  .object({
-    id: z.string(),
-    sessionId: z.string(),
-    messageId: z.string(),
-    seq: z.number().int(),
-    type: z.string().openapi({ description: 'text | tool_call | tool_result | error | shell' }),
-    data: z.unknown().openapi({
-      description:
-        'text: {text}; tool_call: {toolCallId, toolName, input}; tool_result: {toolCallId, toolName, output, isError}; ' +
-        'error: {message}; shell: {command, cwd, done, exitCode, signal, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, aborted, durationMs}',
-    }),
-  })
-  .openapi('Part');
-
-const MessageSchema = z
-  .object({
-    id: z.string(),
-    sessionId: z.string(),
-    seq: z.number().int(),
-    role: z.enum(MESSAGE_ROLES),
-    tokenId: z.string().nullable().openapi({ description: 'Public id of the token that sent the request' }),
-    status: z.enum(MESSAGE_STATUSES),
-    createdAt: z.string(),
-    completedAt: z.string().nullable(),
-    error: z.string().nullable(),
-    parts: z.array(PartSchema),
-  })
-  .openapi('Message');
+const SessionDoc = doc(SessionInfoSchema).openapi('Session');
+const PartDoc = doc(PartSchema).openapi('Part');
+// Extended only so that the nested shapes refer to their named components.
+const MessageDoc = MessageSchema.extend({ parts: z.array(PartDoc) }).openapi('Message');
+const SessionListDoc = SessionListSchema.extend({ sessions: z.array(SessionDoc) });
+const MessageListDoc = MessageListSchema.extend({ messages: z.array(MessageDoc) });
+const CreateBody = doc(SessionCreateSchema).openapi('SessionCreate');
+const PatchBody = doc(SessionPatchSchema).openapi('SessionPatch');
+const MessageBody = doc(MessageCreateSchema).openapi('MessageCreate');
+const ShellBody = doc(ShellCommandSchema).openapi('ShellCommand');
 
 const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(128)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ses_3q2ZK7m9TgWv0xYbL1cR8A' }),
+  id: doc(SessionIdSchema).openapi({ param: { name: 'id', in: 'path' }, example: 'ses_3q2ZK7m9TgWv0xYbL1cR8A' }),
 });
-
-const CreateBody = z
-  .object({
-    title: z.string().min(1).max(200).optional(),
-    directory: z
-      .string()
-      .min(1)
-      .max(4096)
-      .optional()
-      .openapi({ description: 'An existing directory inside the project, relative to it (or absolute); default the project itself' }),
-  })
-  .strict()
-  .openapi('SessionCreate');
-
-const PatchBody = z.object({ title: z.string().min(1).max(200).optional() }).strict().openapi('SessionPatch');
-
-const notBlank = (s: string) => s.trim().length > 0;
-
-const MessageBody = z
-  .object({ text: z.string().max(PROMPT_MAX_CHARS).refine(notBlank, 'must not be empty or blank') })
-  .strict()
-  .openapi('MessageCreate');
-
-const ShellBody = z
-  .object({
-    command: z
-      .string()
-      .max(COMMAND_MAX_CHARS)
-      .refine(notBlank, 'must not be empty or blank')
-      .refine((s) => !s.includes('\0'), 'must not contain a NUL byte'),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_TIMEOUT_MS)
-      .optional()
-      .openapi({ description: `Killed after this long (default ${DEFAULT_TIMEOUT_MS})` }),
-  })
-  .strict()
-  .openapi('ShellCommand');
 
 const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
@@ -139,7 +76,7 @@ const streamedOrJson = (description: string) => ({
     'then `done` ({message}: the final message) or `error` ({error: {code, message}}); each data line is {"type", "properties"}. ' +
     'If the client disconnects the run continues (stop it with POST /session/{id}/abort); a revoked token aborts it.',
   content: {
-    'application/json': { schema: MessageSchema },
+    'application/json': { schema: MessageDoc },
     'text/event-stream': { schema: z.string() },
   },
 });
@@ -153,7 +90,7 @@ const listSessions = createRoute({
   path: '/session',
   tags,
   summary: 'List sessions, most recently active first',
-  responses: { 200: jsonContent(z.object({ sessions: z.array(SessionSchema) }), 'Sessions'), ...authErrors },
+  responses: { 200: jsonContent(SessionListDoc, 'Sessions'), ...authErrors },
 });
 
 const createSession = createRoute({
@@ -162,7 +99,7 @@ const createSession = createRoute({
   tags,
   summary: 'Create a session in a directory inside the project',
   request: { body: { content: { 'application/json': { schema: CreateBody } }, required: false } },
-  responses: { 201: jsonContent(SessionSchema, 'The new session'), 400: errors[400], ...authErrors },
+  responses: { 201: jsonContent(SessionDoc, 'The new session'), 400: errors[400], ...authErrors },
 });
 
 const getSession = createRoute({
@@ -171,7 +108,7 @@ const getSession = createRoute({
   tags,
   summary: 'One session',
   request: { params: IdParam },
-  responses: { 200: jsonContent(SessionSchema, 'The session'), 404: errors[404], ...authErrors },
+  responses: { 200: jsonContent(SessionDoc, 'The session'), 404: errors[404], ...authErrors },
 });
 
 const patchSession = createRoute({
@@ -180,7 +117,7 @@ const patchSession = createRoute({
   tags,
   summary: 'Rename a session',
   request: { params: IdParam, ...jsonBody(PatchBody) },
-  responses: { 200: jsonContent(SessionSchema, 'The updated session'), 400: errors[400], 404: errors[404], ...authErrors },
+  responses: { 200: jsonContent(SessionDoc, 'The updated session'), 400: errors[400], 404: errors[404], ...authErrors },
 });
 
 const deleteSession = createRoute({
@@ -190,7 +127,7 @@ const deleteSession = createRoute({
   summary: 'Delete a session with all its messages (a running prompt or command is aborted first)',
   request: { params: IdParam },
   responses: {
-    200: jsonContent(z.object({ id: z.string(), deleted: z.literal(true) }), 'Deleted'),
+    200: jsonContent(SessionDeletedSchema, 'Deleted'),
     404: errors[404],
     ...authErrors,
   },
@@ -202,7 +139,7 @@ const listMessages = createRoute({
   tags,
   summary: "The session's messages, oldest first, each with its parts",
   request: { params: IdParam },
-  responses: { 200: jsonContent(z.object({ messages: z.array(MessageSchema) }), 'Messages'), 404: errors[404], ...authErrors },
+  responses: { 200: jsonContent(MessageListDoc, 'Messages'), 404: errors[404], ...authErrors },
 });
 
 const postMessage = createRoute({
@@ -251,7 +188,7 @@ const abortRun = createRoute({
     'Answers once the run has wound down, so the session is free again.',
   request: { params: IdParam },
   responses: {
-    200: jsonContent(z.object({ aborted: z.boolean().openapi({ description: 'false if nothing was running' }) }), 'Done'),
+    200: jsonContent(AbortResultSchema, 'Done'),
     404: errors[404],
     ...authErrors,
   },
@@ -266,7 +203,7 @@ export function sessionRoutes(options: SessionRoutesOptions = {}): RouteRegistra
 
 export const registerSession: RouteRegistrar = (app, ctx) => registerSessionRoutes(app, ctx, {});
 
-function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: SessionRoutesOptions): void {
+export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: SessionRoutesOptions): void {
   const store = new SessionStore(options.dbFile ?? defaultDbFile());
   if (store.recoveredMessages > 0) {
     ctx.log.log('warn', 'session.recovered', { file: store.file, messages: store.recoveredMessages, note: 'marked as interrupted by a restart' });
@@ -279,34 +216,39 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
     events: bus,
     projectDir: ctx.projectDir,
     ...(options.shell ? { shell: options.shell } : {}),
+    agent: {
+      config: () => ctx.settings.get(),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.modelRetries !== undefined ? { maxRetries: options.modelRetries } : {}),
+      ...(options.textSnapshotMs !== undefined ? { snapshotIntervalMs: options.textSnapshotMs } : {}),
+    },
+    // A run lives no longer than the authority of the token that started it.
+    leases: ctx.connections,
+    onLeaseLost: (info) => ctx.log.log('info', 'session.run_aborted', info),
   });
-  const runs = new ActiveRuns(service, ctx);
 
   ctx.onClose(async () => {
-    runs.abortAll();
-    await runs.settled(options.shutdownGraceMs ?? 5_000);
+    await service.stopAll(options.shutdownGraceMs ?? 5_000);
     store.close();
   });
 
-  const sessionJson = (s: Session) => ({ ...s, busy: service.isBusy(s.id) });
+  // What the API shows of a session: the record, and whether a run holds it now.
+  const info = (s: Session): SessionInfo => ({ ...s, busy: service.isBusy(s.id) });
+  const tokenId = (c: Context) => c.get('auth').tokenId;
 
-  app.openapi(listSessions, (c) => c.json({ sessions: service.list().map(sessionJson) }, 200));
+  app.openapi(listSessions, (c) => c.json({ sessions: service.list().map(info) }, 200));
 
   // Documented like the others, but parsed here: the body is optional, and an empty body is accepted
   // even with `Content-Type: application/json` (as some clients send it).
   app.openAPIRegistry.registerPath(createSession);
   app.post('/session', async (c) => {
-    const body = (await readOptionalJson(c, CreateBody)) ?? {};
-    const session = await service.create(body);
-    return c.json(sessionJson(session), 201);
+    const body = await readOptionalJson(c, SessionCreateSchema);
+    return c.json(info(await service.create(body)), 201);
   });
 
-  app.openapi(getSession, (c) => c.json(sessionJson(service.get(c.req.valid('param').id)), 200));
+  app.openapi(getSession, (c) => c.json(info(service.get(c.req.valid('param').id)), 200));
 
-  app.openapi(patchSession, (c) => {
-    const { id } = c.req.valid('param');
-    return c.json(sessionJson(service.update(id, c.req.valid('json'))), 200);
-  });
+  app.openapi(patchSession, (c) => c.json(info(service.update(c.req.valid('param').id, c.req.valid('json'))), 200));
 
   app.openapi(deleteSession, (c) => {
     const { id } = c.req.valid('param');
@@ -317,78 +259,22 @@ function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, options: Se
   app.openapi(listMessages, (c) => c.json({ messages: service.listMessages(c.req.valid('param').id) }, 200));
 
   app.openapi(postMessage, async (c) => {
-    const { id } = c.req.valid('param');
-    const { text } = c.req.valid('json');
-    const tokenId = c.get('auth').tokenId;
-    // Refusals first, before anything is recorded: 404, 503, 400/403, 409.
-    const session = service.get(id);
-    const config = await ctx.settings.get();
-    const settings = resolveProviderSettings(config, options.env ? options.env() : process.env);
-    const directory = await service.directory(session.id);
-    const tap = wantsEventStream(c) ? new SessionEventTap(bus, id) : null;
-    let started;
-    const handle = claim(() => service.beginRun(id), tap);
-    try {
-      started = startAgentMessage({
-        service,
-        store,
-        events: bus,
-        sessionId: id,
-        text,
-        tokenId,
-        settings,
-        directory: directory.path,
-        directoryPin: directory.pin,
-        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
-        signal: handle.signal,
-        ...(options.modelRetries !== undefined ? { maxRetries: options.modelRetries } : {}),
-        ...(options.textSnapshotMs !== undefined ? { snapshotIntervalMs: options.textSnapshotMs } : {}),
-      });
-    } catch (err) {
-      handle.end();
-      tap?.close();
-      throw err;
-    }
-    const finished = runs.track(id, tokenId, started.done.finally(() => handle.end()));
-    return respond(c, ctx, tap, finished);
+    const run = await service.startAgent(c.req.valid('param').id, c.req.valid('json'), tokenId(c), { watch: wantsEventStream(c) });
+    return respond(c, ctx, run);
   });
 
   app.openapi(postShell, async (c) => {
-    const { id } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const tokenId = c.get('auth').tokenId;
-    const session = service.get(id);
-    // Checked here so that a bad directory is a plain 400/403, never an event in a started stream.
-    await service.directory(session.id);
-    const tap = wantsEventStream(c) ? new SessionEventTap(bus, id) : null;
-    // Probe: throws 404/409 exactly as runShell would, and runShell claims the session in the same
-    // tick (its checks before the first await are synchronous), so nothing can slip in between.
-    claim(() => service.beginRun(id), tap).end();
-    const finished = runs.track(id, tokenId, service.runShell(id, body, tokenId));
-    return respond(c, ctx, tap, finished);
+    const run = await service.startShell(c.req.valid('param').id, c.req.valid('json'), tokenId(c), { watch: wantsEventStream(c) });
+    return respond(c, ctx, run);
   });
 
-  app.openapi(abortRun, async (c) => {
-    const { id } = c.req.valid('param');
-    const aborted = service.abort(id);
-    if (aborted) await runs.waitIdle(id, ABORT_WAIT_MS);
-    return c.json({ aborted }, 200);
-  });
+  app.openapi(abortRun, async (c) => c.json({ aborted: await service.abortAndWait(c.req.valid('param').id) }, 200));
 }
 
-/** Claims the session, closing the event tap if it cannot be claimed. */
-function claim<T>(begin: () => T, tap: SessionEventTap | null): T {
-  try {
-    return begin();
-  } catch (err) {
-    tap?.close();
-    throw err;
-  }
-}
-
-async function respond(c: Context, ctx: ServerContext, tap: SessionEventTap | null, finished: Promise<Message>) {
-  if (tap) return streamRun(c, ctx, tap, finished);
-  return c.json(await finished, 200);
+/** The caller's own event stream if it asked for one, else the finished message. */
+async function respond(c: Context, ctx: ServerContext, run: StartedRun) {
+  if (run.events) return streamRun(c, ctx, run.events, run.done);
+  return c.json(await run.done, 200);
 }
 
 /** POST /session accepts no body at all (defaults); a body, if sent, must be valid JSON of the schema. */
@@ -408,65 +294,4 @@ async function readOptionalJson<T extends z.ZodTypeAny>(c: Context, schema: T): 
     );
   }
   return parsed.data;
-}
-
-/**
- * The runs this server started, per session: so abort can wait for one to wind down, a revoked or
- * expired token stops the runs it started, and shutdown aborts them all and lets them record
- * their end before the database closes.
- */
-class ActiveRuns {
-  private readonly runs = new Map<string, Promise<void>>();
-
-  constructor(
-    private readonly service: SessionService,
-    private readonly ctx: ServerContext,
-  ) {}
-
-  track(sessionId: string, tokenId: string | null, run: Promise<Message>): Promise<Message> {
-    // A run lives no longer than the authority of the token that started it.
-    const unregister = this.ctx.connections.add(tokenId, (reason) => {
-      try {
-        this.service.abort(sessionId);
-      } catch {
-        // deleted meanwhile
-      }
-      this.ctx.log.log('info', 'session.run_aborted', { sessionId, tokenId, reason });
-    });
-    const settled = run.then(
-      () => {},
-      () => {},
-    );
-    this.runs.set(sessionId, settled);
-    void settled.then(() => {
-      unregister();
-      if (this.runs.get(sessionId) === settled) this.runs.delete(sessionId);
-    });
-    return run;
-  }
-
-  async waitIdle(sessionId: string, timeoutMs: number): Promise<void> {
-    const run = this.runs.get(sessionId);
-    if (run) await withTimeout(run, timeoutMs);
-  }
-
-  abortAll(): void {
-    for (const sessionId of this.runs.keys()) {
-      try {
-        this.service.abort(sessionId);
-      } catch {
-        // deleted meanwhile
-      }
-    }
-  }
-
-  async settled(timeoutMs: number): Promise<void> {
-    await withTimeout(Promise.all(this.runs.values()), timeoutMs);
-  }
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
