@@ -14,9 +14,6 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Largest request body any route accepts. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-// Kept for route files that still import it from here; its home is context.ts.
-export type { RouteRegistrar };
-
 export interface AppOptions {
   ctx: ServerContext;
   guard: GuardOptions;

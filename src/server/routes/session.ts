@@ -27,7 +27,7 @@ import {
   type SessionInfo,
 } from '../../session/types.js';
 import type { ServerContext } from '../context.js';
-import type { RouteRegistrar } from '../app.js';
+import type { RouteRegistrar } from '../context.js';
 import { authErrors, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
 
