@@ -56,9 +56,18 @@ export function moduleSpecifiers(fileName: string, text: string): { specifier: s
       found.push({ specifier: node.moduleSpecifier.text, kind: typeOnly ? 'type' : 'static' });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       found.push({ specifier: node.moduleSpecifier.text, kind: node.isTypeOnly ? 'type' : 'static' });
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       found.push({ specifier: node.moduleReference.expression.text, kind: node.isTypeOnly ? 'type' : 'static' });
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
       found.push({ specifier: node.arguments[0].text, kind: 'lazy' });
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       // `import('ws').WebSocket` in a type position.
@@ -187,9 +196,7 @@ export function formatGraph(graph: FolderGraph): string {
   return [...graph.keys()]
     .sort()
     .map((f) => {
-      const targets = [...graph.get(f)!]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([t, e]) => (e.lazyOnly ? `${t} (lazy)` : t));
+      const targets = [...graph.get(f)!].sort(([a], [b]) => a.localeCompare(b)).map(([t, e]) => (e.lazyOnly ? `${t} (lazy)` : t));
       return `${f} -> ${targets.length ? targets.join(', ') : '(nothing)'}`;
     })
     .join('\n');

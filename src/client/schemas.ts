@@ -14,7 +14,7 @@ const exitStatus = z.number().int().min(0).max(255);
  * values out; the Record type makes the compiler insist on exactly the domain's set, no more, no less.
  */
 function literals<L extends string>(all: Record<L, true>): z.ZodType<L> {
-  return z.enum(Object.keys(all) as [L, ...L[]]) as z.ZodType<L>;
+  return z.enum(Object.keys(all) as [L, ...L[]]);
 }
 const permission = literals<T.Permission>({ read: true, write: true, execute: true });
 const ptyStatus = literals<T.PtyStatus>({ running: true, exited: true });

@@ -53,7 +53,7 @@ describe('the folder graph of src/', () => {
     expect(show(outside)).toEqual([]);
     // Every route module is reached from index.ts (helpers through the route that uses them).
     const reached = new Set(['server/routes/index.ts']);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const i of imports) {
         if (reached.has(i.from) && i.to.startsWith('server/routes/') && !reached.has(i.to)) {
@@ -62,7 +62,10 @@ describe('the folder graph of src/', () => {
         }
       }
     }
-    const routeFiles = fs.readdirSync(path.join(SRC, 'server', 'routes')).filter((f) => f.endsWith('.ts')).map((f) => `server/routes/${f}`);
+    const routeFiles = fs
+      .readdirSync(path.join(SRC, 'server', 'routes'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `server/routes/${f}`);
     expect(routeFiles.filter((f) => !reached.has(f))).toEqual([]);
     // And no file outside routes/ adds a route to the app itself.
     const defining = fs
@@ -91,7 +94,11 @@ describe('the folder graph of src/', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'folder-graph.ts')], { cwd: ROOT });
     const lines = stdout.trim().split('\n');
     expect(lines.map((l) => l.split(' -> ')[0])).toEqual([...graph.keys()].sort());
-    expect(lines).toContain(formatGraph(graph).split('\n').find((l) => l.startsWith('auth -> ')));
+    expect(lines).toContain(
+      formatGraph(graph)
+        .split('\n')
+        .find((l) => l.startsWith('auth -> ')),
+    );
   });
 });
 
