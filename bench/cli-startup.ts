@@ -7,7 +7,7 @@ import { median, timeCommand, type Row } from './lib.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tether.js');
 
-export async function benchCliStartup(runs = 30): Promise<Row[]> {
+export function benchCliStartup(runs = 30): Row[] {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-'));
   const env = { ...process.env, XDG_CONFIG_HOME: home, NO_COLOR: '1' };
   timeCommand(process.execPath, [BIN, 'auth', 'token', 'create', '--name', 'bench', '--json'], env);

@@ -15,18 +15,23 @@ async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ url
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('serve did not start')), 15_000);
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /listening on (\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1]!, child });
+        resolve({ url: m[1], child });
       }
     });
   });
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number, connections = 32): Promise<{ rps: number; non2xx: number; statuses: Record<string, number> }> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  connections = 32,
+): Promise<{ rps: number; non2xx: number; statuses: Record<string, number> }> {
   const r = await autocannon({ url, headers, connections, duration: seconds, pipelining: 1 });
   return { rps: r.requests.average, non2xx: r.non2xx, statuses: r.statusCodeStats as unknown as Record<string, number> };
 }
@@ -35,7 +40,8 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-http-'));
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), NO_COLOR: '1' };
   const { execFileSync } = await import('node:child_process');
-  const token = JSON.parse(execFileSync(process.execPath, [BIN, 'auth', 'token', 'create', '--json', '--permissions', 'read'], { env }).toString()).token as string;
+  const token = JSON.parse(execFileSync(process.execPath, [BIN, 'auth', 'token', 'create', '--json', '--permissions', 'read'], { env }).toString())
+    .token as string;
   const authed = await startServe(['--project', home], env);
   const open = await startServe(['--project', home, '--no-auth'], env);
   try {
@@ -99,7 +105,13 @@ export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]>
     return [
       { group: 'http', metric: 'in-process GET /auth/whoami, --no-auth', value: `${mb.toFixed(1)} us/req` },
       { group: 'http', metric: 'in-process GET /auth/whoami, with auth', value: `${ma.toFixed(1)} us/req` },
-      { group: 'http', metric: 'in-process auth cost per request', value: `${(ma - mb).toFixed(1)} us (${(((ma - mb) / mb) * 100).toFixed(1)} %)`, target: '<= 5 %', ok: (ma - mb) / mb <= 0.05 },
+      {
+        group: 'http',
+        metric: 'in-process auth cost per request',
+        value: `${(ma - mb).toFixed(1)} us (${(((ma - mb) / mb) * 100).toFixed(1)} %)`,
+        target: '<= 5 %',
+        ok: (ma - mb) / mb <= 0.05,
+      },
     ];
   } finally {
     await withAuth.close();

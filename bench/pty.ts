@@ -24,7 +24,7 @@ type PtyModule = typeof import('node-pty');
 
 async function loadPty(): Promise<PtyModule> {
   const m = await import('node-pty');
-  return ((m as { default?: PtyModule }).default ?? m) as PtyModule;
+  return (m as { default?: PtyModule }).default ?? m;
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -37,7 +37,7 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Bytes and seconds for the producer read straight from node-pty. */
 async function directThroughput(pty: PtyModule, cwd: string): Promise<{ bytes: number; secs: number }> {
-  const p = pty.spawn('bash', PRODUCER, { cwd, cols: 80, rows: 24, env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>, encoding: null });
+  const p = pty.spawn('bash', PRODUCER, { cwd, cols: 80, rows: 24, env: { ...process.env, TERM: 'xterm-256color' }, encoding: null });
   let bytes = 0;
   p.onData((d: unknown) => (bytes += (d as Buffer).length));
   const done = new Promise<void>((resolve) => p.onExit(() => resolve()));
@@ -201,7 +201,7 @@ export async function benchPty(): Promise<Row[]> {
     ws.close();
 
     // For reference: the same keystrokes straight into node-pty.
-    const p = pty.spawn('bash', SHELL, { cwd, cols: 1000, rows: 50, env: { ...process.env, TERM: 'xterm-256color', ...SHELL_ENV } as Record<string, string>, encoding: null });
+    const p = pty.spawn('bash', SHELL, { cwd, cols: 1000, rows: 50, env: { ...process.env, TERM: 'xterm-256color', ...SHELL_ENV }, encoding: null });
     const directLat = await roundTrips(
       'node-pty',
       (s) => p.write(s),
@@ -219,7 +219,11 @@ export async function benchPty(): Promise<Row[]> {
       { group: 'pty', metric: 'bytes lost through WebSocket', value: String(Math.max(0, lost)), target: '0', ok: lost <= 0 },
       { group: 'pty', metric: 'keystroke round trip p50 (WebSocket)', value: `${p50.toFixed(2)} ms`, target: '<= 5 ms', ok: p50 <= 5 },
       { group: 'pty', metric: 'keystroke round trip p99 (WebSocket)', value: `${p99.toFixed(2)} ms`, target: '<= 20 ms', ok: p99 <= 20 },
-      { group: 'pty', metric: 'keystroke round trip p50 / p99 (node-pty direct)', value: `${percentile(directLat, 50).toFixed(2)} / ${percentile(directLat, 99).toFixed(2)} ms` },
+      {
+        group: 'pty',
+        metric: 'keystroke round trip p50 / p99 (node-pty direct)',
+        value: `${percentile(directLat, 50).toFixed(2)} / ${percentile(directLat, 99).toFixed(2)} ms`,
+      },
     ];
   } finally {
     await b.cleanup();

@@ -6,7 +6,7 @@ import { benchAuthInProcess, benchHttp } from './http.js';
 import { benchPty } from './pty.js';
 
 const only = process.argv.slice(2);
-const suites: [string, () => Promise<Row[]>][] = [
+const suites: [string, () => Row[] | Promise<Row[]>][] = [
   ['cli', benchCliStartup],
   ['verify', benchVerify],
   ['http', benchHttp],

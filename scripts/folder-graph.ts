@@ -121,7 +121,7 @@ export function staticClosure(srcDir: string, entries: readonly string[]): { fil
         if (to !== null) queue.push(to);
       } else if (!specifier.startsWith('node:')) {
         const parts = specifier.split('/');
-        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);
       }
     }
   }
@@ -135,7 +135,10 @@ export function folderGraph(imports: readonly FileImport[], files: readonly stri
   const graph: FolderGraph = new Map();
   const node = (f: string) => {
     let m = graph.get(f);
-    if (!m) graph.set(f, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      graph.set(f, m);
+    }
     return m;
   };
   for (const f of files) node(folderOf(f));
@@ -188,7 +191,7 @@ export function folderCycles(graph: FolderGraph): string[][] {
     }
   };
   for (const v of [...graph.keys()].sort()) if (!idx.has(v)) strong(v);
-  return out.sort((a, b) => a[0]!.localeCompare(b[0]!));
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
 /** One line per folder, folders and their targets sorted: `cli -> auth, client, server (lazy)`. */

@@ -3,7 +3,7 @@
 
 export function systemPrompt(directory: string): string {
   return [
-    'You are a coding agent working in one project directory on the user\'s machine.',
+    "You are a coding agent working in one project directory on the user's machine.",
     `Working directory: ${directory}`,
     'All paths are relative to it; you cannot read or write anything outside it.',
     '',

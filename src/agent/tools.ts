@@ -159,7 +159,8 @@ export function createToolHandlers(options: ToolOptions) {
         const file = await fsStep(openFile(root, input.path), shown);
         let text: string;
         try {
-          if (file.size > EDIT_MAX_FILE_BYTES) throw new ToolError(`${shown} is ${file.size} bytes; edit_file handles files up to ${EDIT_MAX_FILE_BYTES} bytes`);
+          if (file.size > EDIT_MAX_FILE_BYTES)
+            throw new ToolError(`${shown} is ${file.size} bytes; edit_file handles files up to ${EDIT_MAX_FILE_BYTES} bytes`);
           text = (await readAtMost(file.handle, file.size)).toString('utf8');
         } finally {
           await file.handle.close();
@@ -193,7 +194,9 @@ export function createToolHandlers(options: ToolOptions) {
           ...(r.signal ? { signal: r.signal } : {}),
           output: r.output,
           ...(r.truncated ? { truncated: true } : {}),
-          ...(r.timedOut ? { timedOut: true, note: `killed after ${timeoutMs} ms; pass a larger timeoutMs (at most ${COMMAND_MAX_TIMEOUT_MS}) if it needs longer` } : {}),
+          ...(r.timedOut
+            ? { timedOut: true, note: `killed after ${timeoutMs} ms; pass a larger timeoutMs (at most ${COMMAND_MAX_TIMEOUT_MS}) if it needs longer` }
+            : {}),
         };
       }),
   };

@@ -3,10 +3,7 @@
 // curl -u x:TOKEN). Anything else in Authorization is malformed, never ignored. The order in which
 // credential sources are tried is declared once, in credential-list.ts.
 
-export type Credential =
-  | { kind: 'none' }
-  | { kind: 'bearer' | 'basic'; token: string }
-  | { kind: 'invalid'; problem: string };
+export type Credential = { kind: 'none' } | { kind: 'bearer' | 'basic'; token: string } | { kind: 'invalid'; problem: string };
 
 const MAX_HEADER = 4096;
 

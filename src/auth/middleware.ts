@@ -88,7 +88,11 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     } else if (presented.kind === 'token') {
       const r = index.verify(presented.token);
       if (r.ok) record = r.record;
-      else refusal = { reason: r.reason, message: r.reason === 'malformed' && r.detail ? `${REFUSAL_MESSAGE.malformed}: ${describeMalformed(r.detail)}` : REFUSAL_MESSAGE[r.reason] };
+      else
+        refusal = {
+          reason: r.reason,
+          message: r.reason === 'malformed' && r.detail ? `${REFUSAL_MESSAGE.malformed}: ${describeMalformed(r.detail)}` : REFUSAL_MESSAGE[r.reason],
+        };
     } else {
       const rec = index.get(presented.tokenId);
       if (rec && index.isActive(rec.id)) record = rec;

@@ -62,7 +62,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/ui/*', [], 'public: the web UI static files'),
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
-  R('GET', '/auth/whoami', ['read'], 'the caller\'s own token metadata'),
+  R('GET', '/auth/whoami', ['read'], "the caller's own token metadata"),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),
   R('PATCH', '/config', ['write', 'execute'], 'settings decide what runs (shell) and where prompts go (model URL)'),
@@ -97,10 +97,7 @@ export interface PolicyInput {
   upgrade: boolean;
 }
 
-export type PolicyDecision =
-  | { kind: 'public' }
-  | { kind: 'method_not_allowed'; allowed: string[] }
-  | { kind: 'requires'; permissions: Permission[] };
+export type PolicyDecision = { kind: 'public' } | { kind: 'method_not_allowed'; allowed: string[] } | { kind: 'requires'; permissions: Permission[] };
 
 interface CompiledRule {
   rule: RouteRule;

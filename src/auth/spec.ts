@@ -3,8 +3,7 @@ import { UsageError } from '../errors.js';
 import { PERMISSIONS, isPermission, normalizePermissions, type Permission } from './permissions.js';
 
 export const PERMISSIONS_ACCEPTED = 'a comma-separated subset of read,write,execute, or "all"';
-export const EXPIRES_ACCEPTED =
-  'a duration (e.g. 30m, 12h, 30d, 6w, 1y), a future ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z), or "never"';
+export const EXPIRES_ACCEPTED = 'a duration (e.g. 30m, 12h, 30d, 6w, 1y), a future ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z), or "never"';
 
 export function parsePermissionList(input: string): Permission[] {
   const raw = input.trim();

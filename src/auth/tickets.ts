@@ -64,7 +64,11 @@ export class TicketStore {
     const own = [...this.tickets].filter(([, e]) => e.tokenId === tokenId);
     for (const [key] of own.slice(0, Math.max(0, own.length - this.maxPerToken + 1))) this.tickets.delete(key);
     if (this.tickets.size >= this.maxTickets) {
-      throw new TetherError('too_many_tickets', `too many outstanding tickets (${this.maxTickets}); use or let them expire (${this.ttlMs / 1000} s) first`, 429);
+      throw new TetherError(
+        'too_many_tickets',
+        `too many outstanding tickets (${this.maxTickets}); use or let them expire (${this.ttlMs / 1000} s) first`,
+        429,
+      );
     }
     const ticket = TICKET_PREFIX + randomBytes(TICKET_BYTES).toString('base64url');
     const expiresAt = now + this.ttlMs;

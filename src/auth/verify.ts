@@ -7,9 +7,7 @@ import type { TokenFile } from './token-record.js';
 
 export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired';
 
-export type VerifyResult =
-  | { ok: true; record: TokenRecord }
-  | { ok: false; reason: RefusalReason; detail?: MalformedDetail; record?: TokenRecord };
+export type VerifyResult = { ok: true; record: TokenRecord } | { ok: false; reason: RefusalReason; detail?: MalformedDetail; record?: TokenRecord };
 
 interface Entry {
   record: TokenRecord;

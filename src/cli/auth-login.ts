@@ -84,7 +84,17 @@ export async function statusCommand(urlArg: string | undefined, flags: { url?: s
   await withClient({ ...flags, url: urlArg ?? flags.url }, async (client, target) => {
     const who = await client.whoami();
     if (flags.json) {
-      process.stdout.write(safeJson({ url: target.url, tokenSource: target.tokenSource, id: who.id, name: who.name, permissions: who.permissions, expiresAt: who.expiresAt, authenticatedBy: who.authenticatedBy }) + '\n');
+      process.stdout.write(
+        safeJson({
+          url: target.url,
+          tokenSource: target.tokenSource,
+          id: who.id,
+          name: who.name,
+          permissions: who.permissions,
+          expiresAt: who.expiresAt,
+          authenticatedBy: who.authenticatedBy,
+        }) + '\n',
+      );
       return;
     }
     process.stdout.write(

@@ -45,15 +45,7 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   process.stdout.write(
     table(
       ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
-      tokens.map((t) => [
-        t.id,
-        t.name,
-        t.permissions.join(','),
-        shortTime(t.createdAt),
-        shortTime(t.expiresAt),
-        shortTime(t.lastUsedAt),
-        t.status,
-      ]),
+      tokens.map((t) => [t.id, t.name, t.permissions.join(','), shortTime(t.createdAt), shortTime(t.expiresAt), shortTime(t.lastUsedAt), t.status]),
     ),
   );
 }

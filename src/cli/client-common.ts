@@ -43,7 +43,11 @@ export function cliError(err: unknown, url: string): unknown {
   return err;
 }
 
-export async function withClient<R>(flags: ClientFlags, fn: (client: TetherClient, target: Target) => Promise<R>, opts?: { requireToken?: boolean }): Promise<R> {
+export async function withClient<R>(
+  flags: ClientFlags,
+  fn: (client: TetherClient, target: Target) => Promise<R>,
+  opts?: { requireToken?: boolean },
+): Promise<R> {
   const { client, target } = await connect(flags, opts);
   try {
     return await fn(client, target);

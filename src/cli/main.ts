@@ -6,6 +6,12 @@ import { TetherError } from '../errors.js';
 import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED } from '../auth/spec.js';
 import { visible } from './sanitize.js';
 
+// Commander hands options over untyped; each action names the type its command takes. Type-only:
+// the commands themselves still load lazily, so `tether auth token ...` never loads the server.
+type AuthToken = typeof import('./auth-token.js');
+type AuthLogin = typeof import('./auth-login.js');
+type Arg<F extends (...args: never[]) => unknown, N extends number = 0> = Parameters<F>[N];
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -28,13 +34,13 @@ export function buildProgram(): Command {
     .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: all)`)
     .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d)`)
     .option('--json', 'print one JSON object, including the token, for scripts')
-    .action(async (opts) => (await import('./auth-token.js')).createCommand(opts));
+    .action(async (opts: Arg<AuthToken['createCommand']>) => (await import('./auth-token.js')).createCommand(opts));
 
   token
     .command('list')
     .description('list tokens (never secrets or hashes)')
     .option('--json', 'print JSON')
-    .action(async (opts) => (await import('./auth-token.js')).listCommand(opts));
+    .action(async (opts: Arg<AuthToken['listCommand']>) => (await import('./auth-token.js')).listCommand(opts));
 
   token
     .command('delete')
@@ -48,7 +54,7 @@ export function buildProgram(): Command {
     .argument('<url>', 'server URL, e.g. http://127.0.0.1:4096')
     .option('--token-stdin', 'read the token from standard input instead of a hidden prompt')
     .option('--allow-http', 'allow plain http:// to a host other than this machine, and save that choice (the token is sent unencrypted)')
-    .action(async (url: string, opts) => (await import('./auth-login.js')).loginCommand(url, opts));
+    .action(async (url: string, opts: Arg<AuthLogin['loginCommand'], 1>) => (await import('./auth-login.js')).loginCommand(url, opts));
 
   auth
     .command('logout')
@@ -64,17 +70,17 @@ export function buildProgram(): Command {
     .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
     .option('--json', 'print JSON')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .action(async (url: string | undefined, opts) => (await import('./auth-login.js')).statusCommand(url, opts));
+    .action(async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts));
 
   program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')
-    .option('--command <cmd>', 'for a new terminal: the program to run (default: the server\'s shell)')
+    .option('--command <cmd>', "for a new terminal: the program to run (default: the server's shell)")
     .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .action(async (opts) => (await import('./attach.js')).attachCommand(opts));
+    .action(async (opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts));
 
   program
     .command('run')
@@ -88,7 +94,7 @@ export function buildProgram(): Command {
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .action(async (message: string | undefined, opts) => (await import('./run.js')).runCommand(message, opts));
+    .action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) => (await import('./run.js')).runCommand(message, opts));
 
   program
     .command('serve')
@@ -101,7 +107,7 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--no-auth', 'DANGEROUS: serve without authentication (loopback hosts only)')
-    .action(async (opts) => (await import('./serve.js')).serveCommand(opts, version()));
+    .action(async (opts: Arg<typeof import('./serve.js').serveCommand>) => (await import('./serve.js')).serveCommand(opts, version()));
 
   return program;
 }

@@ -105,7 +105,11 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
         const m = await client.shell(sessionId, opts.shell, { timeoutMs }, undefined, ctl.signal);
         process.exitCode = reportShell(m, raw, client.url);
       } else {
-        const printer = new ReplyPrinter((s) => process.stdout.write(s), (s) => process.stderr.write(s), raw);
+        const printer = new ReplyPrinter(
+          (s) => process.stdout.write(s),
+          (s) => process.stderr.write(s),
+          raw,
+        );
         const m = await client.sendMessage(sessionId, message!, (e) => printer.handle(e), ctl.signal);
         if (!printer.printedAnything) {
           for (const part of m.parts) {

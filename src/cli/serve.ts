@@ -132,9 +132,14 @@ export async function checkNoAuthHost(hostname: string, lookup: Lookup = lookupA
   try {
     resolved = await lookup(hostname);
   } catch (err) {
-    throw new UsageError(`--no-auth is refused with --hostname ${hostname}: it does not resolve (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}). Use --no-auth only with a loopback host (127.0.0.1, ::1, localhost), or keep auth on.`);
+    throw new UsageError(
+      `--no-auth is refused with --hostname ${hostname}: it does not resolve (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}). Use --no-auth only with a loopback host (127.0.0.1, ::1, localhost), or keep auth on.`,
+    );
   }
-  const problem = noAuthRefusal(hostname, resolved.map((r) => r.address));
+  const problem = noAuthRefusal(
+    hostname,
+    resolved.map((r) => r.address),
+  );
   if (problem) throw new UsageError(problem);
 }
 
@@ -145,8 +150,7 @@ async function ensureFirstToken(hostname: string, port: number, tls: boolean): P
   const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   if (!process.stdout.isTTY) {
     process.stdout.write(
-      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` +
-        `  tether auth token create --name NAME\n`,
+      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  tether auth token create --name NAME\n`,
     );
     return;
   }

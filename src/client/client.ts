@@ -187,7 +187,13 @@ export class TetherClient {
   }
 
   /** Runs a shell command in the session; same streaming contract as sendMessage. */
-  shell(id: string, command: string, opts: Pick<T.ShellCommand, 'timeoutMs'> = {}, onEvent?: (e: T.RunEvent) => void, signal?: AbortSignal): Promise<T.Message> {
+  shell(
+    id: string,
+    command: string,
+    opts: Pick<T.ShellCommand, 'timeoutMs'> = {},
+    onEvent?: (e: T.RunEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<T.Message> {
     const body: T.ShellCommand = { command, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
     return this.run(`/session/${encodeURIComponent(id)}/shell`, body, onEvent, signal);
   }
@@ -266,13 +272,18 @@ async function toApiError(res: Response): Promise<ApiError> {
   const text = await readLimited(res, MAX_ERROR_BYTES).catch(() => '');
   const e = errorBody(text);
   const retry = res.headers.get('retry-after');
-  return new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `${res.status} ${res.statusText}`, retry && /^\d{1,6}$/.test(retry) ? Number(retry) : undefined);
+  return new ApiError(
+    res.status,
+    e?.code ?? 'http_error',
+    e?.message ?? `${res.status} ${res.statusText}`,
+    retry && /^\d{1,6}$/.test(retry) ? Number(retry) : undefined,
+  );
 }
 
 /** The body as text, or an error once it exceeds `limit` bytes (the rest is not read). */
 async function readLimited(res: Response, limit: number): Promise<string> {
   if (!res.body) return '';
-  const reader = res.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -292,7 +303,12 @@ class SseTooLarge extends Error {}
 
 /** Reads a text/event-stream body, calling `onData` with each event's data. An event longer than
  * `maxChars` is an error rather than an ever-growing buffer. */
-export async function readSse(res: Response, onData: (data: string, event: string) => void, signal?: AbortSignal, maxChars = MAX_SSE_EVENT_CHARS): Promise<void> {
+export async function readSse(
+  res: Response,
+  onData: (data: string, event: string) => void,
+  signal?: AbortSignal,
+  maxChars = MAX_SSE_EVENT_CHARS,
+): Promise<void> {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const onAbort = () => void reader.cancel().catch(() => {});
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -59,7 +59,8 @@ async function read(file: string): Promise<CredentialsFile> {
     throw new StoreError(`credentials file ${file} is not a version 1 credentials file; it was left untouched`);
   }
   for (const [url, c] of Object.entries(d.servers)) {
-    if (typeof c?.token !== 'string' || (c.allowHttp !== undefined && typeof c.allowHttp !== 'boolean')) throw new StoreError(`credentials file ${file} has an invalid entry for ${url}; it was left untouched`);
+    if (typeof c?.token !== 'string' || (c.allowHttp !== undefined && typeof c.allowHttp !== 'boolean'))
+      throw new StoreError(`credentials file ${file} has an invalid entry for ${url}; it was left untouched`);
   }
   return d;
 }

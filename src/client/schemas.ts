@@ -41,9 +41,7 @@ export const PublicConfig: z.ZodType<T.PublicConfig> = z.looseObject({
 
 export const Listing: z.ZodType<T.Listing> = z.looseObject({
   path: z.string(),
-  entries: z.array(
-    z.looseObject({ name: z.string(), path: z.string(), type: z.enum(['file', 'directory', 'symlink', 'other']), size: z.number().nullable() }),
-  ),
+  entries: z.array(z.looseObject({ name: z.string(), path: z.string(), type: z.enum(['file', 'directory', 'symlink', 'other']), size: z.number().nullable() })),
   truncated: z.boolean(),
 });
 

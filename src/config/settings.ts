@@ -24,7 +24,11 @@ const httpUrl = z
 
 /** Every setting; all optional. `null` in a PATCH clears one. */
 export const settingsShape = {
-  shell: z.string().min(1).max(4096).refine((v) => path.isAbsolute(v), 'must be an absolute path to a shell, e.g. /bin/bash'),
+  shell: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((v) => path.isAbsolute(v), 'must be an absolute path to a shell, e.g. /bin/bash'),
   modelUrl: httpUrl,
   model: z.string().min(1).max(256),
   apiKey: z.string().min(1).max(4096),
@@ -95,7 +99,9 @@ export class SettingsStore {
     }
     const parsed = SettingsFileSchema.safeParse(data);
     if (!parsed.success) {
-      throw new StoreError(`settings file ${this.file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}; it was left untouched`);
+      throw new StoreError(
+        `settings file ${this.file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}; it was left untouched`,
+      );
     }
     const { version: _v, ...settings } = parsed.data;
     return (this.cache = settings as Settings);

@@ -103,8 +103,7 @@ export const isDirectory = (input: string) => new UsageError(`${quote(input)} is
 export const notDirectory = (input: string) => new UsageError(`${quote(input)} is not a directory`, 'not_directory');
 export const notRegular = (input: string) =>
   new UsageError(`${quote(input)} is not a regular file (a FIFO, socket or device); only regular files are read or written`, 'not_regular_file');
-export const loop = (input: string) =>
-  new UsageError(`${quote(input)} cannot be resolved: too many levels of symbolic links (a symlink loop)`, 'symlink_loop');
+export const loop = (input: string) => new UsageError(`${quote(input)} cannot be resolved: too many levels of symbolic links (a symlink loop)`, 'symlink_loop');
 export const changed = (input: string) =>
   new ConflictError(`${quote(input)} changed while it was being opened (it was replaced, e.g. by a symlink); try again`, 'path_changed');
 export const denied = (input: string) => new ForbiddenError(`permission denied: ${input}`, 'permission_denied');

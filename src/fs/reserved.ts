@@ -144,9 +144,7 @@ export class ReservedPaths {
   inside(dir: string): string[] {
     this.maybeRefresh();
     const real = realpathAllowMissing(dir);
-    return this.entries
-      .filter((e) => within(real, e.real) || within(fold(real), e.folded))
-      .map((e) => (e.prefix ? path.join(e.real, e.prefix) : e.real));
+    return this.entries.filter((e) => within(real, e.real) || within(fold(real), e.folded)).map((e) => (e.prefix ? path.join(e.real, e.prefix) : e.real));
   }
 
   private maybeRefresh(): void {

@@ -16,15 +16,7 @@ import { childEnv } from '../proc/env.js';
 import { trackProcessSession } from '../proc/registry.js';
 import { Terminal, type TerminalSettings } from './terminal.js';
 import { processSessionMembers } from './procs.js';
-import {
-  checkArgs,
-  checkCommand,
-  checkEnv,
-  checkSize,
-  checkTitle,
-  resolveCommand,
-  resolveCwd,
-} from './validate.js';
+import { checkArgs, checkCommand, checkEnv, checkSize, checkTitle, resolveCommand, resolveCwd } from './validate.js';
 import type { CreatePtyOptions, PtyInfo, UpdatePty } from './shapes.js';
 import type { AttachHandle, PtyClient, PtyManagerOptions } from './types.js';
 
@@ -47,7 +39,7 @@ let ptyModule: Promise<PtyModule> | undefined;
 
 /** node-pty is a native addon: load it on first use so importing this module stays cheap. */
 function loadPty(): Promise<PtyModule> {
-  ptyModule ??= import('node-pty').then((m) => ((m as { default?: PtyModule }).default ?? m) as PtyModule);
+  ptyModule ??= import('node-pty').then((m) => (m as { default?: PtyModule }).default ?? m);
   return ptyModule;
 }
 

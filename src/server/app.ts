@@ -1,6 +1,7 @@
 // Assembles the Hono app: browser safety, then the auth guard, then the routes. The router matches
 // the canonical path (getPath), the same one the guard's policy decides on.
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Env, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authGuard, type GuardOptions } from '../auth/middleware.js';
 import { getCanonicalPath } from '../auth/router-path.js';
@@ -23,7 +24,7 @@ export interface AppOptions {
 }
 
 export function createApp(opts: AppOptions): OpenAPIHono {
-  const app = new OpenAPIHono({ getPath: getCanonicalPath, defaultHook: validationHook });
+  const app = new OpenAPIHono<Env>({ getPath: getCanonicalPath, defaultHook: validationHook });
   app.use('*', browserSafety(opts.browser));
   app.use('*', authGuard(opts.guard));
   // After the guard, so unauthenticated callers cannot make the server read large bodies. Only
@@ -32,7 +33,8 @@ export function createApp(opts: AppOptions): OpenAPIHono {
     maxSize: MAX_BODY_BYTES,
     onError: (c) => errorJson(c, 413, 'too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`),
   });
-  app.use('*', (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next)));
+  const withBodyLimit: MiddlewareHandler<Env> = (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next));
+  app.use('*', withBodyLimit);
 
   for (const register of [...CORE_REGISTRARS, ...(opts.registrars ?? [])]) {
     register(app, opts.ctx);

@@ -53,14 +53,18 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     const sameOrigin = origin !== undefined && origin.toLowerCase() === `${opts.scheme}://${hostHeader!.trim().toLowerCase()}`;
     const corsAllowed = origin !== undefined && opts.corsOrigins.has(origin);
     if (origin !== undefined && !sameOrigin && !corsAllowed) {
-      return json('origin_not_allowed', `requests from origin ${JSON.stringify(origin.slice(0, 200))} are not allowed; start tether with --cors ${origin.slice(0, 200)} to allow it`, 403);
+      return json(
+        'origin_not_allowed',
+        `requests from origin ${JSON.stringify(origin.slice(0, 200))} are not allowed; start tether with --cors ${origin.slice(0, 200)} to allow it`,
+        403,
+      );
     }
     if (corsAllowed && c.req.method === 'OPTIONS' && c.req.header('access-control-request-method')) {
       // Preflight: answered here, without a token (browsers never send one on a preflight).
       return new Response(null, {
         status: 204,
         headers: {
-          'access-control-allow-origin': origin!,
+          'access-control-allow-origin': origin,
           'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
           'access-control-allow-headers': 'Authorization, Content-Type',
           'access-control-max-age': '600',
@@ -71,7 +75,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     await next();
     const h = c.res.headers;
     if (corsAllowed) {
-      h.set('access-control-allow-origin', origin!);
+      h.set('access-control-allow-origin', origin);
       h.append('vary', 'Origin');
     }
     // A 101 upgrade response has immutable headers in some adapters; only touch ordinary responses.

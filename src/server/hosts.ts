@@ -47,7 +47,5 @@ export function noAuthRefusal(hostname: string, resolved: readonly string[]): st
   const outside = resolved.filter((a) => !isLoopbackAddress(a));
   if (outside.length === 0) return null;
   const via = resolved.length === 1 && resolved[0] === hostname ? '' : ` (it resolves to ${outside.join(', ')})`;
-  return (
-    `--no-auth is refused with --hostname ${hostname}${via}: anyone who can reach this address could run commands as you. ` + advice
-  );
+  return `--no-auth is refused with --hostname ${hostname}${via}: anyone who can reach this address could run commands as you. ` + advice;
 }

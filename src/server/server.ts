@@ -56,7 +56,13 @@ export interface ServerLimits {
 }
 
 export function defaultLimits(): ServerLimits {
-  return { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: defaultMaxConnections(), maxConnectionsPerAddress: 256 };
+  return {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnections: defaultMaxConnections(),
+    maxConnectionsPerAddress: 256,
+  };
 }
 
 export interface StartOptions {
@@ -181,7 +187,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       port: opts.port,
       hostname: opts.hostname,
       ...(opts.tls
-        ? { createServer: https.createServer, serverOptions: { ...httpOptions, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key } }
+        ? {
+            createServer: https.createServer,
+            serverOptions: { ...httpOptions, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key },
+          }
         : { serverOptions: httpOptions }),
     });
     sockets.attach(s as import('node:http').Server);
@@ -249,7 +258,9 @@ function refuseNonWebSocketUpgrades(server: ServerType, sockets: SocketLimits): 
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || listeners.length === 0) {
       socket.on('error', () => {});
       const body = JSON.stringify({ error: { code: 'bad_upgrade', message: 'only WebSocket upgrades are supported' } });
-      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     for (const l of listeners) l(req, socket, head);

@@ -136,7 +136,9 @@ export class SessionService {
           'nothing runs there any more: create a new session',
         'session_directory_replaced',
       );
-    const dir = await this.confineDirectory(session.directory).catch((err) => Promise.reject(err instanceof UsageError ? missing() : err));
+    const dir = await this.confineDirectory(session.directory).catch((err: unknown) => {
+      throw err instanceof UsageError ? missing() : err;
+    });
     // A symlink on the way (inside the project) leads somewhere else than where the session was made.
     if (dir.path !== session.directory) throw replaced();
     let pin = this.store.directoryId(sessionId);
@@ -144,7 +146,9 @@ export class SessionService {
       pin = dir.id;
       this.store.pinDirectory(sessionId, pin);
     }
-    await checkPin({ real: dir.path, pin }).catch((err) => Promise.reject(err instanceof ForbiddenError ? replaced() : err));
+    await checkPin({ real: dir.path, pin }).catch((err: unknown) => {
+      throw err instanceof ForbiddenError ? replaced() : err;
+    });
     return { path: dir.path, pin };
   }
 
@@ -282,22 +286,26 @@ export class SessionService {
     const config = (await this.agent.config?.()) ?? {};
     const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
     const directory = await this.directory(sessionId);
-    return this.claim(sessionId, tokenId, options, (run) =>
-      startAgentMessage({
-        service: this,
-        store: this.store,
-        events: this.events,
-        sessionId,
-        text: input.text,
-        tokenId,
-        settings,
-        directory: directory.path,
-        directoryPin: directory.pin,
-        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
-        signal: run.signal,
-        ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
-        ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
-      }).done,
+    return this.claim(
+      sessionId,
+      tokenId,
+      options,
+      (run) =>
+        startAgentMessage({
+          service: this,
+          store: this.store,
+          events: this.events,
+          sessionId,
+          text: input.text,
+          tokenId,
+          settings,
+          directory: directory.path,
+          directoryPin: directory.pin,
+          maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
+          signal: run.signal,
+          ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
+          ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
+        }).done,
     );
   }
 

@@ -279,28 +279,20 @@ function prepare(db: Db) {
     touchSession: db.prepare<[string, string]>('UPDATE sessions SET updated_at = ? WHERE id = ?'),
     deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
 
-    nextMessageSeq: db.prepare<[string], { next: number }>(
-      'SELECT coalesce(max(seq) + 1, 0) AS next FROM messages WHERE session_id = ?',
-    ),
+    nextMessageSeq: db.prepare<[string], { next: number }>('SELECT coalesce(max(seq) + 1, 0) AS next FROM messages WHERE session_id = ?'),
     insertMessage: db.prepare<MessageRow>(
       `INSERT INTO messages (id, session_id, seq, role, token_id, status, created_at, completed_at, error)
        VALUES (@id, @session_id, @seq, @role, @token_id, @status, @created_at, @completed_at, @error)`,
     ),
     getMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
     messagesOfSession: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE session_id = ? ORDER BY seq'),
-    finishMessage: db.prepare<[string, string, string | null, string]>(
-      'UPDATE messages SET status = ?, completed_at = ?, error = ? WHERE id = ?',
-    ),
+    finishMessage: db.prepare<[string, string, string | null, string]>('UPDATE messages SET status = ?, completed_at = ?, error = ? WHERE id = ?'),
     interruptUnfinished: db.prepare<[string, string]>(
       `UPDATE messages SET status = 'error', error = ?, completed_at = ? WHERE status IN ('pending', 'running')`,
     ),
 
-    nextPartSeq: db.prepare<[string], { next: number }>(
-      'SELECT coalesce(max(seq) + 1, 0) AS next FROM parts WHERE message_id = ?',
-    ),
-    insertPart: db.prepare<Omit<PartRow, 'session_id'>>(
-      'INSERT INTO parts (id, message_id, seq, type, data) VALUES (@id, @message_id, @seq, @type, @data)',
-    ),
+    nextPartSeq: db.prepare<[string], { next: number }>('SELECT coalesce(max(seq) + 1, 0) AS next FROM parts WHERE message_id = ?'),
+    insertPart: db.prepare<Omit<PartRow, 'session_id'>>('INSERT INTO parts (id, message_id, seq, type, data) VALUES (@id, @message_id, @seq, @type, @data)'),
     getPart: db.prepare<[string], PartRow>(`SELECT ${PART_COLUMNS} FROM parts p JOIN messages m ON m.id = p.message_id WHERE p.id = ?`),
     updatePartData: db.prepare<[string, string]>('UPDATE parts SET data = ? WHERE id = ?'),
     partsOfMessage: db.prepare<[string], PartRow>(
@@ -352,9 +344,7 @@ function checkOneOf<T extends string>(name: string, value: unknown, allowed: rea
 
 function checkPartType(type: unknown): string {
   if (typeof type !== 'string' || !PART_TYPE_RE.test(type)) {
-    throw new UsageError(
-      `part type must be 1 to 32 lowercase letters, digits or underscores, starting with a letter (got ${JSON.stringify(type)})`,
-    );
+    throw new UsageError(`part type must be 1 to 32 lowercase letters, digits or underscores, starting with a letter (got ${JSON.stringify(type)})`);
   }
   return type;
 }

@@ -128,9 +128,7 @@ export const SessionPatchSchema = z.object({ title: TitleSchema.optional() }).st
 export type SessionPatch = z.infer<typeof SessionPatchSchema>;
 
 /** A prompt for the agent. */
-export const MessageCreateSchema = z
-  .object({ text: z.string().max(PROMPT_MAX_CHARS).refine(notBlank, 'must not be empty or blank') })
-  .strict();
+export const MessageCreateSchema = z.object({ text: z.string().max(PROMPT_MAX_CHARS).refine(notBlank, 'must not be empty or blank') }).strict();
 export type MessageCreate = z.infer<typeof MessageCreateSchema>;
 
 export const ShellCommandSchema = z

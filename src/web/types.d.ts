@@ -113,6 +113,7 @@ interface Settings {
 }
 
 /** The `properties` of an event on GET /event or on a session's own stream: free-form JSON. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form JSON read by plain JS modules; each reader checks what it uses
 type EventProps = Record<string, any>;
 
 /** What a screen returns when it is mounted. */

@@ -41,7 +41,7 @@ function run(overrides: Partial<RunAgentOptions> = {}) {
 
 /** The `role: tool` messages the model received in request `i`. */
 function toolMessages(i: number): Array<{ tool_call_id: string; content: string }> {
-  return model.requests[i]!.body.messages.filter((m: { role: string }) => m.role === 'tool');
+  return model.requests[i].body.messages.filter((m: { role: string }) => m.role === 'tool');
 }
 
 describe('runAgent', () => {
@@ -60,7 +60,7 @@ describe('runAgent', () => {
     expect(parts.filter((p) => p.type === 'text')).toEqual([{ type: 'text', text: 'Hello, world' }]);
 
     expect(model.requests).toHaveLength(1);
-    const req = model.requests[0]!;
+    const req = model.requests[0];
     expect(req.url).toBe('/v1/chat/completions');
     expect(req.headers.authorization).toBe('Bearer sk-test-secret');
     expect(req.body.model).toBe('test-model');
@@ -84,9 +84,7 @@ describe('runAgent', () => {
     model.reply(
       { text: ['Let me look.'], toolCalls: [{ id: 'call_read', name: 'read_file', args: { path: 'src/greet.ts' } }] },
       {
-        toolCalls: [
-          { id: 'call_edit', name: 'edit_file', args: { path: 'src/greet.ts', old_string: '"hello"', new_string: '"hello, world"' } },
-        ],
+        toolCalls: [{ id: 'call_edit', name: 'edit_file', args: { path: 'src/greet.ts', old_string: '"hello"', new_string: '"hello, world"' } }],
       },
       { text: ['Done: ', 'greeting updated.'] },
     );
@@ -99,24 +97,15 @@ describe('runAgent', () => {
     // The read result reached the model in the second request, the edit result in the third.
     expect(model.requests).toHaveLength(3);
     const [readMsg] = toolMessages(1);
-    expect(readMsg!.tool_call_id).toBe('call_read');
-    expect(JSON.parse(readMsg!.content)).toMatchObject({ path: 'src/greet.ts', content: 'export const greeting = "hello";\n' });
+    expect(readMsg.tool_call_id).toBe('call_read');
+    expect(JSON.parse(readMsg.content)).toMatchObject({ path: 'src/greet.ts', content: 'export const greeting = "hello";\n' });
     const edits = toolMessages(2).filter((m) => m.tool_call_id === 'call_edit');
-    expect(JSON.parse(edits[0]!.content)).toEqual({ path: 'src/greet.ts', replacements: 1, line: 1 });
+    expect(JSON.parse(edits[0].content)).toEqual({ path: 'src/greet.ts', replacements: 1, line: 1 });
 
     // Parts in order: text, call, result, call, result, final text.
-    expect(parts.filter((p) => p.type !== 'text-delta').map((p) => p.type)).toEqual([
-      'text',
-      'tool_call',
-      'tool_result',
-      'tool_call',
-      'tool_result',
-      'text',
-    ]);
+    expect(parts.filter((p) => p.type !== 'text-delta').map((p) => p.type)).toEqual(['text', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'text']);
     expect(parts).toContainEqual({ type: 'tool_call', toolCallId: 'call_read', toolName: 'read_file', input: { path: 'src/greet.ts' } });
-    expect(parts).toContainEqual(
-      expect.objectContaining({ type: 'tool_result', toolCallId: 'call_edit', toolName: 'edit_file', isError: false }),
-    );
+    expect(parts).toContainEqual(expect.objectContaining({ type: 'tool_result', toolCallId: 'call_edit', toolName: 'edit_file', isError: false }));
   });
 
   it('turns escapes from the directory into error results and keeps going', async () => {
@@ -149,14 +138,14 @@ describe('runAgent', () => {
       ['c4', true],
     ]);
     for (const r of results) expect((r.output as { error: string }).error).toMatch(/outside the allowed directory/);
-    expect((results[2]!.output as { error: string }).error).toMatch(/symlink/);
+    expect((results[2].output as { error: string }).error).toMatch(/symlink/);
     expect(fs.existsSync(path.join(tmp, 'x'))).toBe(false);
 
     // The model saw the errors, and nothing of the outside file.
     const sent = toolMessages(1);
     expect(sent).toHaveLength(4);
     for (const m of sent) expect(JSON.parse(m.content).error).toMatch(/outside the allowed directory/);
-    expect(JSON.stringify(model.requests[1]!.body)).not.toContain('secret outside');
+    expect(JSON.stringify(model.requests[1].body)).not.toContain('secret outside');
   });
 
   it('reports input that fails the schema as an error result the model can correct', async () => {
@@ -170,7 +159,7 @@ describe('runAgent', () => {
     expect(result).toMatchObject({ text: 'ok', steps: 3, finishReason: 'stop' });
     const errors = parts.filter((p) => p.type === 'tool_result' && p.isError);
     expect(errors.map((p) => (p as { toolCallId: string }).toolCallId)).toEqual(['bad', 'nope']);
-    expect(toolMessages(1)[0]!.tool_call_id).toBe('bad');
+    expect(toolMessages(1)[0].tool_call_id).toBe('bad');
   });
 
   it('stops an endlessly tool-calling model at maxSteps', async () => {
@@ -205,10 +194,13 @@ describe('runAgent', () => {
     const controller = new AbortController();
     const { parts, promise } = run({ signal: controller.signal });
     const pidFile = path.join(project, 'sleep.pid');
-    const pid = await waitFor(() => {
-      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
-      return text ? Number(text) : undefined;
-    }, { what: 'the command to start sleeping' });
+    const pid = await waitFor(
+      () => {
+        const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+        return text ? Number(text) : undefined;
+      },
+      { what: 'the command to start sleeping' },
+    );
     expect(isAlive(pid)).toBe(true);
 
     const t0 = Date.now();
@@ -247,7 +239,7 @@ describe('runAgent', () => {
     expect(result).toMatchObject({ aborted: false, finishReason: 'error', steps: 0 });
     const errors = parts.filter((p): p is Extract<AgentPart, { type: 'error' }> => p.type === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toContain('invalid key [redacted]');
+    expect(errors[0].message).toContain('invalid key [redacted]');
     expect(JSON.stringify(parts)).not.toContain('sk-test-secret');
   });
 

@@ -33,9 +33,7 @@ describe('resolveProviderSettings', () => {
   });
 
   it('treats empty and blank strings as unset', () => {
-    expect(() => resolveProviderSettings({ modelUrl: ' ', model: '' }, { TETHER_MODEL_URL: '', TETHER_MODEL: '  ' })).toThrow(
-      UnavailableError,
-    );
+    expect(() => resolveProviderSettings({ modelUrl: ' ', model: '' }, { TETHER_MODEL_URL: '', TETHER_MODEL: '  ' })).toThrow(UnavailableError);
   });
 
   it('prefers the config over the environment, per setting', () => {
@@ -93,12 +91,12 @@ describe('the provider against a real HTTP server', () => {
     model.reply({ text: ['a'] }, { text: ['b'] });
     const s = resolveProviderSettings({ modelUrl: model.baseURL, model: 'm', apiKey: 'sk-header' }, {});
     await generateText({ model: s.createModel(), prompt: 'hi', maxRetries: 0 });
-    expect(model.requests[0]!.headers.authorization).toBe('Bearer sk-header');
+    expect(model.requests[0].headers.authorization).toBe('Bearer sk-header');
 
     const inUrl = model.baseURL.replace('http://', 'http://:sk-from-url@');
     const s2 = resolveProviderSettings({ modelUrl: inUrl, model: 'm' }, {});
     await generateText({ model: s2.createModel(), prompt: 'hi', maxRetries: 0 });
-    expect(model.requests[1]!.headers.authorization).toBe('Bearer sk-from-url');
+    expect(model.requests[1].headers.authorization).toBe('Bearer sk-from-url');
   });
 
   it('sends no Authorization header without a key, and non-streaming replies work', async () => {
@@ -106,7 +104,7 @@ describe('the provider against a real HTTP server', () => {
     const s = resolveProviderSettings({ model: 'm' }, { TETHER_MODEL_URL: model.baseURL });
     const result = await generateText({ model: s.createModel(), prompt: 'hi', maxRetries: 0 });
     expect(result.text).toBe('plain answer');
-    expect(model.requests[0]!.body.stream).not.toBe(true);
-    expect(model.requests[0]!.headers.authorization).toBeUndefined();
+    expect(model.requests[0].body.stream).not.toBe(true);
+    expect(model.requests[0].headers.authorization).toBeUndefined();
   });
 });

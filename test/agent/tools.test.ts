@@ -210,9 +210,9 @@ describe('run_command', () => {
 
   it('uses an injected runner with the confined cwd and the timeout', async () => {
     const calls: Array<[string, string, number]> = [];
-    const runCommand: RunCommand = async (command, o) => {
+    const runCommand: RunCommand = (command, o) => {
       calls.push([command, o.cwd, o.timeoutMs]);
-      return { exitCode: 0, signal: null, output: 'fake', truncated: false, timedOut: false, aborted: false, durationMs: 1 };
+      return Promise.resolve({ exitCode: 0, signal: null, output: 'fake', truncated: false, timedOut: false, aborted: false, durationMs: 1 });
     };
     const t = createToolHandlers({ directory: dir, runCommand });
     expect(await t.run_command({ command: 'make' })).toEqual({ exitCode: 0, output: 'fake' });

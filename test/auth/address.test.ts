@@ -3,7 +3,18 @@ import { isLoopbackAddress, networkKey, parseIp } from '../../src/auth/address.j
 
 describe('networkKey', () => {
   it('all of loopback is one key, however it is written', () => {
-    for (const a of ['127.0.0.1', '127.0.0.2', '127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:2', '0:0:0:0:0:ffff:7f00:1']) {
+    for (const a of [
+      '127.0.0.1',
+      '127.0.0.2',
+      '127.255.255.254',
+      '127.1.2.3',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '[::1]',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:2',
+      '0:0:0:0:0:ffff:7f00:1',
+    ]) {
       expect(networkKey(a), a).toBe('loopback');
     }
   });

@@ -46,7 +46,8 @@ describe('policy', () => {
     for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(req(m, '/file')).toEqual({ kind: 'requires', permissions: ['write'] });
   });
   it('other methods are 405', () => {
-    for (const m of ['TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', 'constructor', 'valueOf', '__proto__', 'toString']) expect(req(m, '/config').kind).toBe('method_not_allowed');
+    for (const m of ['TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', 'constructor', 'valueOf', '__proto__', 'toString'])
+      expect(req(m, '/config').kind).toBe('method_not_allowed');
   });
   it('interactive segments add execute, case-insensitively', () => {
     expect(req('GET', '/pty')).toEqual({ kind: 'requires', permissions: ['read', 'execute'] });
@@ -83,7 +84,17 @@ describe('credentials', () => {
     expect(credentialFromAuthorization('Basic ' + Buffer.from(':a:b').toString('base64'))).toEqual({ kind: 'basic', token: 'a:b' });
     expect(credentialFromAuthorization(undefined)).toEqual({ kind: 'none' });
   });
-  for (const bad of ['Bearer', 'Bearer a b', 'Bearer a, Bearer b', 'Token abc', 'abc', '', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'Bearer ' + 'a'.repeat(5000)]) {
+  for (const bad of [
+    'Bearer',
+    'Bearer a b',
+    'Bearer a, Bearer b',
+    'Token abc',
+    'abc',
+    '',
+    'Basic !!!',
+    'Basic ' + Buffer.from('nocolon').toString('base64'),
+    'Bearer ' + 'a'.repeat(5000),
+  ]) {
     it(`invalid: ${JSON.stringify(bad.slice(0, 30))}`, () => expect(credentialFromAuthorization(bad).kind).toBe('invalid'));
   }
 });

@@ -55,8 +55,35 @@ describe('token store', () => {
     ['no version', '{"tokens": []}', /no "version"/],
     ['tokens not a list', '{"version": 1, "tokens": {}}', /"tokens" is not an array/],
     ['bad record', '{"version": 1, "tokens": [{"id": "tok_0000000000"}]}', /record #1/],
-    ['unknown field', JSON.stringify({ version: 1, tokens: [{ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: ['read'], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null, secret: 'x' }] }), /unknown field "secret"/],
-    ['empty permissions', JSON.stringify({ version: 1, tokens: [{ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: [], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null }] }), /permissions/],
+    [
+      'unknown field',
+      JSON.stringify({
+        version: 1,
+        tokens: [
+          {
+            id: 'tok_0000000000',
+            name: 'a',
+            hash: 'a'.repeat(64),
+            permissions: ['read'],
+            createdAt: '2026-01-01T00:00:00Z',
+            expiresAt: null,
+            lastUsedAt: null,
+            secret: 'x',
+          },
+        ],
+      }),
+      /unknown field "secret"/,
+    ],
+    [
+      'empty permissions',
+      JSON.stringify({
+        version: 1,
+        tokens: [
+          { id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: [], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null },
+        ],
+      }),
+      /permissions/,
+    ],
     ['array top level', '[]', /not a JSON object/],
   ];
   for (const [what, content, msg] of broken) {
@@ -82,7 +109,11 @@ describe('token store', () => {
   it('a mutation that throws writes nothing', async () => {
     await createToken({ name: 'a', permissions: ['read'], expiresAt: null }, file);
     const before = fs.readFileSync(file);
-    await expect(updateTokenFile(file, () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      updateTokenFile(file, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     await expect(updateTokenFile(file, (d) => ({ data: { ...d, version: 9 as 1 }, result: 0 }))).rejects.toThrow(/invalid token file/);
     expect(fs.readFileSync(file)).toEqual(before);
   });
@@ -115,7 +146,13 @@ describe('token store', () => {
     const b = await createToken({ name: 'b', permissions: ['read'], expiresAt: null }, file);
     await deleteTokens(['a'], file);
     const at = new Date().toISOString();
-    await recordLastUsed(new Map([[a.record.id, at], [b.record.id, at]]), file);
+    await recordLastUsed(
+      new Map([
+        [a.record.id, at],
+        [b.record.id, at],
+      ]),
+      file,
+    );
     const list = await listTokens(file);
     expect(list.map((t) => [t.name, t.lastUsedAt])).toEqual([['b', at]]);
   });

@@ -23,11 +23,7 @@ describe('TokenIndex.verify', () => {
   const later = generateToken();
   const index = new TokenIndex({
     version: 1,
-    tokens: [
-      rec(good),
-      rec(expired, { expiresAt: '2026-11-27T11:59:59.999Z' }),
-      rec(later, { expiresAt: '2026-11-27T12:00:01.000Z' }),
-    ],
+    tokens: [rec(good), rec(expired, { expiresAt: '2026-11-27T11:59:59.999Z' }), rec(later, { expiresAt: '2026-11-27T12:00:01.000Z' })],
   });
 
   it('accepts a known token', () => {
@@ -50,8 +46,8 @@ describe('TokenIndex.verify', () => {
   });
   it('isActive tracks deletion and expiry by id', () => {
     const [a, b] = index.records();
-    expect(index.isActive(a!.id, now)).toBe(true);
-    expect(index.isActive(b!.id, now)).toBe(false);
+    expect(index.isActive(a.id, now)).toBe(true);
+    expect(index.isActive(b.id, now)).toBe(false);
     expect(index.isActive('tok_missing000', now)).toBe(false);
   });
 });

@@ -55,13 +55,15 @@ describe('tether attach', () => {
   it('Ctrl-] detaches, the terminal keeps running, and a reattach replays it', async () => {
     const a = await attach();
     await waitFor(() => /created terminal (pty_\w+)/.test(a.out()), { what: 'terminal created' });
-    const id = /created terminal (pty_\w+)/.exec(a.out())![1]!;
+    const id = /created terminal (pty_\w+)/.exec(a.out())![1];
     a.p.write('export MARK=kept-$((1+1))\r');
     a.p.write('echo set-$MARK\r');
     await waitFor(() => a.out().includes('set-kept-2'), { what: 'marker' });
     a.p.write('\x1d');
     expect(await a.exit).toBe(0);
-    expect(a.out()).toMatch(new RegExp(`detached from ${id}; it is still running\\. Reattach with: tether attach --pty ${id} --url ${s.url.replace(/[.]/g, '\\.')}`));
+    expect(a.out()).toMatch(
+      new RegExp(`detached from ${id}; it is still running\\. Reattach with: tether attach --pty ${id} --url ${s.url.replace(/[.]/g, '\\.')}`),
+    );
     const list = await (await s.fetch('/pty', { token })).json();
     expect(list.find((p: { id: string }) => p.id === id).status).toBe('running');
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 
@@ -158,7 +158,9 @@ describe('tether auth token (real processes)', () => {
     ];
     const results = await Promise.all(ops);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    const names = JSON.parse(fs.readFileSync(t.tokenFile, 'utf8')).tokens.map((x: { name: string }) => x.name).sort();
+    const names = JSON.parse(fs.readFileSync(t.tokenFile, 'utf8'))
+      .tokens.map((x: { name: string }) => x.name)
+      .sort();
     expect(names).toEqual(['keeper', ...Array.from({ length: 10 }, (_, i) => `n${i}`)].sort());
     expect(keep.name).toBe('keeper');
   });

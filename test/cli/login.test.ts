@@ -51,7 +51,9 @@ describe('tether auth login / status / logout', () => {
     const c = await s.token(['read'], { name: 'from-flag' });
     await cli(['auth', 'login', s.url, '--token-stdin'], a.token);
     expect(JSON.parse((await cli(['auth', 'status', s.url, '--json'], undefined, { TETHER_TOKEN: b.token })).stdout).name).toBe('from-env');
-    expect(JSON.parse((await cli(['auth', 'status', s.url, '--json', '--token', c.token], undefined, { TETHER_TOKEN: b.token })).stdout).name).toBe('from-flag');
+    expect(JSON.parse((await cli(['auth', 'status', s.url, '--json', '--token', c.token], undefined, { TETHER_TOKEN: b.token })).stdout).name).toBe(
+      'from-flag',
+    );
   });
 
   it('a malformed token is refused locally (exit 2); an unknown one by the server (exit 1); nothing saved', async () => {
@@ -106,7 +108,7 @@ describe('tether auth login / status / logout', () => {
   it('the hidden prompt reads the token without echoing it', async () => {
     const { token } = await s.token(['read'], { name: 'typed' });
     const pty = await import('node-pty');
-    const p = pty.spawn(process.execPath, [BIN, 'auth', 'login', s.url], { env: s.env.env as Record<string, string>, cols: 120, rows: 20 });
+    const p = pty.spawn(process.execPath, [BIN, 'auth', 'login', s.url], { env: s.env.env, cols: 120, rows: 20 });
     let out = '';
     p.onData((d) => (out += d));
     const exit = new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));

@@ -7,18 +7,18 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { noAuthRefusal } from '../../src/server/hosts.js';
 
-const bound = { address: '127.0.0.1', close: vi.fn(async () => {}) };
+const bound = { address: '127.0.0.1', close: vi.fn(() => Promise.resolve()) };
 vi.mock('../../src/server/server.js', () => ({
-  startServer: vi.fn(async () => ({ url: 'http://x', port: 1, address: bound.address, close: bound.close, ctx: { projectDir: '/' } })),
+  startServer: vi.fn(() => Promise.resolve({ url: 'http://x', port: 1, address: bound.address, close: bound.close, ctx: { projectDir: '/' } })),
 }));
-vi.mock('../../src/server/routes/index.js', () => ({ productionRegistrars: async () => [] }));
+vi.mock('../../src/server/routes/index.js', () => ({ productionRegistrars: () => Promise.resolve([]) }));
 
 const { checkNoAuthHost, serveCommand } = await import('../../src/cli/serve.js');
 
 const resolvesTo =
   (...addresses: string[]) =>
-  async () =>
-    addresses.map((address) => ({ address }));
+  () =>
+    Promise.resolve(addresses.map((address) => ({ address })));
 
 async function refusal(p: Promise<unknown>): Promise<UsageError> {
   const err = await p.then(
@@ -55,7 +55,9 @@ describe('checkNoAuthHost', () => {
   });
 
   it('a name that does not resolve is refused, naming why', async () => {
-    const e = await refusal(checkNoAuthHost('nowhere.invalid', async () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }))));
+    const e = await refusal(
+      checkNoAuthHost('nowhere.invalid', async () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }))),
+    );
     expect(e.message).toMatch(/does not resolve \(ENOTFOUND\)/);
   });
 

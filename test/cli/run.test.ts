@@ -46,13 +46,18 @@ describe('tether run', () => {
   });
 
   it('a message prints the streamed reply from the model; --session continues the same session', async () => {
-    const cfg = await s.fetch('/config', { method: 'PATCH', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ modelUrl: model.baseURL, model: 'fake', apiKey: 'k' }) });
+    const cfg = await s.fetch('/config', {
+      method: 'PATCH',
+      token,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ modelUrl: model.baseURL, model: 'fake', apiKey: 'k' }),
+    });
     expect(cfg.status).toBe(200);
     model.reply({ text: ['Hello', ', wor', 'ld!'] });
     const r = await run(['say hello']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('Hello, world!\n');
-    const id = /session (ses_\S+)/.exec(r.stderr)![1]!;
+    const id = /session (ses_\S+)/.exec(r.stderr)![1];
     model.reply({ text: ['again'] });
     const r2 = await run(['--session', id, 'once more']);
     expect(r2.stdout).toBe('again\n');

@@ -16,7 +16,7 @@ const children: ChildProcess[] = [];
 beforeEach(() => {
   t = tempEnv();
 });
-afterEach(async () => {
+afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   t.cleanup();
 });
@@ -87,12 +87,13 @@ describe('tether serve', () => {
 
   it('on a terminal with no active token, creates first-run and prints it once with a curl line', async () => {
     const pty = await import('node-pty');
-    const p = pty.spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', t.root], { env: t.env as Record<string, string>, cols: 200, rows: 50 });
+    const p = pty.spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', t.root], { env: t.env, cols: 200, rows: 50 });
     let out = '';
     p.onData((d) => (out += d));
     try {
+      // eslint-disable-next-line no-control-regex -- on a terminal the URL comes wrapped in ESC[...m colour codes
       const url = await waitFor(() => /listening on (?:\x1b\[[0-9;]*m)*(http\S+?)(?:\x1b|\s)/.exec(out)?.[1], { timeout: 15_000, what: 'serve on a pty' });
-      const tok = /(tether_[0-9A-Za-z]{28})/.exec(out)![1]!;
+      const tok = /(tether_[0-9A-Za-z]{28})/.exec(out)![1];
       expect(out).toMatch(/first-run/);
       expect(out).toMatch(new RegExp(`curl -H "Authorization: Bearer ${tok}" http://127.0.0.1:\\d+/auth/whoami`));
       expect(out).toMatch(/shown only once/);

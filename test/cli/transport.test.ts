@@ -7,7 +7,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/token-format.js';
 import { runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
-import { hasRawControl, pty, redirectingRoutes, session, startHostileServer, whoami, type HostileOptions, type HostileServer } from '../helpers/hostile-server.js';
+import {
+  hasRawControl,
+  pty,
+  redirectingRoutes,
+  session,
+  startHostileServer,
+  whoami,
+  type HostileOptions,
+  type HostileServer,
+} from '../helpers/hostile-server.js';
 
 let t: TempEnv;
 const servers: HostileServer[] = [];

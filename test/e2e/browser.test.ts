@@ -142,7 +142,7 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     expect(await page.evaluate('document.cookie')).toBe('');
     expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual(['tether.sessionKey']);
-    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    const key = await page.evaluate<string>("sessionStorage.getItem('tether.sessionKey')");
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(key).not.toBe(admin.token);
     await screenshot(page, '02-logged-in');
@@ -175,7 +175,7 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await screenshot(page, '03-terminal');
 
     // The server-side size follows the element.
-    const id = decodeURIComponent(page.url().split('#/terminal/')[1]!);
+    const id = decodeURIComponent(page.url().split('#/terminal/')[1]);
     const size = async () => (await (await s.fetch(`/pty/${id}`, { token: admin.token })).json()) as { cols: number; rows: number };
     const first = await size();
     await page.setViewportSize({ width: 900, height: 600 });
@@ -198,14 +198,33 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await page.fill('#composer-input', 'echo shell-$((6*7)); echo oops >&2; exit 3');
     await page.keyboard.press('Enter');
     const msg = page.locator('.msg.shell').last();
-    await expect.poll(() => msg.locator('pre.stdout').innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toBe('shell-42\n');
+    await expect
+      .poll(
+        () =>
+          msg
+            .locator('pre.stdout')
+            .innerText()
+            .catch(() => ''),
+        { timeout: UI_TIMEOUT },
+      )
+      .toBe('shell-42\n');
     await expect.poll(() => msg.locator('.shell-foot .badge').innerText(), { timeout: UI_TIMEOUT }).toBe('exit 3');
     expect(await msg.locator('pre.stderr').innerText()).toBe('oops\n');
     expect(await msg.locator('.shell-cmd code').innerText()).toContain('echo shell-$((6*7))');
     // The session appears in the list, and the message survives a reload.
     await expect.poll(() => page.locator('#session-list a').count(), { timeout: UI_TIMEOUT }).toBeGreaterThan(0);
     await page.reload();
-    await expect.poll(() => page.locator('.msg.shell pre.stdout').last().innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toBe('shell-42\n');
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('.msg.shell pre.stdout')
+            .last()
+            .innerText()
+            .catch(() => ''),
+        { timeout: UI_TIMEOUT },
+      )
+      .toBe('shell-42\n');
     await screenshot(page, '04-session');
     expect(await cspViolations()).toEqual([]);
     expect(errors).toEqual([]);
@@ -221,7 +240,10 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
         body: JSON.stringify({ modelUrl: model.baseURL, model: 'test-model', apiKey: 'sk-test-web-123456' }),
       });
       expect(patch.status).toBe(200);
-      model.reply({ toolCalls: [{ id: 'call_read', name: 'read_file', args: { path: 'hello.txt' } }] }, { text: ['The file ', 'says: hello ', 'from the project.'] });
+      model.reply(
+        { toolCalls: [{ id: 'call_read', name: 'read_file', args: { path: 'hello.txt' } }] },
+        { text: ['The file ', 'says: hello ', 'from the project.'] },
+      );
       const { page, errors, cspViolations } = await newPage();
       await loginWithForm(page, admin.token);
       await page.click('#new-session');
@@ -251,12 +273,31 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
       return (await r.json()) as { id: string };
     };
     const pty = await post('/pty', { title: 'made-elsewhere' });
-    await expect.poll(() => page.locator(`#terminal-list a[data-id="${pty.id}"]`).innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toContain('made-elsewhere');
+    await expect
+      .poll(
+        () =>
+          page
+            .locator(`#terminal-list a[data-id="${pty.id}"]`)
+            .innerText()
+            .catch(() => ''),
+        { timeout: UI_TIMEOUT },
+      )
+      .toContain('made-elsewhere');
     const ses = await post('/session', { title: 'watched' });
     await page.evaluate((id) => (location.hash = `#/session/${encodeURIComponent(id)}`), ses.id);
     await expect.poll(() => page.locator('#ses-title').innerText(), { timeout: UI_TIMEOUT }).toBe('watched');
     await post(`/session/${ses.id}/shell`, { command: 'echo elsewhere-$((5*5))' });
-    await expect.poll(() => page.locator('.msg.shell pre.stdout').last().innerText().catch(() => ''), { timeout: UI_TIMEOUT }).toBe('elsewhere-25\n');
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('.msg.shell pre.stdout')
+            .last()
+            .innerText()
+            .catch(() => ''),
+        { timeout: UI_TIMEOUT },
+      )
+      .toBe('elsewhere-25\n');
     expect((await s.fetch(`/pty/${pty.id}`, { method: 'DELETE', token: admin.token })).status).toBeLessThan(300);
     expect(await cspViolations()).toEqual([]);
     expect(errors).toEqual([]);
@@ -282,7 +323,7 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await loginWithForm(page, admin.token);
     const old = await sessionCookie(page);
     expect(old).toBeDefined();
-    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    const key = await page.evaluate<string>("sessionStorage.getItem('tether.sessionKey')");
     const withOld = () => fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${old!.value}`, 'x-tether-session': key } });
     expect((await withOld()).status).toBe(200);
 
@@ -320,7 +361,11 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await page.locator('#view-home').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     const before = await ptyCount();
     const r = await page.evaluate(() =>
-      fetch('/pty', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' }, body: '{}' }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: { message: string } } })),
+      fetch('/pty', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' },
+        body: '{}',
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: { message: string } } })),
     );
     expect(r.status).toBe(403);
     expect(r.body.error.message).toMatch(/execute/);
@@ -332,7 +377,9 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
   it('refuses requests forged by a page on another origin that carry the session cookie', async () => {
     const { page } = await newPage();
     await loginWithForm(page, admin.token);
-    const target = (await (await s.fetch('/pty', { method: 'POST', token: admin.token, headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { id: string };
+    const target = (await (
+      await s.fetch('/pty', { method: 'POST', token: admin.token, headers: { 'content-type': 'application/json' }, body: '{}' })
+    ).json()) as { id: string };
     const before = await ptyCount();
     const marker = path.join(s.project, 'pwned');
 
@@ -391,12 +438,18 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
       // replayed outside a browser with a forged Origin.
       const leaked = cookiesSeenByEvil.map((c) => new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(c)?.[1]).find(Boolean);
       if (leaked) {
-        const replay = await fetch(s.url + '/pty', { method: 'POST', headers: { cookie: `${SESSION_COOKIE}=${leaked}`, origin: s.url, 'content-type': 'application/json' }, body: '{}' });
+        const replay = await fetch(s.url + '/pty', {
+          method: 'POST',
+          headers: { cookie: `${SESSION_COOKIE}=${leaked}`, origin: s.url, 'content-type': 'application/json' },
+          body: '{}',
+        });
         expect(replay.status).toBe(401);
         expect(await ptyCount()).toBe(before);
       }
       // The user's own page still works.
-      expect(await page.evaluate(() => fetch('/pty', { headers: { 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' } }).then((r) => r.status))).toBe(200);
+      expect(
+        await page.evaluate(() => fetch('/pty', { headers: { 'x-tether-session': sessionStorage.getItem('tether.sessionKey') ?? '' } }).then((r) => r.status)),
+      ).toBe(200);
     } finally {
       evil.closeAllConnections();
       await new Promise((r) => evil.close(r));
@@ -410,7 +463,7 @@ describe.skipIf(found.path === null)('web UI in Chromium', () => {
     await page.click('#new-terminal');
     await expect.poll(() => page.locator('#term-status').innerText(), { timeout: UI_TIMEOUT }).toBe('connected');
     const cookie = await sessionCookie(page);
-    const key = (await page.evaluate("sessionStorage.getItem('tether.sessionKey')")) as string;
+    const key = await page.evaluate<string>("sessionStorage.getItem('tether.sessionKey')");
     const whoami = () => fetch(s.url + '/auth/whoami', { headers: { cookie: `${SESSION_COOKIE}=${cookie!.value}`, 'x-tether-session': key } });
     expect((await whoami()).status).toBe(200);
 

@@ -128,7 +128,12 @@ async function startEverything(s: Served): Promise<number[]> {
 const registryFiles = () => {
   const dir = path.join(t.dataHome, 'tether', 'procs');
   // Only the files themselves, not a write in flight (`<file>.tmp-<pid>-<hex>`).
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)) : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => path.join(dir, f))
+    : [];
 };
 
 describe('orphaned processes of a killed server', () => {
@@ -137,10 +142,9 @@ describe('orphaned processes of a killed server', () => {
     const pids = await startEverything(first);
     expect(pids.every(isAlive)).toBe(true);
     // Written in the background, coalesced: two terminals, one shell command, one agent command.
-    const file = await waitFor(
-      () => registryFiles().find((f) => JSON.parse(fs.readFileSync(f, 'utf8')).groups.length === 4),
-      { what: 'the registry to list four sessions' },
-    );
+    const file = await waitFor(() => registryFiles().find((f) => JSON.parse(fs.readFileSync(f, 'utf8')).groups.length === 4), {
+      what: 'the registry to list four sessions',
+    });
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
 
     first.child.kill('SIGKILL');
@@ -178,7 +182,7 @@ describe('orphaned processes of a killed server', () => {
     for (const pid of bPids) await waitFor(() => !isAlive(pid), { what: `b's pid ${pid} to end with b` });
   });
 
-  it('terminals and commands do not see the server\'s TETHER_MODEL_API_KEY', async () => {
+  it("terminals and commands do not see the server's TETHER_MODEL_API_KEY", async () => {
     const s = await serve();
     await api(s, 'POST', '/pty', { command: 'bash', args: ['--norc', '--noprofile', '-c', 'env > term-env.txt; echo done >> term-env.txt'] });
     await waitFor(() => fs.existsSync(path.join(project, 'term-env.txt')) && fs.readFileSync(path.join(project, 'term-env.txt'), 'utf8').includes('done'), {

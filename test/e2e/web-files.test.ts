@@ -51,7 +51,7 @@ describe('the file table', () => {
     for (const [key, entry] of scripts) {
       const text = fs.readFileSync(entry.file, 'utf8');
       for (const m of text.matchAll(/^\s*(?:import\s+(?:[\w*{}\s,]+?\s+from\s+)?|export\s+(?:\*|\{[^}]*\})\s+from\s+)['"]([^'"]+)['"]/gm)) {
-        const spec = m[1]!;
+        const spec = m[1];
         expect(spec, `${key} imports ${spec}`).toMatch(/^\.\.?\//);
         const url = new URL(spec, `http://ui.test${key}`);
         expect(table.has(url.pathname), `${key} imports ${spec} (${url.pathname})`).toBe(true);
@@ -90,7 +90,14 @@ describe('the file table', () => {
       fs.symlinkSync(path.join(dir, 'other'), path.join(dir, 'modules', 'dirlink'));
       const table = webFileTable(dir, (id) => `/node_modules/${id}`);
       expect([...table.keys()].sort()).toEqual(
-        ['/', '/ui/app.js', '/ui/index.html', '/ui/modules/a.js', '/ui/modules/b.css', ...['addon-fit.mjs', 'addon-fit.mjs.map', 'xterm.css', 'xterm.mjs', 'xterm.mjs.map'].map((n) => `/ui/vendor/${n}`)].sort(),
+        [
+          '/',
+          '/ui/app.js',
+          '/ui/index.html',
+          '/ui/modules/a.js',
+          '/ui/modules/b.css',
+          ...['addon-fit.mjs', 'addon-fit.mjs.map', 'xterm.css', 'xterm.mjs', 'xterm.mjs.map'].map((n) => `/ui/vendor/${n}`),
+        ].sort(),
       );
       // The vendor names are node_modules files, whatever src/web holds.
       expect(table.get('/ui/vendor/xterm.mjs')!.file).toBe('/node_modules/@xterm/xterm/lib/xterm.mjs');
@@ -128,7 +135,14 @@ describe('serving', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await r.text()).toContain('export class SseParser');
-    for (const p of ['/ui/modules', '/ui/modules/nope.js', '/ui/modules/deeper/a.js', '/ui/modules/%2e%2e/%2e%2e/package.json', '/ui/modules/x/../../../package.json', '/ui/modules/sse.js/']) {
+    for (const p of [
+      '/ui/modules',
+      '/ui/modules/nope.js',
+      '/ui/modules/deeper/a.js',
+      '/ui/modules/%2e%2e/%2e%2e/package.json',
+      '/ui/modules/x/../../../package.json',
+      '/ui/modules/sse.js/',
+    ]) {
       const r = await fetch(s.url + p);
       // (A trailing slash is dropped by the canonical path: that one is the module itself.)
       if (p.endsWith('/')) expect(r.status, p).toBe(200);

@@ -17,7 +17,9 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const found = findChromium();
 const required = process.env.TETHER_REQUIRE_BROWSER === '1';
 if (found.path === null) {
-  console.warn(`\n*** web login suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`);
+  console.warn(
+    `\n*** web login suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`,
+  );
   if (required) {
     it('web login suite: chromium not found and TETHER_REQUIRE_BROWSER=1 requires it', () => {
       throw new Error(`chromium not found: ${found.reason}`);
@@ -105,7 +107,9 @@ describe.skipIf(found.path === null)('web UI login in Chromium', () => {
 
     const evil = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>evil</title><script>window.open(${JSON.stringify(`${s.url}/#token=${attacker.token}`)}); document.title = 'opened';</script>`);
+      res.end(
+        `<!doctype html><title>evil</title><script>window.open(${JSON.stringify(`${s.url}/#token=${attacker.token}`)}); document.title = 'opened';</script>`,
+      );
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     try {
@@ -115,7 +119,16 @@ describe.skipIf(found.path === null)('web UI login in Chromium', () => {
       const opened = await popup;
       await opened.waitForLoadState();
       // Whatever the new tab shows (the login page, or this browser's own session), it says no.
-      await expect.poll(() => opened.locator('#login-message, #banner').filter({ hasText: /not supported/ }).count(), { timeout: UI_TIMEOUT }).toBe(1);
+      await expect
+        .poll(
+          () =>
+            opened
+              .locator('#login-message, #banner')
+              .filter({ hasText: /not supported/ })
+              .count(),
+          { timeout: UI_TIMEOUT },
+        )
+        .toBe(1);
       expect(await opened.evaluate('location.hash')).toBe('');
     } finally {
       evil.closeAllConnections();
@@ -140,7 +153,9 @@ describe.skipIf(found.path === null)('web UI login in Chromium', () => {
 
     await submit(b.page, second.token);
     await b.page.locator('#login-confirm').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    expect(await b.page.locator('#login-confirm-text').innerText()).toMatch(/logged in as tab-a-user in another tab.*ends that tab's session.*Log in here anyway\?/);
+    expect(await b.page.locator('#login-confirm-text').innerText()).toMatch(
+      /logged in as tab-a-user in another tab.*ends that tab's session.*Log in here anyway\?/,
+    );
     await screenshot(b.page, '11-login-confirm');
     // Nothing was sent yet: tab A is untouched.
     expect(logins()).toBe(before);

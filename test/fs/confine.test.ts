@@ -29,7 +29,11 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterAll(() => setProcFdForTests(initialProc));
 
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code,
+  );
 
 const modes = initialProc ? [true, false] : [false];
 describe.each(modes)('with /proc/self/fd: %s', (proc) => {
@@ -64,7 +68,10 @@ describe.each(modes)('with /proc/self/fd: %s', (proc) => {
   });
 
   it('writes atomically, creating parents, never through a symlink out or into a reserved directory', async () => {
-    expect(await writeFileConfined(root, 'new/deep/f.txt', 'x', { createParents: true })).toEqual({ real: path.join(root.real, 'new/deep/f.txt'), created: true });
+    expect(await writeFileConfined(root, 'new/deep/f.txt', 'x', { createParents: true })).toEqual({
+      real: path.join(root.real, 'new/deep/f.txt'),
+      created: true,
+    });
     expect(fs.readFileSync(path.join(root.real, 'new/deep/f.txt'), 'utf8')).toBe('x');
     expect(await code(writeFileConfined(root, 'dir-out/pwned', 'x', { createParents: true }))).toBe('path_outside_root');
     expect(await code(writeFileConfined(root, 'own/tether/token', 'x', { createParents: true }))).toBe('path_reserved');

@@ -48,7 +48,9 @@ describe('withFileLock', () => {
       await waitFor(h.held, { what: 'child to hold the lock' });
       // Many collections happen in the child meanwhile (every 20 ms): the lock must still be held.
       for (let i = 0; i < 5; i++) {
-        await expect(withFileLock(file, async () => 'stolen', { what: 'test file', lockWaitMs: 200 })).rejects.toThrow(/still held by another process/);
+        await expect(withFileLock(file, () => Promise.resolve('stolen'), { what: 'test file', lockWaitMs: 200 })).rejects.toThrow(
+          /still held by another process/,
+        );
       }
     } finally {
       h.child.kill('SIGKILL');
@@ -59,11 +61,11 @@ describe('withFileLock', () => {
     const h = holder();
     try {
       await waitFor(h.held, { what: 'child to hold the lock' });
-      await expect(withFileLock(file, async () => 'x', { what: 'test file', lockWaitMs: 300 })).rejects.toThrow(/still held by another process/);
+      await expect(withFileLock(file, () => Promise.resolve('x'), { what: 'test file', lockWaitMs: 300 })).rejects.toThrow(/still held by another process/);
       h.child.kill('SIGKILL');
       await new Promise((r) => h.child.once('exit', r));
       const t0 = Date.now();
-      expect(await withFileLock(file, async () => 'mine', { what: 'test file', lockWaitMs: 5000 })).toBe('mine');
+      expect(await withFileLock(file, () => Promise.resolve('mine'), { what: 'test file', lockWaitMs: 5000 })).toBe('mine');
       expect(Date.now() - t0).toBeLessThan(1000); // no staleness timeout to sit out
     } finally {
       h.child.kill('SIGKILL');
@@ -93,19 +95,19 @@ describe('withFileLock', () => {
   });
 
   it('a failing holder releases the lock', async () => {
-    await expect(withFileLock(file, async () => { throw new Error('boom'); }, { what: 'test file' })).rejects.toThrow('boom');
-    expect(await withFileLock(file, async () => 'ok', { what: 'test file', lockWaitMs: 200 })).toBe('ok');
+    await expect(withFileLock(file, () => Promise.reject(new Error('boom')), { what: 'test file' })).rejects.toThrow('boom');
+    expect(await withFileLock(file, () => Promise.resolve('ok'), { what: 'test file', lockWaitMs: 200 })).toBe('ok');
   });
 
   it('an unwritable place is a clear error at once, naming the path', async () => {
     fs.writeFileSync(path.join(dir, 'not-a-dir'), '');
     const t0 = Date.now();
-    await expect(withFileLock(path.join(dir, 'not-a-dir', 'data.json'), async () => 'x', { what: 'test file' })).rejects.toThrow(/not-a-dir/);
+    await expect(withFileLock(path.join(dir, 'not-a-dir', 'data.json'), () => Promise.resolve('x'), { what: 'test file' })).rejects.toThrow(/not-a-dir/);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it('the lock file is private', async () => {
-    await withFileLock(file, async () => undefined, { what: 'test file' });
+    await withFileLock(file, () => Promise.resolve(undefined), { what: 'test file' });
     expect(fs.statSync(`${file}.lock`).mode & 0o777).toBe(0o600);
   });
 });

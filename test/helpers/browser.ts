@@ -52,7 +52,7 @@ export async function launchChromium(executablePath: string): Promise<Browser> {
 export interface WatchedPage {
   page: Page;
   /** Content-Security-Policy violations the page reported. */
-  cspViolations(): Promise<string[]>;
+  cspViolations: () => Promise<string[]>;
   /** Uncaught page errors and console errors (not Chromium's "Failed to load resource" lines for
    * HTTP error statuses: the tests check statuses themselves, and a 401 is how the login probe works). */
   errors: string[];
@@ -70,7 +70,8 @@ export async function watchedPage(context: BrowserContext): Promise<WatchedPage>
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource: the server responded with a status of')) errors.push(`console: ${msg.text()}`);
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource: the server responded with a status of'))
+      errors.push(`console: ${msg.text()}`);
   });
   return {
     page,

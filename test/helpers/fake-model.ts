@@ -156,8 +156,7 @@ export async function startFakeModel(): Promise<FakeModel> {
         res.end(JSON.stringify({ error: { message: `fake model: no route ${req.method} ${req.url}` } }));
         return;
       }
-      const reply =
-        queue.shift() ??
+      const reply = queue.shift() ??
         fake.fallback?.(recorded, requests.length - 1) ?? { status: 500, message: `fake model: no scripted reply for request ${requests.length}` };
       if ('status' in reply) {
         res.writeHead(reply.status, { 'content-type': 'application/json' });

@@ -14,6 +14,7 @@ export const EVIL_SHORT = '\x1b]0;pwned\x07\x1b[2J\x9b2J\u202eevil';
 export const EVIL_VISIBLE = '^[]52;c;cHduZWQ=^G^[]0;pwned';
 
 /** Raw control characters (other than \n, \t and the CLI's own \r\n), C1 and bidi formatting. */
+// eslint-disable-next-line no-control-regex -- finding raw control characters is the point of this pattern
 export const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 export const hasRawControl = (s: string) => RAW_CONTROL.test(s.replace(/\r\n/g, '\n'));
 
@@ -88,7 +89,7 @@ export async function startHostileServer(opts: HostileOptions = {}): Promise<Hos
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => 'tether' });
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (d: Buffer) => (body += d));
+    req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       const path = new URL(req.url!, 'http://x').pathname;
@@ -130,7 +131,10 @@ export async function startHostileServer(opts: HostileOptions = {}): Promise<Hos
 /** A redirect to `location` for every request and upgrade. */
 export function redirectingRoutes(status: number, location: string): HostileOptions {
   const reply: Route = () => ({ status, headers: { location }, body: '' });
-  return { routes: { 'GET *': reply, 'POST *': reply, 'PUT *': reply, 'PATCH *': reply, 'DELETE *': reply }, upgrade: { status, headers: { location }, body: '' } };
+  return {
+    routes: { 'GET *': reply, 'POST *': reply, 'PUT *': reply, 'PATCH *': reply, 'DELETE *': reply },
+    upgrade: { status, headers: { location }, body: '' },
+  };
 }
 
 // ----- payloads in the shapes a tether server sends, every string field hostile -----

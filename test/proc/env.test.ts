@@ -12,7 +12,7 @@ describe('childEnv', () => {
       TETHER_URL: 'http://127.0.0.1:1',
       TETHER_: 'empty suffix',
       TETHER_INSTANCE: 'a parent server', // a tether server started inside a tether terminal
-      AWS_SECRET_ACCESS_KEY: 'the user\'s own',
+      AWS_SECRET_ACCESS_KEY: "the user's own",
       XTETHER_Y: 'not the prefix',
       tether_lower: 'not read by tether',
       UNSET: undefined,
@@ -39,11 +39,11 @@ describe('childEnv', () => {
     }
   });
 
-  it('omits named variables, then adds the caller\'s (any name), and always sets its own marker last', () => {
+  it("omits named variables, then adds the caller's (any name), and always sets its own marker last", () => {
     const env = childEnv({
       base: { PATH: '/bin', TMUX: '/tmp/tmux', TERM: 'screen' },
       omit: ['TMUX'],
-      add: { TERM: 'xterm-256color', TETHER_TOKEN: 'the caller\'s own value', [INSTANCE_VAR]: 'forged' },
+      add: { TERM: 'xterm-256color', TETHER_TOKEN: "the caller's own value", [INSTANCE_VAR]: 'forged' },
     });
     expect(env).toEqual({ PATH: '/bin', TERM: 'xterm-256color', TETHER_TOKEN: "the caller's own value", [INSTANCE_VAR]: INSTANCE_ID });
   });

@@ -59,7 +59,7 @@ export function startSession(setup: string, marker: string | null, then = ''): S
   spawned.add(sid);
   const st = startTime(sid); // same tick as the spawn: not reaped yet
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
   const printed = waitFor(() => out.includes('end\n') && out, { what: `session ${sid} to print its pids` }).then((text) => {
     const pids = text
       .split('\n')

@@ -4,7 +4,8 @@ import { indexProcs, verifiedMembers as verify } from '../../src/proc/members.js
 import type { ProcStat } from '../../src/proc/procfs.js';
 
 const p = (pid: number, session: number, startTime: number, state = 'S'): ProcStat => ({ pid, state, ppid: 1, pgrp: session, session, startTime });
-const verifiedMembers = (s: Parameters<typeof verify>[0], i: string, procs: ProcStat[], env: Parameters<typeof verify>[3]) => verify(s, i, indexProcs(procs), env);
+const verifiedMembers = (s: Parameters<typeof verify>[0], i: string, procs: ProcStat[], env: Parameters<typeof verify>[3]) =>
+  verify(s, i, indexProcs(procs), env);
 const marked = (pids: number[]) => (pid: number, entry: string) => entry === 'TETHER_INSTANCE=ours' && pids.includes(pid);
 
 describe('verifiedMembers', () => {

@@ -5,17 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reapOrphans } from '../../src/proc/reap.js';
 import { registryDir } from '../../src/proc/registry.js';
-import {
-  deadServer,
-  isAlive,
-  killSpawned,
-  liveServer,
-  randomInstance,
-  startSession,
-  tempData,
-  waitFor,
-  writeRegistry,
-} from './helpers.js';
+import { deadServer, isAlive, killSpawned, liveServer, randomInstance, startSession, tempData, waitFor, writeRegistry } from './helpers.js';
 
 let data: ReturnType<typeof tempData>;
 beforeEach(() => {
@@ -29,7 +19,7 @@ afterEach(() => {
 const BG = (cmd: string) => `${cmd} >/dev/null 2>&1 & echo $!`;
 
 describe('reapOrphans', () => {
-  it('kills every process of a dead server\'s sessions, leader and background jobs, and removes its file', async () => {
+  it("kills every process of a dead server's sessions, leader and background jobs, and removes its file", async () => {
     const server = deadServer();
     const a = startSession(BG('sleep 300'), server.instance, 'exec sleep 301');
     const b = startSession(`${BG('sleep 302')}; ${BG('sleep 303')}`, server.instance, 'wait');
@@ -58,21 +48,21 @@ describe('reapOrphans', () => {
     const report = await reapOrphans(data.dir, { graceMs: 200 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(new Set(report.killed)).toEqual(new Set([s.sid, job]));
-    expect(isAlive(s.sid) || isAlive(job!)).toBe(false);
+    expect(isAlive(s.sid) || isAlive(job)).toBe(false);
   });
 
-  it('never signals a recycled pid: a live process with the leader\'s pid but another start time', async () => {
+  it("never signals a recycled pid: a live process with the leader's pid but another start time", async () => {
     const server = deadServer();
     const s = startSession(BG('sleep 300'), server.instance, 'wait');
     const [job] = await s.printed;
     const file = writeRegistry(data.dir, server, [{ sid: s.sid, startTime: s.startTime - 1, kind: 'terminal' }]);
     const report = await reapOrphans(data.dir, { graceMs: 100 });
     expect(report).toMatchObject({ signalled: [], recycled: 1 });
-    expect(isAlive(s.sid) && isAlive(job!)).toBe(true);
+    expect(isAlive(s.sid) && isAlive(job)).toBe(true);
     expect(fs.existsSync(file)).toBe(false); // the dead server's file is done with
   });
 
-  it('with the leader gone, kills only members started with the dead server\'s instance marker', async () => {
+  it("with the leader gone, kills only members started with the dead server's instance marker", async () => {
     const server = deadServer();
     // Leaders that exit at once, leaving a job in their session.
     const ours = startSession(BG('sleep 300'), server.instance);
@@ -89,8 +79,8 @@ describe('reapOrphans', () => {
     );
     const report = await reapOrphans(data.dir, { graceMs: 100 });
     expect(report.signalled).toEqual([ourJob]);
-    expect(isAlive(ourJob!)).toBe(false);
-    expect(isAlive(foreignJob!) && isAlive(unmarkedJob!)).toBe(true);
+    expect(isAlive(ourJob)).toBe(false);
+    expect(isAlive(foreignJob) && isAlive(unmarkedJob)).toBe(true);
   });
 
   it('a forged record cannot make it signal a session that no tether server started', async () => {
@@ -101,10 +91,10 @@ describe('reapOrphans', () => {
     writeRegistry(data.dir, server, [{ sid: victim.sid, startTime: victim.startTime, kind: 'terminal' }]);
     const report = await reapOrphans(data.dir, { graceMs: 100 });
     expect(report.signalled).toEqual([]);
-    expect(isAlive(victim.sid) && isAlive(job!)).toBe(true);
+    expect(isAlive(victim.sid) && isAlive(job)).toBe(true);
   });
 
-  it('leaves a running server\'s sessions and file alone (two servers, one data directory)', async () => {
+  it("leaves a running server's sessions and file alone (two servers, one data directory)", async () => {
     const server = liveServer();
     const s = startSession('', server.instance, 'exec sleep 300');
     const file = writeRegistry(data.dir, server, [{ sid: s.sid, startTime: s.startTime, kind: 'command' }]);
@@ -170,7 +160,7 @@ describe('reapOrphans', () => {
     writeRegistry(data.dir, server, [{ sid: s.sid, startTime: s.startTime, kind: 'command' }]);
     const [r1, r2] = await Promise.all([reapOrphans(data.dir), reapOrphans(data.dir)]);
     expect(new Set([...r1.signalled, ...r2.signalled])).toEqual(new Set([s.sid, job]));
-    expect(isAlive(s.sid) || isAlive(job!)).toBe(false);
+    expect(isAlive(s.sid) || isAlive(job)).toBe(false);
     expect(fs.readdirSync(registryDir(data.dir))).toEqual([]);
   });
 });

@@ -74,7 +74,7 @@ describe('process registry', () => {
     }
   });
 
-  it('a stale release never removes a later record of the same session id', async () => {
+  it('a stale release never removes a later record of the same session id', () => {
     const s = startSession('', null, 'exec sleep 300');
     const first = trackProcessSession(s.sid, 'command');
     const second = trackProcessSession(s.sid, 'terminal');
@@ -97,7 +97,7 @@ describe('process registry', () => {
     await flushRegistry();
   });
 
-  it('on process exit, SIGKILLs every recorded session: the agent\'s commands, shell commands and terminals', async () => {
+  it("on process exit, SIGKILLs every recorded session: the agent's commands, shell commands and terminals", async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'proc', 'fixtures', 'exit-child.ts'), data.dir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,7 +20,7 @@ afterEach(() => {
 
 async function run(command: string, o: Partial<RunOptions> = {}) {
   let stdout = '';
-  const exit = await runInGroup({ command, cwd: tmp.dir, onOutput: (s, c) => (s === 'stdout' ? (stdout += c) : undefined), ...o });
+  const exit = await runInGroup({ command, cwd: tmp.dir, onOutput: (s, c) => (s === 'stdout' ? (stdout += c.toString()) : undefined), ...o });
   return { ...exit, stdout };
 }
 
@@ -34,7 +34,7 @@ const pidIn = async (file: string) => {
 };
 
 describe('runInGroup', () => {
-  it('records the command\'s session while it runs and releases it once the group is gone', async () => {
+  it("records the command's session while it runs and releases it once the group is gone", async () => {
     const controller = new AbortController();
     const running = run('echo $$ > leader; sleep 300 & wait', { signal: controller.signal });
     const leader = await pidIn('leader');
@@ -46,7 +46,7 @@ describe('runInGroup', () => {
 
   it('keeps the record until the SIGKILL of a leftover that ignores SIGTERM', async () => {
     // The job does not hold the output pipes, so the run ends as soon as the shell does.
-    const r = await run("sh -c 'trap \"\" TERM; echo $$ > job; exec sleep 300' >/dev/null 2>&1 & until [ -s job ]; do sleep 0.01; done; echo $$", {
+    const r = await run('sh -c \'trap "" TERM; echo $$ > job; exec sleep 300\' >/dev/null 2>&1 & until [ -s job ]; do sleep 0.01; done; echo $$', {
       killGraceMs: 1000,
     });
     const leader = Number(r.stdout.trim());
@@ -58,7 +58,7 @@ describe('runInGroup', () => {
     await waitFor(() => !trackedProcessSessions().some((g) => g.sid === leader), { what: 'the release' });
   });
 
-  it('scrubs TETHER_* from the environment, the caller\'s base included, and marks the instance', async () => {
+  it("scrubs TETHER_* from the environment, the caller's base included, and marks the instance", async () => {
     process.env.TETHER_MODEL_API_KEY = 'sk-runner-must-not-see';
     try {
       const a = await run('env');

@@ -20,7 +20,7 @@ const url = (id: string) => `${s.wsUrl}/pty/${id}/connect`;
 async function ticketFor(id: string, token = s.admin): Promise<{ ticket: string; url: string; expiresAt: string }> {
   const res = await s.fetch(`/pty/${id}/ticket`, { method: 'POST', token });
   expect(res.status).toBe(201);
-  return (await res.json()) as any;
+  return await res.json();
 }
 
 describe('permissions', () => {
@@ -41,14 +41,14 @@ describe('permissions', () => {
       for (const [method, path, body] of routes) {
         const res = await s.fetch(path, { method, token, ...(body === undefined ? {} : json(body)) });
         expect(res.status, `${method} ${path}`).toBe(403);
-        const err = ((await res.json()) as any).error;
+        const err = (await res.json()).error;
         expect(err.code).toBe('insufficient_permissions');
         expect(err.message).toMatch(/execute/);
       }
       expect(await refusedStatus(url(pty.id), { token })).toBe(403);
       expect(await refusedStatus(url(pty.id), { protocols: ['tether', `tether.auth.${token}`] })).toBe(403);
       // Nothing happened to the terminal.
-      expect(((await (await s.fetch(`/pty/${pty.id}`, { token: s.admin })).json()) as any).status).toBe('running');
+      expect((await (await s.fetch(`/pty/${pty.id}`, { token: s.admin })).json()).status).toBe('running');
     });
   }
 
@@ -110,7 +110,7 @@ describe('tokens in URLs', () => {
     for (const q of [`?token=${s.admin}`, `?x=${s.admin}`]) {
       const res = await fetch(`${s.url}/pty${q}`, { headers: { authorization: `Bearer ${s.admin}` } });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as any).error.message).toMatch(/never accepted in a URL/);
+      expect((await res.json()).error.message).toMatch(/never accepted in a URL/);
     }
   });
 });

@@ -51,7 +51,7 @@ export function bash(extra: Record<string, unknown> = {}): Record<string, unknow
     command: 'bash',
     args: ['--norc', '--noprofile', '-i'],
     ...extra,
-    env: { PS1: '$ ', PROMPT_COMMAND: '', HISTFILE: '/dev/null', ...((extra.env as Record<string, string>) ?? {}) },
+    env: { PS1: '$ ', PROMPT_COMMAND: '', HISTFILE: '/dev/null', ...(extra.env ?? {}) },
   };
 }
 

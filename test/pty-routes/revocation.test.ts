@@ -21,8 +21,8 @@ describe('revocation', () => {
     const viaHeader = await connect(url(pty.id), { token: doomed.token });
     const viaProtocol = await connect(url(pty.id), { protocols: ['tether', `tether.auth.${doomed.token}`] });
     const ticketRes = await s.fetch(`/pty/${pty.id}/ticket`, { method: 'POST', token: doomed.token });
-    const viaTicket = await connect(`${s.wsUrl}${((await ticketRes.json()) as any).url}`);
-    const unused = ((await (await s.fetch(`/pty/${pty.id}/ticket`, { method: 'POST', token: doomed.token })).json()) as any).url;
+    const viaTicket = await connect(`${s.wsUrl}${(await ticketRes.json()).url}`);
+    const unused = (await (await s.fetch(`/pty/${pty.id}/ticket`, { method: 'POST', token: doomed.token })).json()).url;
     const bystander = await connect(url(pty.id), { token: s.admin });
     await ready(viaHeader);
 

@@ -14,7 +14,7 @@ const json = (body: unknown) => ({ headers: { 'content-type': 'application/json'
 
 async function post(body: unknown) {
   const res = await s.fetch('/pty', { method: 'POST', token: s.admin, ...json(body) });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: await res.json() };
 }
 
 describe('terminal routes', () => {
@@ -47,7 +47,7 @@ describe('terminal routes', () => {
     mkdirSync(`${s.project}/sub`);
     const res = await s.fetch('/pty', { method: 'POST', token, ...json(bash({ cwd: 'sub', env: { GREETING: 'hi-there' } })) });
     expect(res.status).toBe(201);
-    const info = (await res.json()) as any;
+    const info = await res.json();
     expect(info.ownerTokenId).toBe(id);
     expect(info.cwd).toBe(`${s.project}/sub`);
     const t = await connect(`${s.wsUrl}/pty/${info.id}/connect`, { token });
@@ -60,7 +60,7 @@ describe('terminal routes', () => {
   it('defaults to the configured shell, else $SHELL', async () => {
     const noBody = await s.fetch('/pty', { method: 'POST', token: s.admin });
     expect(noBody.status).toBe(201);
-    expect(((await noBody.json()) as any).command).toBe(process.env.SHELL || '/bin/bash');
+    expect((await noBody.json()).command).toBe(process.env.SHELL || '/bin/bash');
 
     const cfg = await s.fetch('/config', { method: 'PATCH', token: s.admin, ...json({ shell: '/bin/sh' }) });
     expect(cfg.status).toBe(200);
@@ -99,7 +99,7 @@ describe('terminal routes', () => {
     for (const body of [{ cols: 0 }, { rows: 'x' }, { title: 5 }, { size: 3 }]) {
       const res = await s.fetch(`/pty/${a.id}`, { method: 'PUT', token: s.admin, ...json(body) });
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(((await res.json()) as any).error.message).toMatch(Object.keys(body)[0]!);
+      expect((await res.json()).error.message).toMatch(Object.keys(body)[0]);
     }
   });
 
@@ -122,7 +122,7 @@ describe('terminal routes', () => {
     ] as const) {
       const res = await s.fetch(path, { method, token: s.admin, ...(method === 'PUT' ? json({ cols: 10 }) : {}) });
       expect(res.status, `${method} ${path}`).toBe(404);
-      expect(((await res.json()) as any).error.code).toBe('not_found');
+      expect((await res.json()).error.code).toBe('not_found');
     }
     expect(await refusedStatus(`${s.wsUrl}/pty/${id}/connect`, { token: s.admin })).toBe(404);
   });
@@ -131,11 +131,11 @@ describe('terminal routes', () => {
     const a = await s.createPty();
     const res = await s.fetch(`/pty/${a.id}/connect`, { token: s.admin });
     expect(res.status).toBe(426);
-    expect(((await res.json()) as any).error.code).toBe('upgrade_required');
+    expect((await res.json()).error.code).toBe('upgrade_required');
   });
 
   it('documents the routes and the WebSocket protocol in /doc', async () => {
-    const doc = (await (await s.fetch('/doc', { token: s.admin })).json()) as any;
+    const doc = await (await s.fetch('/doc', { token: s.admin })).json();
     for (const p of ['/pty', '/pty/{id}', '/pty/{id}/ticket', '/pty/{id}/connect']) expect(doc.paths[p], p).toBeDefined();
     expect(doc.paths['/pty/{id}/connect'].get.description).toMatch(/tether\.auth\.<token>/);
   });

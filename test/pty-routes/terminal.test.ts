@@ -37,9 +37,14 @@ describe('terminal over WebSocket', () => {
     t.control({ type: 'resize', cols: 120, rows: 40 });
     t.type('stty size\r');
     await t.waitText(/[\r\n]40 120\r\n/);
-    expect(((await (await s.fetch(`/pty/${info.id}`, { token: s.admin })).json()) as any).cols).toBe(120);
+    expect((await (await s.fetch(`/pty/${info.id}`, { token: s.admin })).json()).cols).toBe(120);
 
-    const res = await s.fetch(`/pty/${info.id}`, { method: 'PUT', token: s.admin, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cols: 100, rows: 30, title: 'build' }) });
+    const res = await s.fetch(`/pty/${info.id}`, {
+      method: 'PUT',
+      token: s.admin,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cols: 100, rows: 30, title: 'build' }),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ cols: 100, rows: 30, title: 'build' });
     t.type('stty size\r');

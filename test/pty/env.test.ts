@@ -37,7 +37,7 @@ async function envOf(extra: Record<string, string> = {}): Promise<string[]> {
 }
 
 describe('terminal environment', () => {
-  it('has none of the server\'s TETHER_* variables, only the instance marker', async () => {
+  it("has none of the server's TETHER_* variables, only the instance marker", async () => {
     const lines = await envOf();
     expect(lines).toContain('ENV-DONE');
     expect(lines.join('\n')).not.toContain('sk-terminal-must-not-see');
@@ -49,7 +49,7 @@ describe('terminal environment', () => {
     expect(lines).toContain('TERM=xterm-256color');
   });
 
-  it('takes the caller\'s additions, TETHER_* names included, but not a forged instance marker', async () => {
+  it("takes the caller's additions, TETHER_* names included, but not a forged instance marker", async () => {
     const lines = await envOf({ TETHER_TOKEN: 'caller-supplied', TETHER_INSTANCE: 'forged', FOO: 'bar' });
     expect(lines).toContain('TETHER_TOKEN=caller-supplied');
     expect(lines).toContain('FOO=bar');
@@ -58,7 +58,7 @@ describe('terminal environment', () => {
     expect(lines.join('\n')).not.toContain('sk-terminal-must-not-see');
   });
 
-  it('records each terminal\'s session in the process registry until it has ended', async () => {
+  it("records each terminal's session in the process registry until it has ended", async () => {
     const info = await manager.create(bash());
     expect(trackedProcessSessions()).toContainEqual(expect.objectContaining({ sid: info.pid, kind: 'terminal', startTime: expect.any(Number) }));
     await manager.kill(info.id);

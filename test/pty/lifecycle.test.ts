@@ -34,7 +34,7 @@ describe('PtyManager: ending terminals', () => {
     const info = await manager.create(bash());
     const client = recorder();
     const h = manager.attach(info.id, client);
-    const bg = await backgroundSleep(client, h.write, 'bg');
+    const bg = await backgroundSleep(client, (s) => h.write(s), 'bg');
     expect(isAlive(info.pid) && isAlive(bg)).toBe(true);
     // Job control put the job in its own process group: killing the shell's group would miss it.
     expect(processGroup(bg)).not.toBe(info.pid);
@@ -55,12 +55,12 @@ describe('PtyManager: ending terminals', () => {
     const a = await manager.create(bash());
     const ca = recorder();
     const ha = manager.attach(a.id, ca);
-    pids.push(a.pid, await backgroundSleep(ca, ha.write, 'a'));
+    pids.push(a.pid, await backgroundSleep(ca, (s) => ha.write(s), 'a'));
     // 2. A shell busy in a foreground command.
     const b = await manager.create(bash());
     const cb = recorder();
     const hb = manager.attach(b.id, cb);
-    pids.push(b.pid, await backgroundSleep(cb, hb.write, 'b'));
+    pids.push(b.pid, await backgroundSleep(cb, (s) => hb.write(s), 'b'));
     hb.write('sleep 1000\n');
     // 3. A script that ignores SIGHUP, as does its child (ignored signals survive exec): needs SIGKILL.
     const c = await manager.create(script('trap "" HUP; sleep 1000 & echo c-pid=$!; wait'));
@@ -110,7 +110,7 @@ describe('PtyManager: ending terminals', () => {
     expect(listed.map((t) => t.exitCode)).toEqual([2, 3]);
     expect(events.filter((e) => e.type === 'pty.deleted').map((e) => e.properties.id)).toEqual([ids[0]]);
     // Killing an exited terminal just removes it.
-    await manager.kill(ids[1]!);
+    await manager.kill(ids[1]);
     expect(manager.list().map((t) => t.id)).toEqual([ids[2]]);
   });
 

@@ -75,7 +75,7 @@ describe('PtyManager: terminals', () => {
 
     await waitFor(() => events.some((e) => e.type === 'pty.exited'), { timeout: 5000, what: 'pty.exited' });
     expect(events.map((e) => e.type)).toEqual(['pty.created', 'pty.exited']);
-    expect(events[1]!.properties).toEqual({ id: info.id, exitCode: 3, signal: null });
+    expect(events[1].properties).toEqual({ id: info.id, exitCode: 3, signal: null });
     expect(JSON.stringify(events)).not.toContain('secret-output');
 
     // A late viewer gets the scrollback, then the exit at once.
@@ -136,9 +136,7 @@ describe('PtyManager: terminals', () => {
   it('forwards multi-byte UTF-8 output byte-exact even when reads split characters', async () => {
     const unit = '€😀'; // 3 + 4 bytes, so chunk boundaries fall inside characters
     const count = 20000;
-    const info = await manager.create(
-      script(`printf '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80%.0s' $(seq 1 ${count})`),
-    );
+    const info = await manager.create(script(`printf '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80%.0s' $(seq 1 ${count})`));
     const client = recorder();
     manager.attach(info.id, client);
     await waitFor(() => client.exit, { timeout: 10000, what: 'exit' });
@@ -155,9 +153,7 @@ describe('PtyManager: terminals', () => {
 
   it('starts in a relative cwd inside the project with extra env', async () => {
     fs.mkdirSync(path.join(project, 'sub'));
-    const info = await manager.create(
-      script('pwd; echo "v=$FOO t=$TERM"', { cwd: 'sub', env: { FOO: 'bar' }, title: 'pwd' }),
-    );
+    const info = await manager.create(script('pwd; echo "v=$FOO t=$TERM"', { cwd: 'sub', env: { FOO: 'bar' }, title: 'pwd' }));
     expect(info.cwd).toBe(path.join(project, 'sub'));
     const client = recorder();
     manager.attach(info.id, client);

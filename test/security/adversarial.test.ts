@@ -18,7 +18,12 @@ const T: Record<'R' | 'RW' | 'RWX' | 'X', { token: string; perms: Permission[] }
 beforeAll(async () => {
   s = await startTestServer({ registrars: [probeRegistrar(hits)], cors: ['https://trusted.example'] });
   port = Number(new URL(s.url).port);
-  const sets: [keyof typeof T, Permission[]][] = [['R', ['read']], ['RW', ['read', 'write']], ['RWX', ['read', 'write', 'execute']], ['X', ['execute']]];
+  const sets: [keyof typeof T, Permission[]][] = [
+    ['R', ['read']],
+    ['RW', ['read', 'write']],
+    ['RWX', ['read', 'write', 'execute']],
+    ['X', ['execute']],
+  ];
   for (const [k, perms] of sets) T[k] = { token: (await s.token(perms)).token, perms };
 });
 afterAll(() => s.close());
@@ -38,7 +43,14 @@ interface Variant {
 function build(v: Variant): string {
   const headers: [string, string][] = v.headers ?? [];
   const hasHost = headers.some(([k]) => k.toLowerCase() === 'host');
-  const lines = [`${v.method ?? 'GET'} ${v.target} HTTP/1.1`, ...(hasHost ? [] : [`Host: 127.0.0.1:${port}`]), ...headers.map(([k, val]) => `${k}: ${val}`), 'Connection: close', '', ''];
+  const lines = [
+    `${v.method ?? 'GET'} ${v.target} HTTP/1.1`,
+    ...(hasHost ? [] : [`Host: 127.0.0.1:${port}`]),
+    ...headers.map(([k, val]) => `${k}: ${val}`),
+    'Connection: close',
+    '',
+    '',
+  ];
   return lines.join('\r\n');
 }
 
@@ -107,9 +119,33 @@ function methodVariants(): Variant[] {
     { category: 'method', name: 'lower-case get', method: 'get', target: '/pty', headers: [bearer('RWX')], expect: 400 },
     { category: 'method', name: 'lower-case post', method: 'post', target: '/pty', headers: [bearer('RWX')], expect: 400 },
     { category: 'method', name: 'mixed-case Get', method: 'Get', target: '/pty', headers: [bearer('RWX')], expect: 400 },
-    { category: 'method', name: 'override POST->GET with read token', method: 'POST', target: '/pty', headers: [bearer('R'), ['X-HTTP-Method-Override', 'GET']], expect: 403, as: 'R' },
-    { category: 'method', name: 'override GET->DELETE with read token', method: 'GET', target: '/probe', headers: [bearer('R'), ['X-HTTP-Method-Override', 'DELETE']], expect: 200, as: 'R' },
-    { category: 'method', name: 'X-HTTP-Method header', method: 'POST', target: '/probe', headers: [bearer('R'), ['X-HTTP-Method', 'GET']], expect: 403, as: 'R' },
+    {
+      category: 'method',
+      name: 'override POST->GET with read token',
+      method: 'POST',
+      target: '/pty',
+      headers: [bearer('R'), ['X-HTTP-Method-Override', 'GET']],
+      expect: 403,
+      as: 'R',
+    },
+    {
+      category: 'method',
+      name: 'override GET->DELETE with read token',
+      method: 'GET',
+      target: '/probe',
+      headers: [bearer('R'), ['X-HTTP-Method-Override', 'DELETE']],
+      expect: 200,
+      as: 'R',
+    },
+    {
+      category: 'method',
+      name: 'X-HTTP-Method header',
+      method: 'POST',
+      target: '/probe',
+      headers: [bearer('R'), ['X-HTTP-Method', 'GET']],
+      expect: 403,
+      as: 'R',
+    },
     { category: 'method', name: '_method query', method: 'POST', target: '/probe?_method=GET', headers: [bearer('R')], expect: 403, as: 'R' },
     { category: 'method', name: 'TRACE', method: 'TRACE', target: '/pty', headers: [bearer('RWX')], expect: 405 },
     { category: 'method', name: 'PROPFIND', method: 'PROPFIND', target: '/probe', headers: [bearer('RWX')], expect: 405 },
@@ -121,12 +157,41 @@ function methodVariants(): Variant[] {
     { category: 'method', name: 'HEAD on /session, read+write', method: 'HEAD', target: '/session', headers: [bearer('RW')], expect: 403, as: 'RW' },
     { category: 'method', name: 'OPTIONS on /pty, read token', method: 'OPTIONS', target: '/pty', headers: [bearer('R')], expect: 403, as: 'R' },
     { category: 'method', name: 'OPTIONS on /message, no token', method: 'OPTIONS', target: '/message', expect: 401 },
-    { category: 'method', name: 'preflight-looking OPTIONS from no allowed origin', method: 'OPTIONS', target: '/pty', headers: [['Origin', 'https://evil.example'], ['Access-Control-Request-Method', 'POST']], expect: 403 },
+    {
+      category: 'method',
+      name: 'preflight-looking OPTIONS from no allowed origin',
+      method: 'OPTIONS',
+      target: '/pty',
+      headers: [
+        ['Origin', 'https://evil.example'],
+        ['Access-Control-Request-Method', 'POST'],
+      ],
+      expect: 403,
+    },
     { category: 'method', name: 'POST /pty with execute-only token', method: 'POST', target: '/pty', headers: [bearer('X')], expect: 403, as: 'X' },
     { category: 'method', name: 'GET /pty with execute-only token', target: '/pty', headers: [bearer('X')], expect: 403, as: 'X' },
     { category: 'method', name: 'DELETE /session/x, read+write', method: 'DELETE', target: '/session/x', headers: [bearer('RW')], expect: 403, as: 'RW' },
-    { category: 'method', name: 'upgrade on a read route, read+write', target: '/probe', headers: [bearer('RW'), ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']], expect: 403, as: 'RW' },
-    { category: 'method', name: 'non-websocket upgrade', target: '/probe', headers: [bearer('RWX'), ['Upgrade', 'h2c'], ['Connection', 'Upgrade']], expect: 400 },
+    {
+      category: 'method',
+      name: 'upgrade on a read route, read+write',
+      target: '/probe',
+      headers: [
+        bearer('RW'),
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+        ['Sec-WebSocket-Version', '13'],
+      ],
+      expect: 403,
+      as: 'RW',
+    },
+    {
+      category: 'method',
+      name: 'non-websocket upgrade',
+      target: '/probe',
+      headers: [bearer('RWX'), ['Upgrade', 'h2c'], ['Connection', 'Upgrade']],
+      expect: 400,
+    },
   ];
 }
 
@@ -135,7 +200,14 @@ function credentialVariants(): Variant[] {
   const r = T.R.token;
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const unknown = generateToken();
-  const v = (name: string, headers: [string, string][], expect: number, target = '/pty', as?: keyof typeof T): Variant => ({ category: 'credential', name, target, headers, expect, as });
+  const v = (name: string, headers: [string, string][], expect: number, target = '/pty', as?: keyof typeof T): Variant => ({
+    category: 'credential',
+    name,
+    target,
+    headers,
+    expect,
+    as,
+  });
   return [
     v('valid bearer', [['Authorization', `Bearer ${rwx}`]], 200, '/pty', 'RWX'),
     v('scheme in upper case', [['Authorization', `BEARER ${rwx}`]], 200, '/pty', 'RWX'),
@@ -148,8 +220,22 @@ function credentialVariants(): Variant[] {
     v('Bearer and Basic in one header', [['Authorization', `Bearer ${rwx}, Basic ${b64(`x:${rwx}`)}`]], 401),
     v('two bearer tokens in one header', [['Authorization', `Bearer ${r} ${rwx}`]], 401),
     // Both values arrive joined ("Bearer A, Bearer B"): malformed, never the stronger one.
-    v('two Authorization headers', [['Authorization', `Bearer ${r}`], ['Authorization', `Bearer ${rwx}`]], 401),
-    v('two Authorization headers, strong first', [['Authorization', `Bearer ${rwx}`], ['Authorization', `Bearer ${r}`]], 401),
+    v(
+      'two Authorization headers',
+      [
+        ['Authorization', `Bearer ${r}`],
+        ['Authorization', `Bearer ${rwx}`],
+      ],
+      401,
+    ),
+    v(
+      'two Authorization headers, strong first',
+      [
+        ['Authorization', `Bearer ${rwx}`],
+        ['Authorization', `Bearer ${r}`],
+      ],
+      401,
+    ),
     v('valid checksum, unknown token', [['Authorization', `Bearer ${unknown}`]], 401),
     v('truncated token', [['Authorization', `Bearer ${rwx.slice(0, -1)}`]], 401),
     v('padded token', [['Authorization', `Bearer ${rwx}x`]], 401),
@@ -176,9 +262,30 @@ function credentialVariants(): Variant[] {
 
 function hostOriginVariants(): Variant[] {
   const ok: [string, string] = ['Authorization', `Bearer ${T.RWX.token}`];
-  const h = (name: string, host: string, expect: number): Variant => ({ category: 'host-origin', name: `Host ${name}`, target: '/probe', headers: [['Host', host], ok], expect, as: expect === 200 ? 'RWX' : undefined });
-  const hx = (name: string, host: string): Variant => ({ category: 'host-origin', name: `Host ${name}`, target: '/probe', headers: [['Host', host], ok], expect: [400, 403] });
-  const o = (name: string, origin: string, expect: number, method = 'GET'): Variant => ({ category: 'host-origin', name: `Origin ${name}`, method, target: '/probe', headers: [['Origin', origin], ok], expect, as: expect === 200 ? 'RWX' : undefined });
+  const h = (name: string, host: string, expect: number): Variant => ({
+    category: 'host-origin',
+    name: `Host ${name}`,
+    target: '/probe',
+    headers: [['Host', host], ok],
+    expect,
+    as: expect === 200 ? 'RWX' : undefined,
+  });
+  const hx = (name: string, host: string): Variant => ({
+    category: 'host-origin',
+    name: `Host ${name}`,
+    target: '/probe',
+    headers: [['Host', host], ok],
+    expect: [400, 403],
+  });
+  const o = (name: string, origin: string, expect: number, method = 'GET'): Variant => ({
+    category: 'host-origin',
+    name: `Origin ${name}`,
+    method,
+    target: '/probe',
+    headers: [['Origin', origin], ok],
+    expect,
+    as: expect === 200 ? 'RWX' : undefined,
+  });
   return [
     h('localhost', `localhost:${port}`, 200),
     h('LOCALHOST', `LOCALHOST:${port}`, 200),
@@ -197,8 +304,21 @@ function hostOriginVariants(): Variant[] {
     hx('with a path', `localhost/evil`),
     hx('empty', ''),
     hx('with space', `local host:${port}`),
-    { category: 'host-origin', name: 'two Host headers', target: '/probe', headers: [['Host', `127.0.0.1:${port}`], ['Host', 'evil.example'], ok], expect: [400, 403] },
-    { category: 'host-origin', name: 'X-Forwarded-Host ignored', target: '/probe', headers: [['X-Forwarded-Host', 'evil.example'], ok], expect: 200, as: 'RWX' },
+    {
+      category: 'host-origin',
+      name: 'two Host headers',
+      target: '/probe',
+      headers: [['Host', `127.0.0.1:${port}`], ['Host', 'evil.example'], ok],
+      expect: [400, 403],
+    },
+    {
+      category: 'host-origin',
+      name: 'X-Forwarded-Host ignored',
+      target: '/probe',
+      headers: [['X-Forwarded-Host', 'evil.example'], ok],
+      expect: 200,
+      as: 'RWX',
+    },
     { category: 'host-origin', name: 'absolute-form target to another host', target: 'http://evil.example/pty', headers: [bearer('R')], expect: 403, as: 'R' },
     o('evil.example', 'https://evil.example', 403),
     o('null', 'null', 403),
@@ -248,7 +368,11 @@ describe('adversarial HTTP variants', () => {
         if (hit.tokenId === null) failures.push(`[${v.category}] ${v.name}: handler saw no token`);
       }
     }
-    console.log(`adversarial variants tried: ${all.length} (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    console.log(
+      `adversarial variants tried: ${all.length} (${Object.entries(counts)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')})`,
+    );
     expect(failures).toEqual([]);
   }, 120_000);
 });

@@ -67,7 +67,7 @@ describe('50 CLI writers racing while the server answers steady load', () => {
 
     const longLoops = longLived.map(async ({ token }, i) => {
       for (let n = 0; n < MAX_REQUESTS_PER_LOOP && !writersDone; n++) {
-        const p = paths[(n + i) % paths.length]!;
+        const p = paths[(n + i) % paths.length];
         const status = await get(p, token);
         answeredAt.push(performance.now());
         counts.longLived++;
@@ -80,7 +80,7 @@ describe('50 CLI writers racing while the server answers steady load', () => {
           await new Promise((r) => setImmediate(r));
           continue;
         }
-        const f = pool[(n * 7 + i) % pool.length]!;
+        const f = pool[(n * 7 + i) % pool.length];
         const status = await get('/config', f.token);
         counts.freshPool++;
         if (status === 200) continue;
@@ -134,9 +134,8 @@ describe('50 CLI writers racing while the server answers steady load', () => {
     }
     const loadSeconds = (performance.now() - started) / 1000;
     const marks = [writersStart, ...answeredAt.filter((t) => t > writersStart && t < writersEnd), writersEnd];
-    const maxGapMs = Math.round(Math.max(...marks.slice(1).map((t, i) => t - marks[i]!)));
+    const maxGapMs = Math.round(Math.max(...marks.slice(1).map((t, i) => t - marks[i])));
 
-    // eslint-disable-next-line no-console
     console.log(
       `concurrency: ${JSON.stringify({
         writers: WRITERS,
@@ -175,6 +174,5 @@ describe('50 CLI writers racing while the server answers steady load', () => {
     }
     const badLogs = srv.logs.filter((l) => l.event === 'tokens.file_invalid' || l.event === 'token.last_used_write_failed');
     expect(badLogs).toEqual([]);
-
   }, 180_000);
 });

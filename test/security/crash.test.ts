@@ -116,13 +116,13 @@ function plan(lane: Lane, r: number, rand: () => number): Planned[] {
     const pDelete = lane.present.size > 8 ? 0.7 : 0.35;
     let p: Planned;
     if (candidates.length > 0 && rand() < pDelete) {
-      const name = candidates[Math.floor(rand() * candidates.length)]!;
+      const name = candidates[Math.floor(rand() * candidates.length)];
       targeted.add(name);
       const ref = rand() < 0.5 ? lane.present.get(name)!.id : name;
       p = { kind: 'delete', name, args: ['auth', 'token', 'delete', ref], kill: null };
     } else {
       const name = `l${lane.n}-r${r}-c${i}`;
-      const args = ['auth', 'token', 'create', '--json', '--name', name, '--permissions', PERMISSIONS[Math.floor(rand() * PERMISSIONS.length)]!];
+      const args = ['auth', 'token', 'create', '--json', '--name', name, '--permissions', PERMISSIONS[Math.floor(rand() * PERMISSIONS.length)]];
       const exp = EXPIRIES[Math.floor(rand() * EXPIRIES.length)];
       if (exp) args.push('--expires', exp);
       p = { kind: 'create', name, args, kill: null };
@@ -163,7 +163,7 @@ async function runRound(lane: Lane, r: number, rand: () => number, stats: Stats)
   stats.rounds++;
 
   planned.forEach((p, i) => {
-    const res = results[i]!;
+    const res = results[i];
     stats.commands++;
     if (res.killSent) stats.killsSent++;
     const killed = res.signal === 'SIGKILL';
@@ -214,7 +214,7 @@ async function runRound(lane: Lane, r: number, rand: () => number, stats: Stats)
   try {
     snap = await readStrict(lane.file);
   } catch (err) {
-    throw new Error(`token file unreadable after a round: ${String(err)}\n${ctx()}`);
+    throw new Error(`token file unreadable after a round: ${String(err)}\n${ctx()}`, { cause: err });
   }
   for (const [name, { id }] of lane.present) {
     const rec = snap.byName.get(name);
@@ -251,12 +251,11 @@ async function runRound(lane: Lane, r: number, rand: () => number, stats: Stats)
     expect(fs.readFileSync(path.join(lane.dir, f), 'utf8'), ctx(`secret in ${f}`)).not.toMatch(/tether_[0-9A-Za-z]{28}/);
   }
   lane.lastRoundKilled = results.some((x) => x.signal === 'SIGKILL');
-  stats.killedInsideLock += planned.filter((p, i) => p.fired && results[i]!.signal === 'SIGKILL').length;
+  stats.killedInsideLock += planned.filter((p, i) => p.fired && results[i].signal === 'SIGKILL').length;
 }
 
 describe('crash safety: SIGKILL during tether auth token create/delete', () => {
   it(`${ROUNDS} rounds of random kills never leave a torn, lossy or invalid token file`, async () => {
-    // eslint-disable-next-line no-console
     console.log(`crash suite seed=${SEED} (reproduce with TETHER_CRASH_SEED=${SEED})`);
     const started = performance.now();
     const stats: Stats = {
@@ -297,8 +296,10 @@ describe('crash safety: SIGKILL during tether auth token create/delete', () => {
       }),
     );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    // eslint-disable-next-line no-console
-    console.log(`crash suite: ${JSON.stringify({ seed: SEED, seconds, ...stats, afterKillMaxMs: Math.round(stats.afterKillMaxMs), maxCommandMs: Math.round(stats.maxCommandMs) })}`);
+
+    console.log(
+      `crash suite: ${JSON.stringify({ seed: SEED, seconds, ...stats, afterKillMaxMs: Math.round(stats.afterKillMaxMs), maxCommandMs: Math.round(stats.maxCommandMs) })}`,
+    );
     expect(stats.rounds).toBe(ROUNDS);
     // The test only proves something if kills really landed, some of them inside the lock.
     expect(stats.killedBySignal, 'too few commands were actually killed').toBeGreaterThanOrEqual(ROUNDS / 2);

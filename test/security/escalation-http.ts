@@ -60,7 +60,14 @@ export async function httpAttempt(
   const u = new URL(base);
   return new Promise((resolve) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method, path, agent: false, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } },
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path,
+        agent: false,
+        headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      },
       (res) => {
         void readBody(res, timeoutMs).then(({ body: text, timedOut }) =>
           resolve({ status: res.statusCode ?? 0, text: render(res.statusCode ?? 0, res.headers, text), body: text, upgraded: false, timedOut }),
@@ -76,13 +83,7 @@ export async function httpAttempt(
  * A WebSocket handshake. A refused one records the refusal response; an accepted one records what
  * the server sends until its first message, the close, or the deadline.
  */
-export async function wsAttempt(
-  base: string,
-  path: string,
-  headers: Record<string, string>,
-  protocols: string[],
-  timeoutMs = 5_000,
-): Promise<Outcome> {
+export async function wsAttempt(base: string, path: string, headers: Record<string, string>, protocols: string[], timeoutMs = 5_000): Promise<Outcome> {
   const ws = new WebSocket(base.replace(/^http/, 'ws') + path, protocols, { headers, handshakeTimeout: timeoutMs });
   return new Promise((resolve) => {
     let settled = false;

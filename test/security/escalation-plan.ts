@@ -10,17 +10,7 @@ import { settingsShape } from '../../src/config/settings.js';
 export const CANARY_PREFIX = 'xcnry';
 
 export type CanaryName =
-  | 'ptyInput'
-  | 'ptyOutput'
-  | 'ptyTitle'
-  | 'sessionTitle'
-  | 'shellCommand'
-  | 'shellOutput'
-  | 'prompt'
-  | 'toolInput'
-  | 'toolOutput'
-  | 'reply'
-  | 'apiKey';
+  'ptyInput' | 'ptyOutput' | 'ptyTitle' | 'sessionTitle' | 'shellCommand' | 'shellOutput' | 'prompt' | 'toolInput' | 'toolOutput' | 'reply' | 'apiKey';
 
 const reverse = (s: string) => [...s].reverse().join('');
 
@@ -203,5 +193,8 @@ export function probes(routes: { method: string; path: string }[], f: Fixture, c
       : p.method === 'DELETE' && p.route === '/auth/session'
         ? 99
         : METHOD_ORDER.indexOf(p.method) + (p.upgrade ? 0.5 : 0);
-  return out.map((p, i) => [p, i] as const).sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j).map(([p]) => p);
+  return out
+    .map((p, i) => [p, i] as const)
+    .sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j)
+    .map(([p]) => p);
 }

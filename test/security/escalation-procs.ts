@@ -28,7 +28,7 @@ export function readStat(pid: number): ProcInfo | null {
   const close = text.lastIndexOf(')');
   const comm = text.slice(text.indexOf('(') + 1, close);
   const f = text.slice(close + 2).split(' ');
-  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), sid: Number(f[3]), start: Number(f[19]), comm, state: f[0]! };
+  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), sid: Number(f[3]), start: Number(f[19]), comm, state: f[0] };
 }
 
 function allPids(): number[] {
@@ -77,7 +77,7 @@ export function processWatch(marker: string, root = process.pid): ProcessWatch {
       };
       for (const p of procs) if (p.pid !== root && p.start >= rootStart && environHas(p.pid, needle)) add(p);
       // Closure: a child of, or a group/session led by, anything already found (or the root).
-      for (let grew = true; grew; ) {
+      for (let grew = true; grew;) {
         grew = false;
         for (const p of procs) {
           if (p.pid === root || pids.has(p.pid)) continue;

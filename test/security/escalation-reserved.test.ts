@@ -32,12 +32,21 @@ beforeAll(async () => {
   process.env.XDG_DATA_HOME = path.join(home, '.local', 'share');
   process.env.XDG_STATE_HOME = path.join(home, '.local', 'state');
   const tokenFile = path.join(home, '.config', 'tether', 'auth-tokens.json');
-  const token = async (name: string, permissions: ('read' | 'write' | 'execute')[]) => (await createToken({ name, permissions, expiresAt: null }, tokenFile)).token;
+  const token = async (name: string, permissions: ('read' | 'write' | 'execute')[]) =>
+    (await createToken({ name, permissions, expiresAt: null }, tokenFile)).token;
   admin = await token('admin', ['read', 'write', 'execute']);
   weak.r = await token('weak-r', ['read']);
   weak.rw = await token('weak-rw', ['read', 'write']);
   // As `serve` runs it: default token, settings and database locations, the working directory as project.
-  server = await startServer({ port: 0, hostname: '127.0.0.1', projectDir: home, auth: true, tokenFile, log: { log() {} }, registrars: await productionRegistrars() });
+  server = await startServer({
+    port: 0,
+    hostname: '127.0.0.1',
+    projectDir: home,
+    auth: true,
+    tokenFile,
+    log: { log() {} },
+    registrars: await productionRegistrars(),
+  });
   fs.writeFileSync(path.join(home, 'notes.txt'), 'project notes\n');
 
   const call = async (method: string, p: string, body?: unknown) => {
@@ -74,7 +83,7 @@ function reservedEntries(): { rel: string; dir: boolean }[] {
   return out;
 }
 
-describe('escalation matrix: tether\'s own directories inside the project', () => {
+describe("escalation matrix: tether's own directories inside the project", () => {
   it('the data is really there, on disk inside the project (the scenario is real)', () => {
     const entries = reservedEntries().map((e) => e.rel);
     expect(entries).toEqual(expect.arrayContaining(['.config/tether/config.json', '.local/share/tether/tether.db']));

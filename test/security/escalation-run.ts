@@ -65,7 +65,7 @@ export function prober(w: World, started: ProcInfo[]): (c: Caller, p: Probe, wit
 
 /** What the policy says a caller gets: a refusal status, or whatever the route's handler answers. */
 export function expectedStatus(p: Probe, c: Caller): number | 'handler' {
-  const d = requiredPermissions({ method: p.method, path: p.path.split('?')[0]!, upgrade: p.upgrade });
+  const d = requiredPermissions({ method: p.method, path: p.path.split('?')[0], upgrade: p.upgrade });
   if (d.kind === 'method_not_allowed') return 405;
   if (d.kind === 'public') return 'handler';
   if (c.cred === 'none') return 401;
@@ -91,13 +91,14 @@ export function weakFailures(w: World, c: Caller, a: Attempted): string[] {
   }
   // (HEAD has no body, and the WebSocket layer sends refused upgrades without one.)
   const hasBody = a.probe.method !== 'HEAD' && !a.probe.upgrade;
-  if (want === 403 && o.status === 403 && hasBody && !/insufficient_permissions/.test(o.body)) out.push(`${where}: 403 without insufficient_permissions: ${o.body}`);
+  if (want === 403 && o.status === 403 && hasBody && !/insufficient_permissions/.test(o.body))
+    out.push(`${where}: 403 without insufficient_permissions: ${o.body}`);
   if (want === 401 && o.status === 401 && !/www-authenticate: Bearer realm="tether"/i.test(o.text)) out.push(`${where}: 401 without WWW-Authenticate`);
   // A refusal says nothing about whether the resource exists.
   if (a.fake && (want === 401 || want === 403)) {
     const norm = (s: string, id: string) => s.split(id).join('<id>');
-    const realId = a.probe.path.split('/')[2]!;
-    const fakeId = a.probe.fakePath!.split('/')[2]!;
+    const realId = a.probe.path.split('/')[2];
+    const fakeId = a.probe.fakePath!.split('/')[2];
     if (a.fake.status !== o.status || norm(a.fake.body, fakeId) !== norm(o.body, realId)) {
       out.push(`${where}: the refusal differs for a made-up id (${a.fake.status} ${a.fake.body.slice(0, 120)} vs ${o.status} ${o.body.slice(0, 120)})`);
     }

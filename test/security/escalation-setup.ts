@@ -75,7 +75,7 @@ export function wsCredentials(c: Caller, origin: string): { headers: Record<stri
 export async function webLogin(s: TestServer, token: string): Promise<{ id: string; key: string }> {
   const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (r.status !== 200) throw new Error(`POST /auth/session: ${r.status} ${await r.text()}`);
-  const id = /tether_session=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!;
+  const id = /tether_session=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1];
   return { id, key: ((await r.json()) as { sessionKey: string }).sessionKey };
 }
 
@@ -116,7 +116,7 @@ export async function setupWorld(): Promise<World> {
   for (const [k, perms] of Object.entries(WEAK)) {
     for (const cred of ['bearer', 'cookie'] as const) {
       const caller: Caller = { label: `${k}/${cred}`, token: weak[k], permissions: perms, cred };
-      if (cred === 'cookie') caller.login = await webLogin(s, weak[k]!);
+      if (cred === 'cookie') caller.login = await webLogin(s, weak[k]);
       weakStreams.push({ caller, stream: openStream(s.url, '/event', httpHeaders(caller, s.url)) });
     }
   }
@@ -144,7 +144,8 @@ export async function setupWorld(): Promise<World> {
   const shell = await call(s, admin, 'POST', `/session/${session.id}/shell`, { command: `echo ${canaries.shellCommand} | rev` });
   if (!JSON.stringify(shell).includes(canaries.shellOutput)) throw new Error(`shell canary missing: ${JSON.stringify(shell)}`);
   const reply = await call(s, admin, 'POST', `/session/${session.id}/message`, { text: canaries.prompt });
-  for (const c of [canaries.toolOutput, canaries.reply]) if (!JSON.stringify(reply).includes(c)) throw new Error(`agent canary missing: ${JSON.stringify(reply)}`);
+  for (const c of [canaries.toolOutput, canaries.reply])
+    if (!JSON.stringify(reply).includes(c)) throw new Error(`agent canary missing: ${JSON.stringify(reply)}`);
   await adminStream.waitFor((t) => t.includes('message.completed') && t.includes(canaries.reply), 'the agent run on the admin stream');
 
   const world: World = {

@@ -40,7 +40,7 @@ afterAll(async () => {
 const callers = (): Caller[] => [
   { label: 'no token', permissions: [], cred: 'none' },
   ...Object.entries(WEAK).flatMap(([k, permissions]) =>
-    (['bearer', 'basic', 'cookie', 'protocol'] as const).map((cred): Caller => ({ label: `${k}/${cred}`, token: w.weak[k]!, permissions, cred })),
+    (['bearer', 'basic', 'cookie', 'protocol'] as const).map((cred): Caller => ({ label: `${k}/${cred}`, token: w.weak[k], permissions, cred })),
   ),
 ];
 
@@ -51,7 +51,7 @@ describe('escalation matrix', () => {
     const routes = w.s.server.routes;
     expect(routes.length).toBeGreaterThan(25);
     // A route the policy table does not name would fall back to the method rule alone.
-    const unnamed = routes.filter((r) => routeRule(r.method, concretePath(r.path, w.fixture).split('?')[0]!)?.path !== r.path);
+    const unnamed = routes.filter((r) => routeRule(r.method, concretePath(r.path, w.fixture).split('?')[0])?.path !== r.path);
     expect(unnamed, 'routes without their own entry in ROUTE_RULES (src/auth/policy.ts)').toEqual([]);
     // Every route is probed with a real id (concretePath throws for a parameter it cannot fill).
     const sent = new Set(probes(routes, w.fixture, undefined).map((p) => `${p.upgrade ? 'WS' : p.method} ${p.route}`));
@@ -61,7 +61,8 @@ describe('escalation matrix', () => {
     const attacked = new Set(settingsAttacks(w.fixture).flatMap(([, body]) => Object.keys(body)));
     expect([...attacked].sort()).toEqual([...SETTINGS_KEYS].sort());
     for (const [key, body] of settingsAttacks(w.fixture)) {
-      for (const [k, v] of Object.entries(body)) expect(settingsShape[k as keyof typeof settingsShape].nullable().safeParse(v).success, `${key}: ${k}=${v}`).toBe(true);
+      for (const [k, v] of Object.entries(body))
+        expect(settingsShape[k as keyof typeof settingsShape].nullable().safeParse(v).success, `${key}: ${k}=${JSON.stringify(v)}`).toBe(true);
     }
   });
 
@@ -114,7 +115,7 @@ describe('escalation matrix', () => {
     expect(last.body.model).toBe('test-model');
     expect(last.headers.authorization).toBe(`Bearer ${w.canaries.apiKey}`);
     // The default shell is still the default: a terminal without a command does not run the attacker's.
-    const pty = (await (await w.s.fetch('/pty', { method: 'POST', token: w.admin, headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as any;
+    const pty = await (await w.s.fetch('/pty', { method: 'POST', token: w.admin, headers: { 'content-type': 'application/json' }, body: '{}' })).json();
     expect(pty.command).not.toBe(w.fixture.evilShell);
     expect((await w.s.fetch(`/pty/${pty.id}`, { method: 'DELETE', token: w.admin })).status).toBe(204);
     expect(fs.readdirSync(w.fixture.markerDir)).toEqual([]);
@@ -146,13 +147,30 @@ describe('escalation matrix', () => {
     // The bodies are valid: each registered route answered the admin with success (the terminal
     // stream answers a plain GET 426, and upgrades).
     const registered = new Set(w.s.server.routes.map((r) => `${r.method} ${r.path}`));
-    const refused = attempts.filter((a) => !a.probe.upgrade && registered.has(`${a.probe.method} ${a.probe.route}`) && (a.outcome.status < 200 || a.outcome.status > 299) && !(a.probe.route === '/pty/:id/connect' && a.outcome.status === 426));
+    const refused = attempts.filter(
+      (a) =>
+        !a.probe.upgrade &&
+        registered.has(`${a.probe.method} ${a.probe.route}`) &&
+        (a.outcome.status < 200 || a.outcome.status > 299) &&
+        !(a.probe.route === '/pty/:id/connect' && a.outcome.status === 426),
+    );
     expect(refused.map((a) => `${a.probe.method} ${a.probe.path} -> ${a.outcome.status} ${a.outcome.body.slice(0, 160)}`)).toEqual([]);
     expect(attempts.find((a) => a.probe.upgrade && a.probe.route === '/pty/:id/connect')?.outcome.upgraded).toBe(true);
 
     // Canary 2 fires: every execute-only canary came back through some route; the key never does.
     const seen = new Set<CanaryName>(attempts.flatMap((a) => a.leaked));
-    const expected: CanaryName[] = ['ptyInput', 'ptyOutput', 'ptyTitle', 'sessionTitle', 'shellCommand', 'shellOutput', 'prompt', 'toolInput', 'toolOutput', 'reply'];
+    const expected: CanaryName[] = [
+      'ptyInput',
+      'ptyOutput',
+      'ptyTitle',
+      'sessionTitle',
+      'shellCommand',
+      'shellOutput',
+      'prompt',
+      'toolInput',
+      'toolOutput',
+      'reply',
+    ];
     expect([...seen].sort()).toEqual([...expected].sort());
     const via = (name: CanaryName) => attempts.filter((a) => a.leaked.includes(name)).map((a) => `${a.probe.upgrade ? 'WS' : a.probe.method} ${a.probe.route}`);
     expect(via('ptyOutput')).toContain('WS /pty/:id/connect');
@@ -176,7 +194,7 @@ describe('escalation matrix', () => {
     expect(fs.readFileSync(w.settingsFile, 'utf8')).not.toBe(settingsBefore.file);
     expect(w.attacker.requests.length).toBeGreaterThan(0);
     const res = await w.s.fetch('/pty', { method: 'POST', token: w.admin, headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect(((await res.json()) as any).command).toBe(w.fixture.evilShell);
+    expect((await res.json()).command).toBe(w.fixture.evilShell);
     await waitFor(() => fs.existsSync(marker(w.fixture, 'evil-shell')), { what: 'the attacker shell to run' });
   }, 60_000);
 });

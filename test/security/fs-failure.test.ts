@@ -57,7 +57,7 @@ function needMount(ctx: TestContext): void {
   if (mounting.ok) return;
   const msg = `cannot mount here (${mounting.reason}): this case is NOT exercised`;
   if (process.env.TETHER_REQUIRE_MOUNT === '1') throw new Error(msg);
-  // eslint-disable-next-line no-console
+
   console.warn(`SKIPPED: ${ctx.task.name}: ${msg}`);
   ctx.skip(msg);
 }
@@ -171,7 +171,7 @@ describe('a full config directory', () => {
     const r = await runCliAs(['auth', 'token', 'create', '--json', '--name', 'extra'], t.env, { wrap: limit, timeoutMs: 60_000 });
     if (r.signal === null) {
       // A Node that ignores SIGXFSZ by itself gets EFBIG instead: the case above, not this one.
-      // eslint-disable-next-line no-console
+
       console.warn(`this Node (${process.version}) ignores SIGXFSZ: the kill mid-write was NOT exercised`);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/file too large/i);
@@ -243,6 +243,5 @@ describe('the server when its last-used write fails', () => {
 });
 
 if (!IS_ROOT) {
-  // eslint-disable-next-line no-console
   console.warn('fs-failure: not root; the processes under test run as this user, with modes applied to it');
 }

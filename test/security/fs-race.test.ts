@@ -153,7 +153,11 @@ describe('file routes and search while a path is swapped for a symlink out', () 
     expect(b, JSON.stringify(b)).toMatchObject({ serverErrors: 0, hung: 0 });
     expect(b.ok).toBeGreaterThan(0);
     // A FIFO is refused with a 4xx naming it, never opened for a blocking read.
-    expect(Object.keys(b.statuses).map(Number).every((st) => st === 200 || st === 400 || st === 404 || st === 409)).toBe(true);
+    expect(
+      Object.keys(b.statuses)
+        .map(Number)
+        .every((st) => st === 200 || st === 400 || st === 404 || st === 409),
+    ).toBe(true);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(noCrashLogs()).toEqual([]);
   });
@@ -236,5 +240,4 @@ describe('agent file tools while a path is swapped for a symlink out', () => {
     expect(r.ok).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(outside, 'key.txt'), 'utf8')).toBe(SECRET);
   });
-
 });

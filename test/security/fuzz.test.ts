@@ -40,7 +40,13 @@ describe('token parser', () => {
     fc.assert(
       fc.property(fc.nat(t.length - 1), fc.string({ unit: 'binary', minLength: 1, maxLength: 2 }), fc.constantFrom('ins', 'del', 'rep', 'case'), (i, s, op) => {
         const m =
-          op === 'ins' ? t.slice(0, i) + s + t.slice(i) : op === 'del' ? t.slice(0, i) + t.slice(i + 1) : op === 'rep' ? t.slice(0, i) + s + t.slice(i + 1) : t.slice(0, i) + (t[i] === t[i]!.toUpperCase() ? t[i]!.toLowerCase() : t[i]!.toUpperCase()) + t.slice(i + 1);
+          op === 'ins'
+            ? t.slice(0, i) + s + t.slice(i)
+            : op === 'del'
+              ? t.slice(0, i) + t.slice(i + 1)
+              : op === 'rep'
+                ? t.slice(0, i) + s + t.slice(i + 1)
+                : t.slice(0, i) + (t[i] === t[i].toUpperCase() ? t[i].toLowerCase() : t[i].toUpperCase()) + t.slice(i + 1);
         fc.pre(m !== t);
         expect(parseToken(m).ok).toBe(false);
       }),
@@ -50,7 +56,27 @@ describe('token parser', () => {
 });
 
 const segment = fc.oneof(
-  fc.constantFrom('pty', 'PTY', 'session', 'message', 'file', 'probe', '.', '..', '', '%2e%2e', '%2E', '%70ty', '%2F', '%252F', '%00', '\\', 'a b', '%C0%AE', '%E2%80%AE'),
+  fc.constantFrom(
+    'pty',
+    'PTY',
+    'session',
+    'message',
+    'file',
+    'probe',
+    '.',
+    '..',
+    '',
+    '%2e%2e',
+    '%2E',
+    '%70ty',
+    '%2F',
+    '%252F',
+    '%00',
+    '\\',
+    'a b',
+    '%C0%AE',
+    '%E2%80%AE',
+  ),
   fc.string({ maxLength: 8 }),
 );
 const rawPath = fc.array(segment, { maxLength: 8 }).map((s) => '/' + s.join('/'));
@@ -78,7 +104,10 @@ describe('canonical paths', () => {
 
 describe('policy', () => {
   it('interactive segments and upgrades always need execute; reads never need write; unknown methods 405', () => {
-    const method = fc.oneof(fc.constantFrom('GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'get', 'TRACE', 'CONNECT'), fc.string({ maxLength: 8 }));
+    const method = fc.oneof(
+      fc.constantFrom('GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'get', 'TRACE', 'CONNECT'),
+      fc.string({ maxLength: 8 }),
+    );
     fc.assert(
       fc.property(method, rawPath, fc.boolean(), (m, raw, upgrade) => {
         const c = canonicalPath(raw);
@@ -88,7 +117,7 @@ describe('policy', () => {
           expect(d.kind).toBe('method_not_allowed');
           return;
         }
-        const first = c.path.split('/')[1]!.toLowerCase();
+        const first = c.path.split('/')[1].toLowerCase();
         if (upgrade) expect(d).toMatchObject({ kind: 'requires', permissions: expect.arrayContaining(['execute']) });
         if (['pty', 'session', 'message'].includes(first)) expect(d).toMatchObject({ kind: 'requires', permissions: expect.arrayContaining(['execute']) });
         if (d.kind === 'requires' && ['GET', 'HEAD', 'OPTIONS'].includes(m)) expect(d.permissions).not.toContain('write');
@@ -102,11 +131,18 @@ describe('policy', () => {
 describe('Authorization header parser', () => {
   it('never throws and yields a token only for Bearer/Basic', () => {
     fc.assert(
-      fc.property(fc.oneof(anyText, fc.string({ maxLength: 10 }).map((s) => `Bearer ${s}`), fc.string({ maxLength: 10 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`)), (h) => {
-        const r = credentialFromAuthorization(h);
-        if (r.kind === 'bearer') expect(h.toLowerCase().startsWith('bearer ')).toBe(true);
-        if (r.kind === 'basic') expect(h.toLowerCase().startsWith('basic ')).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          anyText,
+          fc.string({ maxLength: 10 }).map((s) => `Bearer ${s}`),
+          fc.string({ maxLength: 10 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
+        ),
+        (h) => {
+          const r = credentialFromAuthorization(h);
+          if (r.kind === 'bearer') expect(h.toLowerCase().startsWith('bearer ')).toBe(true);
+          if (r.kind === 'basic') expect(h.toLowerCase().startsWith('basic ')).toBe(true);
+        },
+      ),
       { numRuns: FUZZ_RUNS.header },
     );
   });
@@ -141,9 +177,9 @@ describe('the guard, over HTTP', () => {
     const headerValue = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('websocket', 'Upgrade', 'tether_session=abc', '', ' '));
     const authHeader = fc.oneof(
       fc.constant(undefined),
-      fc.nat(tokens.length - 1).map((i) => `Bearer ${tokens[i]!.token}`),
-      fc.nat(tokens.length - 1).map((i) => `Basic ${Buffer.from(`u:${tokens[i]!.token}`).toString('base64')}`),
-      fc.nat(tokens.length - 1).map((i) => `bearer  ${tokens[i]!.token}  `),
+      fc.nat(tokens.length - 1).map((i) => `Bearer ${tokens[i].token}`),
+      fc.nat(tokens.length - 1).map((i) => `Basic ${Buffer.from(`u:${tokens[i].token}`).toString('base64')}`),
+      fc.nat(tokens.length - 1).map((i) => `bearer  ${tokens[i].token}  `),
       fc.string({ maxLength: 50 }),
       fc.constant(`Bearer ${generateToken()}`),
     );
@@ -165,7 +201,9 @@ describe('the guard, over HTTP', () => {
           expect(status).toBeLessThan(500);
           if (hits.length > before) {
             const hit = hits.at(-1)!;
-            const tok = tokens.find((t) => auth?.includes(t.token) || (auth?.startsWith('Basic ') && Buffer.from(auth.slice(6), 'base64').toString().endsWith(t.token)));
+            const tok = tokens.find(
+              (t) => auth?.includes(t.token) || (auth?.startsWith('Basic ') && Buffer.from(auth.slice(6), 'base64').toString().endsWith(t.token)),
+            );
             expect(tok, `${method} ${path} reached a handler without a known token`).toBeDefined();
             const needed = requiredPermissions({ method: method === 'HEAD' ? 'GET' : method, path: hit.path, upgrade: /websocket/i.test(extra.upgrade ?? '') });
             if (needed.kind === 'requires') for (const p of needed.permissions) expect(tok!.perms).toContain(p);

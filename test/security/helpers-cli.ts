@@ -51,12 +51,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, opts: StartOpti
   const started = performance.now();
   const argv = [process.execPath, bin, ...args];
   const [cmd, ...rest] = opts.wrap ? [...opts.wrap, ...argv] : argv;
-  const child = spawn(cmd!, rest, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+  const child = spawn(cmd, rest, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
   let stdout = '';
   let stderr = '';
   let killSent = false;
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const done = new Promise<ProcResult>((resolve, reject) => {
     child.on('error', reject);

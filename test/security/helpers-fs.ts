@@ -46,8 +46,7 @@ export function unprivilegedProblem(): string | null {
     return (probed = null);
   }
   probed =
-    `cannot run ${BIN} as uid ${AS.uid} (needed because root ignores file modes): ${first.why}; ` +
-    `a copy at ${dir} did not help either: ${second.why}`;
+    `cannot run ${BIN} as uid ${AS.uid} (needed because root ignores file modes): ${first.why}; ` + `a copy at ${dir} did not help either: ${second.why}`;
   return probed;
 }
 

@@ -122,7 +122,7 @@ export function startSwapper(mode: SwapMode, target: string, danger: string, pub
   let out = '';
   let onReady: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
-  child.stdout!.on('data', (d) => {
+  child.stdout.on('data', (d) => {
     out += d;
     if (out.includes('ready\n')) onReady();
   });
@@ -130,7 +130,7 @@ export function startSwapper(mode: SwapMode, target: string, danger: string, pub
   return {
     ready: Promise.race([ready, exited.then(() => Promise.reject(new Error(`swapper exited before its first swap (output: ${out})`)))]),
     async stop() {
-      child.stdin!.end();
+      child.stdin.end();
       await exited;
       const m = /swaps (\d+)/.exec(out);
       if (!m || out.includes('failed:')) throw new Error(`the swapper failed (output: ${out})`);

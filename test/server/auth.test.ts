@@ -35,18 +35,26 @@ describe('authentication', () => {
   });
 
   const bad: [string, () => Promise<Record<string, string>>, string][] = [
-    ['missing', async () => ({}), 'missing_token'],
-    ['malformed', async () => ({ authorization: 'Bearer not-a-token' }), 'malformed_token'],
-    ['wrong checksum', async () => {
-      const t = (await s.token()).token;
-      return { authorization: `Bearer ${t.slice(0, -1)}${t.endsWith('a') ? 'b' : 'a'}` };
-    }, 'malformed_token'],
-    ['unknown (valid checksum)', async () => ({ authorization: `Bearer ${generateToken()}` }), 'unknown_token'],
-    ['expired', async () => {
-      const { token } = await s.token(['read'], { expiresAt: new Date(Date.now() + 1500).toISOString() });
-      await waitFor(async () => (await s.fetch('/auth/whoami', { token })).status === 401, { timeout: 5000, interval: 100, what: 'expiry' });
-      return { authorization: `Bearer ${token}` };
-    }, 'expired_token'],
+    ['missing', () => Promise.resolve({}), 'missing_token'],
+    ['malformed', () => Promise.resolve({ authorization: 'Bearer not-a-token' }), 'malformed_token'],
+    [
+      'wrong checksum',
+      async () => {
+        const t = (await s.token()).token;
+        return { authorization: `Bearer ${t.slice(0, -1)}${t.endsWith('a') ? 'b' : 'a'}` };
+      },
+      'malformed_token',
+    ],
+    ['unknown (valid checksum)', () => Promise.resolve({ authorization: `Bearer ${generateToken()}` }), 'unknown_token'],
+    [
+      'expired',
+      async () => {
+        const { token } = await s.token(['read'], { expiresAt: new Date(Date.now() + 1500).toISOString() });
+        await waitFor(async () => (await s.fetch('/auth/whoami', { token })).status === 401, { timeout: 5000, interval: 100, what: 'expiry' });
+        return { authorization: `Bearer ${token}` };
+      },
+      'expired_token',
+    ],
     ['unsupported scheme', async () => ({ authorization: `Token ${(await s.token()).token}` }), 'malformed_token'],
     ['two tokens in one header', async () => ({ authorization: `Bearer ${(await s.token()).token}, Bearer ${(await s.token()).token}` }), 'malformed_token'],
   ];
@@ -166,10 +174,13 @@ describe('live tokens', () => {
   it('lastUsedAt is persisted and shown by `tether auth token list`', async () => {
     const { token, id } = await s.token(['read']);
     await s.fetch('/auth/whoami', { token });
-    await waitFor(async () => {
-      const l = await runCli(['auth', 'token', 'list', '--json'], s.env.env);
-      return JSON.parse(l.stdout).find((t: { id: string; lastUsedAt: string | null }) => t.id === id)?.lastUsedAt;
-    }, { timeout: 8000, interval: 200, what: 'lastUsedAt' });
+    await waitFor(
+      async () => {
+        const l = await runCli(['auth', 'token', 'list', '--json'], s.env.env);
+        return JSON.parse(l.stdout).find((t: { id: string; lastUsedAt: string | null }) => t.id === id)?.lastUsedAt;
+      },
+      { timeout: 8000, interval: 200, what: 'lastUsedAt' },
+    );
   });
 
   it('a token file that turns bad keeps the last good state and is logged loudly', async () => {
@@ -181,6 +192,6 @@ describe('live tokens', () => {
     expect((await s.fetch('/auth/whoami')).status).toBe(401);
     const errors = s.logs.filter((l) => l.event === 'tokens.file_invalid');
     expect(errors).toHaveLength(1);
-    expect(String(errors[0]!.error)).toMatch(/not valid JSON.*keeping the last good token list/);
+    expect(String(errors[0].error)).toMatch(/not valid JSON.*keeping the last good token list/);
   });
 });

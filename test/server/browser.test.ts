@@ -69,7 +69,16 @@ describe('Origin and CORS', () => {
     expect(r.headers.vary).toMatch(/Origin/);
   });
   it('preflight from a --cors origin is answered without a token', async () => {
-    const r = await req('/config', { host: `127.0.0.1:${port()}`, origin: 'https://app.example.com', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization' }, 'OPTIONS');
+    const r = await req(
+      '/config',
+      {
+        host: `127.0.0.1:${port()}`,
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'authorization',
+      },
+      'OPTIONS',
+    );
     expect(r.status).toBe(204);
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(r.headers['access-control-allow-headers']).toMatch(/Authorization/);

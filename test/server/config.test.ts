@@ -125,7 +125,8 @@ describe('GET/PATCH /config', () => {
   it('the OpenAPI document lists the routes and needs a token', async () => {
     expect((await s.fetch('/doc')).status).toBe(401);
     const doc = await (await s.fetch('/doc', { token: rw })).json();
-    for (const p of ['/health', '/auth/whoami', '/config', '/file', '/file/content', '/find', '/find/file', '/event']) expect(Object.keys(doc.paths)).toContain(p);
+    for (const p of ['/health', '/auth/whoami', '/config', '/file', '/file/content', '/find', '/find/file', '/event'])
+      expect(Object.keys(doc.paths)).toContain(p);
   });
 });
 
@@ -138,7 +139,13 @@ describe('event visibility', () => {
       const reader = r.body!.getReader();
       let text = '';
       text += new TextDecoder().decode((await reader.read()).value);
-      return { reader, read: async (until: string) => { while (!text.includes(until)) text += new TextDecoder().decode((await reader.read()).value); return text; } };
+      return {
+        reader,
+        read: async (until: string) => {
+          while (!text.includes(until)) text += new TextDecoder().decode((await reader.read()).value);
+          return text;
+        },
+      };
     };
     const a = await open(readOnly);
     const b = await open(exec);

@@ -6,7 +6,10 @@ import type { LogLevel } from '../../src/log.js';
 function setup(opts: { maxKeys?: number } = {}) {
   const lines: { level: LogLevel; event: string; [k: string]: unknown }[] = [];
   const clock = { now: 1_000_000 };
-  const log = collapseAuthFailures({ log: (level, event, fields = {}) => lines.push({ level, event, ...fields }) }, { now: () => clock.now, flushEveryMs: 0, ...opts });
+  const log = collapseAuthFailures(
+    { log: (level, event, fields = {}) => lines.push({ level, event, ...fields }) },
+    { now: () => clock.now, flushEveryMs: 0, ...opts },
+  );
   const fail = (address: string, n = 1) => {
     for (let i = 0; i < n; i++) log.log('warn', 'auth.failure', { reason: 'unknown', address, path: '/auth/whoami' });
   };

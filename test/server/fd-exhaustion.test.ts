@@ -25,7 +25,10 @@ describe('pre-auth connection exhaustion', () => {
   it('with ulimit -n 256, 300 idle half-sent requests do not stop a valid request', async () => {
     const created = await runCli(['auth', 'token', 'create', '--json', '--permissions', 'read'], t.env);
     const token = JSON.parse(created.stdout).token as string;
-    child = spawn('sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" "${BIN}" serve --port 0 --project "${t.root}"`], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn('sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" "${BIN}" serve --port 0 --project "${t.root}"`], {
+      env: t.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));

@@ -18,7 +18,7 @@ function from(localAddress: string, path: string, init: { method?: string; heade
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body, retryAfter: res.headers['retry-after'] as string | undefined }));
+        res.on('end', () => resolve({ status: res.statusCode!, body, retryAfter: res.headers['retry-after'] }));
       },
     );
     req.on('error', reject);

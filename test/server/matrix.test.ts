@@ -64,11 +64,14 @@ async function rawFull(method: string, path: string, token?: string, headers: Re
   const http = await import('node:http');
   const u = new URL(s.url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, method, path, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

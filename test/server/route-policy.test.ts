@@ -32,7 +32,7 @@ describe('route table coverage', () => {
     expect(stale).toEqual([]);
   });
 
-  it('a request to each route finds that route\'s entry', () => {
+  it("a request to each route finds that route's entry", () => {
     for (const r of s.server.routes) expect(routeRule(r.method, concrete(r.path))?.path, `${r.method} ${r.path}`).toBe(r.path);
   });
 

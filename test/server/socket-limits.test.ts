@@ -31,7 +31,7 @@ function stalled(port: number, text: string) {
   const sock = net.connect(port, '127.0.0.1');
   clients.push(sock);
   const state = { sock, closed: false, data: '' };
-  sock.on('data', (d) => (state.data += d));
+  sock.on('data', (d) => (state.data += d.toString()));
   sock.on('close', () => (state.closed = true));
   sock.on('error', () => {});
   if (text) sock.write(text);
@@ -154,12 +154,15 @@ describe('socket caps', () => {
     expect(t.server.sockets.stats.refused).toBeGreaterThanOrEqual(1);
     expect(t.server.ctx.events.subscriberCount).toBe(4);
     for (const c of ctls) c.abort();
-    await Promise.all(streams.map((r) => r.body?.cancel().catch(() => {})));
+    for (const r of streams) await r.body?.cancel().catch(() => {});
   });
 
   it('a request still sending its body is idle: a slow body cannot pin a slot', async () => {
     const t = await server({ maxConnections: 5 });
-    const slow = stalled(t.server.port, 'POST /auth/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"tok');
+    const slow = stalled(
+      t.server.port,
+      'POST /auth/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"tok',
+    );
     await connected(slow.sock);
     await waitFor(() => t.server.sockets.stats.open === 1, { what: 'slow body admitted' });
     for (let i = 0; i < 10; i++) stalled(t.server.port, HALF);

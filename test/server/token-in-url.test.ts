@@ -14,11 +14,22 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 describe('token in a URL', () => {
-  const shapes = (t: string) => [`token=${t}`, `access_token=${t}`, `Token=x`, `ACCESS_TOKEN=`, `q=${t}`, `${t}=1`, `q=${encodeURIComponent(t)}`, `q=%74ether_${t.slice(7)}`, `a=1&b=prefix${t}suffix`];
+  const shapes = (t: string) => [
+    `token=${t}`,
+    `access_token=${t}`,
+    `Token=x`,
+    `ACCESS_TOKEN=`,
+    `q=${t}`,
+    `${t}=1`,
+    `q=${encodeURIComponent(t)}`,
+    `q=%74ether_${t.slice(7)}`,
+    `a=1&b=prefix${t}suffix`,
+  ];
 
   it('the pure check finds each shape and lets ordinary queries through', () => {
     for (const q of shapes(token)) expect(tokenInQuery(`http://h/x?${q}`), q).toBe(true);
-    for (const q of ['path=.', 'pattern=tether', 'pattern=tether_short', 'ticket=tkt_abc', 'tokens=3', '']) expect(tokenInQuery(`http://h/x?${q}`), q).toBe(false);
+    for (const q of ['path=.', 'pattern=tether', 'pattern=tether_short', 'ticket=tkt_abc', 'tokens=3', ''])
+      expect(tokenInQuery(`http://h/x?${q}`), q).toBe(false);
     expect(tokenInQuery(`http://h/x#token=${token}`)).toBe(false); // a fragment never reaches a server
   });
 
@@ -33,7 +44,11 @@ describe('token in a URL', () => {
   });
 
   it('is 400 for writes and for the web login too, and nothing reaches a handler', async () => {
-    const login = await s.fetch(`/auth/session?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    const login = await s.fetch(`/auth/session?token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
     expect(login.status).toBe(400);
     expect(login.headers.get('set-cookie')).toBeNull();
     const before = (await (await s.fetch('/session', { token })).json()).length;

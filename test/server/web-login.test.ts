@@ -13,7 +13,7 @@ afterEach(() => s.close());
 async function login(token: string) {
   const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: s.url }, body: JSON.stringify({ token }) });
   const body = r.ok ? ((await r.clone().json()) as { sessionKey: string }) : { sessionKey: '' };
-  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0];
   // What a page sends: the cookie (by the browser) and the key (by the page's script).
   return { r, cookie, key: body.sessionKey, headers: { cookie, 'x-tether-session': body.sessionKey } };
 }
@@ -102,7 +102,11 @@ describe('web session cookie', () => {
 
   it('a login from another origin is refused before anything else', async () => {
     const { token } = await s.token(['read']);
-    const r = await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ token }) });
+    const r = await s.fetch('/auth/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ token }),
+    });
     expect(r.status).toBe(403);
     expect(r.headers.get('set-cookie')).toBeNull();
   });
@@ -122,7 +126,7 @@ describe('web login caps: one token cannot log others out', () => {
     expect((await s.fetch('/auth/whoami', { headers: victim.headers })).status).toBe(200);
     expect(s.server.ctx.webLogins.size).toBe(1 + MAX_WEB_LOGINS_PER_TOKEN);
     // Its own oldest went first; its newest still work.
-    expect((await s.fetch('/auth/whoami', { headers: mine[0]!.headers })).status).toBe(401);
+    expect((await s.fetch('/auth/whoami', { headers: mine[0].headers })).status).toBe(401);
     const lastBatch = await Promise.all(mine.slice(-50).map(async (l) => (await s.fetch('/auth/whoami', { headers: l.headers })).status));
     expect(lastBatch.filter((st) => st === 200)).toHaveLength(MAX_WEB_LOGINS_PER_TOKEN);
   });
@@ -137,7 +141,13 @@ describe('WebLogins', () => {
     const c = w.create('tok_c', null);
     expect(() => w.create('tok_d', null)).toThrow(expect.objectContaining({ status: 429, code: 'too_many_logins' }));
     expect(() => w.create('tok_b', null)).toThrow(expect.objectContaining({ status: 429 }));
-    for (const [l, t] of [[a, 'tok_a'], [a2, 'tok_a'], [b, 'tok_b'], [c, 'tok_c']] as const) expect(w.lookup(l.id, l.key)).toBe(t);
+    for (const [l, t] of [
+      [a, 'tok_a'],
+      [a2, 'tok_a'],
+      [b, 'tok_b'],
+      [c, 'tok_c'],
+    ] as const)
+      expect(w.lookup(l.id, l.key)).toBe(t);
     // A token at its own cap replaces its own oldest, even when the server is full.
     const a3 = w.create('tok_a', null);
     expect(w.lookup(a.id, a.key)).toBeNull();
@@ -158,7 +168,12 @@ describe('WebLogins', () => {
   it('a wrong key of the right length or of another length finds nothing', () => {
     const w = new WebLogins();
     const l = w.create('tok_a', null);
-    expect(w.lookup(l.id, l.key.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')))).toBeNull();
+    expect(
+      w.lookup(
+        l.id,
+        l.key.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')),
+      ),
+    ).toBeNull();
     expect(w.lookup(l.id, '')).toBeNull();
     expect(w.lookup(l.id, l.key + 'x')).toBeNull();
     expect(w.lookup('nope', l.key)).toBeNull();

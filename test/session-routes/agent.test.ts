@@ -36,7 +36,6 @@ async function watch(): Promise<SseStream> {
 
 const messages = async (sessionId: string) => (await h.call('GET', `/session/${sessionId}/message`, { token: rwx.token })).body.messages as any[];
 const partsOf = (m: any) => m.parts.map((p: any) => ({ type: p.type, data: p.data }));
-const eventTypes = (s: SseStream) => s.events.map((e) => e.data.type);
 
 describe('POST /session/:id/message', () => {
   it('stores the prompt and the streamed reply (text coalesced), and publishes the parts on /event', async () => {
@@ -59,9 +58,9 @@ describe('POST /session/:id/message', () => {
 
     // The provider got the key in its header, the model name, and the prompt.
     expect(model.requests).toHaveLength(1);
-    expect(model.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
-    expect(model.requests[0]!.body.model).toBe('test-model');
-    expect(model.requests[0]!.body.messages.at(-1)).toEqual({ role: 'user', content: 'say hello' });
+    expect(model.requests[0].headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(model.requests[0].body.model).toBe('test-model');
+    expect(model.requests[0].body.messages.at(-1)).toEqual({ role: 'user', content: 'say hello' });
 
     await events.waitFor((e) => e.data.type === 'message.completed' && e.data.properties.messageId === r.body.id, 'message.completed');
     const mine = events.events.filter((e) => e.data.properties?.sessionId === s.id).map((e) => e.data);
@@ -85,7 +84,7 @@ describe('POST /session/:id/message', () => {
     model.reply({ text: ['again'] });
     const r2 = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'and again' } });
     expect(r2.body.status).toBe('completed');
-    const sent = model.requests[1]!.body.messages.filter((m: any) => m.role !== 'system');
+    const sent = model.requests[1].body.messages.filter((m: any) => m.role !== 'system');
     expect(sent).toEqual([
       { role: 'user', content: 'say hello' },
       { role: 'assistant', content: 'Hello, world' },
@@ -100,7 +99,10 @@ describe('POST /session/:id/message', () => {
     const events = await watch();
     model.reply(
       { toolCalls: [{ id: 'call_read', name: 'read_file', args: { path: 'notes.txt' } }] },
-      { text: ['I will edit it.'], toolCalls: [{ id: 'call_edit', name: 'edit_file', args: { path: 'notes.txt', old_string: 'world', new_string: 'tether' } }] },
+      {
+        text: ['I will edit it.'],
+        toolCalls: [{ id: 'call_edit', name: 'edit_file', args: { path: 'notes.txt', old_string: 'world', new_string: 'tether' } }],
+      },
       { text: ['Done: ', 'replaced world.'] },
     );
     const r = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'replace world with tether in notes.txt' } });
@@ -111,15 +113,23 @@ describe('POST /session/:id/message', () => {
       { type: 'tool_call', data: { toolCallId: 'call_read', toolName: 'read_file', input: { path: 'notes.txt' } } },
       {
         type: 'tool_result',
-        data: { toolCallId: 'call_read', toolName: 'read_file', isError: false, output: expect.objectContaining({ path: 'notes.txt', content: 'hello world\n' }) },
+        data: {
+          toolCallId: 'call_read',
+          toolName: 'read_file',
+          isError: false,
+          output: expect.objectContaining({ path: 'notes.txt', content: 'hello world\n' }),
+        },
       },
       { type: 'text', data: { text: 'I will edit it.' } },
       { type: 'tool_call', data: { toolCallId: 'call_edit', toolName: 'edit_file', input: { path: 'notes.txt', old_string: 'world', new_string: 'tether' } } },
-      { type: 'tool_result', data: { toolCallId: 'call_edit', toolName: 'edit_file', isError: false, output: { path: 'notes.txt', replacements: 1, line: 1 } } },
+      {
+        type: 'tool_result',
+        data: { toolCallId: 'call_edit', toolName: 'edit_file', isError: false, output: { path: 'notes.txt', replacements: 1, line: 1 } },
+      },
       { type: 'text', data: { text: 'Done: replaced world.' } },
     ]);
     // The model saw the file's content as the tool result.
-    const toolMsg = model.requests[1]!.body.messages.find((m: any) => m.role === 'tool');
+    const toolMsg = model.requests[1].body.messages.find((m: any) => m.role === 'tool');
     expect(toolMsg.content).toContain('hello world');
     expect(model.requests).toHaveLength(3);
 
@@ -146,7 +156,7 @@ describe('POST /session/:id/message', () => {
       'done',
     ]);
     for (const e of stream.events) expect(e.data.type).toBe(e.event);
-    expect(stream.events[0]!.data.properties.message).toMatchObject({ role: 'user', parts: [{ data: { text: 'stream it' } }] });
+    expect(stream.events[0].data.properties.message).toMatchObject({ role: 'user', parts: [{ data: { text: 'stream it' } }] });
     expect(stream.events.filter((e) => e.event === 'message.part.delta').map((e) => e.data.properties.text)).toEqual(['eam', 'ed']);
     const final = stream.events.at(-1)!.data.properties.message;
     expect(final).toMatchObject({ role: 'assistant', status: 'completed', parts: [{ type: 'text', data: { text: 'streamed' } }] });
@@ -174,7 +184,7 @@ describe('POST /session/:id/message', () => {
       model.reply({ text: ['from env'] });
       const r = await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'hi' } });
       expect(r.body).toMatchObject({ status: 'completed', parts: [{ data: { text: 'from env' } }] });
-      expect(model.requests[0]!.body.model).toBe('env-model');
+      expect(model.requests[0].body.model).toBe('env-model');
     } finally {
       delete process.env.TETHER_MODEL_URL;
       delete process.env.TETHER_MODEL;
@@ -256,7 +266,7 @@ describe('POST /session/:id/message', () => {
     await waitFor(() => h.server.ctx.connections.size === before, { what: 'the run to unregister' });
   });
 
-  it('aborts the run and closes the stream within a second when the caller\'s token is revoked', async () => {
+  it("aborts the run and closes the stream within a second when the caller's token is revoked", async () => {
     const s = await createSession(h, rwx.token);
     const doomed = await h.token();
     model.reply({ hang: true, text: ['partial'] });
@@ -271,7 +281,9 @@ describe('POST /session/:id/message', () => {
     expect(last.event).toBe('error');
     expect(last.data.properties.error.code).toBe('token_revoked');
 
-    const assistant = await waitFor(async () => (await messages(s.id)).find((m) => m.role === 'assistant' && m.status !== 'running'), { what: 'the run to end' });
+    const assistant = await waitFor(async () => (await messages(s.id)).find((m) => m.role === 'assistant' && m.status !== 'running'), {
+      what: 'the run to end',
+    });
     expect(assistant).toMatchObject({ status: 'aborted', tokenId: doomed.id });
     await waitFor(() => model.openStreams === 0, { what: 'the model stream to close' });
     expect((await h.call('GET', `/session/${s.id}`, { token: rwx.token })).body.busy).toBe(false);
@@ -293,7 +305,13 @@ describe('POST /session/:id/message', () => {
     await stream.ended;
     expect(stream.events.at(-1)!.data.properties.message.status).toBe('error');
 
-    await events.waitFor((e) => e.data.type === 'message.completed' && e.data.properties.status === 'error' && e.data.properties.messageId === stream.events.at(-1)!.data.properties.message.id, 'the second failure');
+    await events.waitFor(
+      (e) =>
+        e.data.type === 'message.completed' &&
+        e.data.properties.status === 'error' &&
+        e.data.properties.messageId === stream.events.at(-1)!.data.properties.message.id,
+      'the second failure',
+    );
     const bodies = [
       r.text,
       stream.text(),
@@ -344,7 +362,7 @@ describe('POST /session/:id/message', () => {
     expect(fs.existsSync(path.join(h.project, 'escaped.txt'))).toBe(false);
     expect(fs.readdirSync(outside)).toEqual(['outside.txt']);
     // The model saw the refusals as tool results.
-    const toolMsgs = model.requests[1]!.body.messages.filter((m: any) => m.role === 'tool');
+    const toolMsgs = model.requests[1].body.messages.filter((m: any) => m.role === 'tool');
     expect(toolMsgs).toHaveLength(calls.length);
     for (const m of toolMsgs) expect(m.content).toMatch(/outside the allowed directory/);
   });
@@ -403,7 +421,7 @@ describe('POST /session/:id/message', () => {
     await h.call('POST', `/session/${s.id}/shell`, { token: rwx.token, body: { command: 'echo shell-said-this; exit 4' } });
     model.reply({ text: ['seen'] });
     await h.call('POST', `/session/${s.id}/message`, { token: rwx.token, body: { text: 'what did it say?' } });
-    const sent = model.requests[0]!.body.messages.filter((m: any) => m.role !== 'system');
+    const sent = model.requests[0].body.messages.filter((m: any) => m.role !== 'system');
     expect(sent).toHaveLength(1);
     expect(sent[0].role).toBe('user');
     expect(sent[0].content).toContain('$ echo shell-said-this; exit 4');

@@ -25,7 +25,7 @@ describe('session CRUD over HTTP', () => {
     // No body at all: the defaults (title "New session", the project directory).
     const res = await fetch(`${h.url}/session`, { method: 'POST', headers: { authorization: `Bearer ${rwx}` } });
     expect(res.status).toBe(201);
-    const b = (await res.json()) as any;
+    const b = await res.json();
     expect(b).toMatchObject({ title: 'New session', directory: h.project });
 
     const list = await h.call('GET', '/session', { token: rwx });
@@ -197,11 +197,11 @@ describe('session CRUD over HTTP', () => {
     const r = await h.call('GET', '/doc', { token: rwx });
     expect(r.status).toBe(200);
     const paths = r.body.paths as Record<string, Record<string, unknown>>;
-    expect(Object.keys(paths['/session']!).sort()).toEqual(['get', 'post']);
-    expect(Object.keys(paths['/session/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
-    expect(Object.keys(paths['/session/{id}/message']!).sort()).toEqual(['get', 'post']);
-    expect(Object.keys(paths['/session/{id}/shell']!)).toEqual(['post']);
-    expect(Object.keys(paths['/session/{id}/abort']!)).toEqual(['post']);
+    expect(Object.keys(paths['/session']).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(paths['/session/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(Object.keys(paths['/session/{id}/message']).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(paths['/session/{id}/shell'])).toEqual(['post']);
+    expect(Object.keys(paths['/session/{id}/abort'])).toEqual(['post']);
     expect(r.body.components.schemas.Message).toBeDefined();
   });
 });

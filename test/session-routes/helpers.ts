@@ -15,7 +15,11 @@ export interface Harness {
   logs: unknown[];
   token(permissions?: Permission[]): Promise<{ token: string; id: string }>;
   /** JSON request with a Bearer token; returns status and parsed body (or text). */
-  call(method: string, pathname: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string }>;
+  call(
+    method: string,
+    pathname: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; text: string }>;
   /** Closes the server and starts a new one on the same dirs (same database, tokens, settings). */
   restart(): Promise<void>;
   close(): Promise<void>;

@@ -44,7 +44,7 @@ describe('restart', () => {
     model.reply({ text: ['yes'] });
     const r = await h.call('POST', `/session/${s.id}/message`, { token, body: { text: 'do you remember?' } });
     expect(r.body.status).toBe('completed');
-    const sent = model.requests[1]!.body.messages.filter((m: any) => m.role !== 'system');
+    const sent = model.requests[1].body.messages.filter((m: any) => m.role !== 'system');
     expect(sent.map((m: any) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(sent[0].content).toContain('from-before');
     expect(sent[1].content).toBe('remembered');

@@ -46,7 +46,7 @@ describe('session API shapes', () => {
     const ran = await h.call('POST', `/session/${created.id}/shell`, { token: rwx, body: { command: 'echo hi' } });
     expect(ran.status).toBe(200);
     const message = StrictMessage.parse(ran.body);
-    expect(ShellPartDataSchema.strict().parse(message.parts[0]!.data)).toMatchObject({ stdout: 'hi\n', done: true });
+    expect(ShellPartDataSchema.strict().parse(message.parts[0].data)).toMatchObject({ stdout: 'hi\n', done: true });
 
     const stream = await openSse(`${h.url}/session/${created.id}/shell`, { method: 'POST', token: rwx, body: { command: 'true' } });
     await stream.ended;

@@ -57,7 +57,7 @@ describe('POST /session/:id/shell', () => {
     expect(shellPart(r.body)).toMatchObject({ exitCode: 0, stdout: `${SHELL}\n` });
   });
 
-  it('does not hand the command tether\'s own secrets (TETHER_* variables)', async () => {
+  it("does not hand the command tether's own secrets (TETHER_* variables)", async () => {
     process.env.TETHER_MODEL_API_KEY = 'sk-env-SECRET-for-shell';
     try {
       const s = await createSession(h, rwx.token);
@@ -161,7 +161,7 @@ describe('POST /session/:id/shell', () => {
     expect(done.type).toBe('done');
     expect(shellPart(done.properties.message)).toMatchObject({ stdout: 'streamed\n', exitCode: 0 });
     // The caller's own stream has the output in full.
-    expect(stream.events[2]!.data.properties.part.data.stdout).toBe('streamed\n');
+    expect(stream.events[2].data.properties.part.data.stdout).toBe('streamed\n');
 
     // Refusals stay plain JSON errors, not streams.
     const bad = await fetch(`${h.url}/session/ses_nope/shell`, {

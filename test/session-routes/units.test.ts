@@ -37,18 +37,20 @@ describe('buildHistory', () => {
       msg('assistant', [{ type: 'text', data: { text: 'x'.repeat(10) } }]),
     ]);
     expect(history.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
-    expect(history[0]!.content).toBe('first');
-    expect(history[1]!.content).toBe('answer\n[tools used in this turn: read_file {"path":"x"}]');
-    expect(history[1]!.content).not.toContain('FILE BODY');
-    expect(history[2]!.content).toBe('I ran a shell command in the working directory:\n$ ls\n(exit code 0)\nstdout:\na\nb\n\n\nsecond');
-    expect(history[3]!.content).toBe('[this reply was aborted by the user]\n\nxxxxxxxxxx');
+    expect(history[0].content).toBe('first');
+    expect(history[1].content).toBe('answer\n[tools used in this turn: read_file {"path":"x"}]');
+    expect(history[1].content).not.toContain('FILE BODY');
+    expect(history[2].content).toBe('I ran a shell command in the working directory:\n$ ls\n(exit code 0)\nstdout:\na\nb\n\n\nsecond');
+    expect(history[3].content).toBe('[this reply was aborted by the user]\n\nxxxxxxxxxx');
   });
 
   it('clips long shell output', () => {
-    const [m] = buildHistory([msg('shell', [{ type: 'shell', data: { command: 'yes', exitCode: null, timedOut: true, stdout: 'y'.repeat(10_000), stderr: '' } }])]);
-    expect(m!.content).toContain('(it timed out and was killed)');
-    expect(m!.content).toContain('… [6000 more characters]');
-    expect(m!.content.length).toBeLessThan(4200);
+    const [m] = buildHistory([
+      msg('shell', [{ type: 'shell', data: { command: 'yes', exitCode: null, timedOut: true, stdout: 'y'.repeat(10_000), stderr: '' } }]),
+    ]);
+    expect(m.content).toContain('(it timed out and was killed)');
+    expect(m.content).toContain('… [6000 more characters]');
+    expect(m.content.length).toBeLessThan(4200);
   });
 });
 

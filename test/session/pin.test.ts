@@ -33,7 +33,11 @@ const open = () => {
   store = new SessionStore(dbFile);
   return new SessionService({ store, events: new EventBus(), projectDir: project, shell: { killGraceMs: 200 } });
 };
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code,
+  );
 const idOf = (p: string) => {
   const st = fs.statSync(p, { bigint: true });
   return `${st.dev}:${st.ino}`;

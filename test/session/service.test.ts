@@ -44,12 +44,17 @@ describe('sessions', () => {
     expect(service.update(a.id, { title: 'renamed' }).title).toBe('renamed');
     service.delete(b.id);
     expect(() => service.get(b.id)).toThrow(NotFoundError);
-    expect(service.list().map((s) => s.id).sort()).toEqual([a.id, c.id].sort());
+    expect(
+      service
+        .list()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([a.id, c.id].sort());
 
     expect(types()).toEqual(['session.created', 'session.created', 'session.created', 'session.updated', 'session.deleted']);
-    expect(events[0]!.properties).toEqual({ session: a });
-    expect(events[3]!.properties).toMatchObject({ session: { id: a.id, title: 'renamed' } });
-    expect(events[4]!.properties).toEqual({ sessionId: b.id });
+    expect(events[0].properties).toEqual({ session: a });
+    expect(events[3].properties).toMatchObject({ session: { id: a.id, title: 'renamed' } });
+    expect(events[4].properties).toEqual({ sessionId: b.id });
   });
 
   it('rejects directories outside the project, missing ones and files', async () => {
@@ -71,8 +76,8 @@ describe('runShell', () => {
     const m = await service.runShell(s.id, { command: 'pwd; echo err >&2; exit 2' }, 'tok_1');
     expect(m).toMatchObject({ role: 'shell', tokenId: 'tok_1', status: 'completed', error: null });
     expect(m.parts).toHaveLength(1);
-    const data = m.parts[0]!.data as ShellPartData;
-    expect(m.parts[0]!.type).toBe('shell');
+    const data = m.parts[0].data as ShellPartData;
+    expect(m.parts[0].type).toBe('shell');
     expect(data).toMatchObject({
       command: 'pwd; echo err >&2; exit 2',
       cwd: path.join(project, 'sub'),
@@ -87,13 +92,13 @@ describe('runShell', () => {
     expect(service.isBusy(s.id)).toBe(false);
 
     expect(types()).toEqual(['session.created', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
-    expect(events[1]!.properties).toMatchObject({ sessionId: s.id, message: { id: m.id, status: 'running' } });
-    expect(events[2]!.properties).toMatchObject({
+    expect(events[1].properties).toMatchObject({ sessionId: s.id, message: { id: m.id, status: 'running' } });
+    expect(events[2].properties).toMatchObject({
       sessionId: s.id,
       messageId: m.id,
       part: { type: 'shell', data: { command: 'pwd; echo err >&2; exit 2', done: false } },
     });
-    expect(events[4]!.properties).toEqual({ sessionId: s.id, messageId: m.id, status: 'completed', error: null });
+    expect(events[4].properties).toEqual({ sessionId: s.id, messageId: m.id, status: 'completed', error: null });
   });
 
   it('records a timeout as an error', async () => {
@@ -101,7 +106,7 @@ describe('runShell', () => {
     const m = await service.runShell(s.id, { command: 'sleep 30', timeoutMs: 300 }, null);
     expect(m.status).toBe('error');
     expect(m.error).toBe('command timed out after 300 ms');
-    expect((m.parts[0]!.data as ShellPartData).timedOut).toBe(true);
+    expect((m.parts[0].data as ShellPartData).timedOut).toBe(true);
   });
 
   it('refuses bad input before recording anything', async () => {
@@ -119,7 +124,7 @@ describe('runShell', () => {
     const s = await other.create();
     const m = await other.runShell(s.id, { command: 'echo "$0"' }, null);
     expect(m.status).toBe('completed');
-    expect(m.parts[0]!.data).toMatchObject({ exitCode: 0, stdout: `${SHELL}\n` });
+    expect(m.parts[0].data).toMatchObject({ exitCode: 0, stdout: `${SHELL}\n` });
   });
 
   it('refuses to run in a directory that has gone away', async () => {
@@ -152,12 +157,12 @@ describe('one run per session', () => {
     expect(() => service.beginRun(a.id)).toThrow(ConflictError);
 
     const other = await service.runShell(b.id, { command: 'echo free' }, null);
-    expect((other.parts[0]!.data as ShellPartData).stdout).toBe('free\n');
+    expect((other.parts[0].data as ShellPartData).stdout).toBe('free\n');
 
     expect(service.abort(a.id)).toBe(true);
     const aborted = await long.done;
     expect(aborted.status).toBe('aborted');
-    expect((aborted.parts[0]!.data as ShellPartData).aborted).toBe(true);
+    expect((aborted.parts[0].data as ShellPartData).aborted).toBe(true);
     await waitFor(() => !isAlive(long.pid), { what: 'aborted command to die' });
     expect(events.at(-1)).toMatchObject({ type: 'message.completed', properties: { messageId: aborted.id, status: 'aborted' } });
 
@@ -213,14 +218,8 @@ describe('one run per session', () => {
     } finally {
       run.end();
     }
-    expect(types().slice(1)).toEqual([
-      'message.created',
-      'message.created',
-      'message.part',
-      'message.part.updated',
-      'message.completed',
-    ]);
-    expect(events[4]!.properties).toMatchObject({ sessionId: s.id, part: { data: { text: 'Hello' } } });
+    expect(types().slice(1)).toEqual(['message.created', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
+    expect(events[4].properties).toMatchObject({ sessionId: s.id, part: { data: { text: 'Hello' } } });
     expect(service.listMessages(s.id).map((m) => m.parts.map((p) => p.data))).toEqual([[{ text: 'hi' }], [{ text: 'Hello' }]]);
   });
 });

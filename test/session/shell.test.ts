@@ -139,9 +139,7 @@ describe('runShell', () => {
     await expect(runShell({ command: '', cwd: tmp.dir })).rejects.toThrow(UsageError);
     await expect(runShell({ command: '   ', cwd: tmp.dir })).rejects.toThrow(/command must be a non-empty string/);
     for (const timeoutMs of [0, -1, 1.5, 3_600_001, Number.NaN]) {
-      await expect(runShell({ command: 'true', cwd: tmp.dir, timeoutMs })).rejects.toThrow(
-        /timeoutMs must be an integer from 1 to 3600000/,
-      );
+      await expect(runShell({ command: 'true', cwd: tmp.dir, timeoutMs })).rejects.toThrow(/timeoutMs must be an integer from 1 to 3600000/);
     }
     await expect(runShell({ command: 'true', cwd: tmp.dir, maxOutputBytes: -1 })).rejects.toThrow(/maxOutputBytes/);
     await expect(runShell({ command: 'true', cwd: path.join(tmp.dir, 'missing') })).rejects.toThrow(/does not exist/);

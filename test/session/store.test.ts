@@ -32,12 +32,17 @@ describe('sessions', () => {
     const b = store.createSession({ title: '  second  ', directory: tmp.dir });
     expect(b.title).toBe('second');
     expect(store.getSession(a.id)).toEqual(a);
-    expect(store.listSessions().map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      store
+        .listSessions()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
 
     const renamed = store.updateSession(a.id, { title: 'renamed' });
     expect(renamed.title).toBe('renamed');
     expect(renamed.updatedAt >= a.updatedAt).toBe(true);
-    expect(store.listSessions()[0]!.id).toBe(a.id); // most recently active first
+    expect(store.listSessions()[0].id).toBe(a.id); // most recently active first
 
     store.deleteSession(a.id);
     expect(() => store.getSession(a.id)).toThrow(NotFoundError);
@@ -87,12 +92,12 @@ describe('messages and parts', () => {
       ['user', 0, 'tok_1'],
       ['assistant', 1, null],
     ]);
-    expect(list[1]!.parts.map((p) => [p.seq, p.type, p.data])).toEqual([
+    expect(list[1].parts.map((p) => [p.seq, p.type, p.data])).toEqual([
       [0, 'text', { text: 'Hello' }],
       [1, 'tool_call', { name: 'read', args: { path: 'a' } }],
     ]);
     expect(store.getMessage(reply.id)).toEqual(list[1]);
-    expect(list[0]!.parts).toEqual(user.parts);
+    expect(list[0].parts).toEqual(user.parts);
   });
 
   it('refuses writes to finished messages and to missing parents', () => {

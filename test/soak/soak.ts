@@ -21,22 +21,23 @@ const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'c'), XDG_DATA_HO
 const project = path.join(home, 'project');
 fs.mkdirSync(project);
 fs.writeFileSync(path.join(project, 'a.txt'), 'hello soak\n');
-const mk = (perms: string) => JSON.parse(execFileSync(process.execPath, [BIN, 'auth', 'token', 'create', '--json', '--permissions', perms], { env }).toString()).token as string;
+const mk = (perms: string) =>
+  JSON.parse(execFileSync(process.execPath, [BIN, 'auth', 'token', 'create', '--json', '--permissions', perms], { env }).toString()).token as string;
 const full = mk('all');
 const reader = mk('read');
 
 const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', project], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 let serverErr = '';
-server.stderr!.on('data', (d) => (serverErr += d));
+server.stderr.on('data', (d) => (serverErr += d));
 const url: string = await new Promise((resolve, reject) => {
   let out = '';
   const t = setTimeout(() => reject(new Error('server did not start')), 15_000);
-  server.stdout!.on('data', (d) => {
+  server.stdout.on('data', (d) => {
     out += d;
     const m = /listening on (\S+)/.exec(out);
     if (m) {
       clearTimeout(t);
-      resolve(m[1]!);
+      resolve(m[1]);
     }
   });
 });
@@ -46,7 +47,11 @@ const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/sta
 const fds = () => fs.readdirSync(`/proc/${pid}/fd`).length;
 const children = () => {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).length;
+    return execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
   } catch {
     return 0;
   }
@@ -68,20 +73,37 @@ async function httpWorker(i: number): Promise<void> {
     async () => count((await fetch(`${url}/find?pattern=soak`, { headers: auth(reader) }).then(async (r) => (await r.arrayBuffer(), r))).status),
     async () => count((await fetch(`${url}/auth/whoami`).then(async (r) => (await r.arrayBuffer(), r))).status), // 401
     async () => {
-      const r = await fetch(`${url}/session`, { method: 'POST', headers: { ...auth(full), 'content-type': 'application/json' }, body: JSON.stringify({ title: `soak ${i}` }) });
+      const r = await fetch(`${url}/session`, {
+        method: 'POST',
+        headers: { ...auth(full), 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `soak ${i}` }),
+      });
       count(r.status);
       const s = (await r.json()) as { id: string };
-      const sh = await fetch(`${url}/session/${s.id}/shell`, { method: 'POST', headers: { ...auth(full), 'content-type': 'application/json' }, body: JSON.stringify({ command: 'echo soak' }) });
+      const sh = await fetch(`${url}/session/${s.id}/shell`, {
+        method: 'POST',
+        headers: { ...auth(full), 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'echo soak' }),
+      });
       count(sh.status);
       await sh.arrayBuffer();
       count((await fetch(`${url}/session/${s.id}`, { method: 'DELETE', headers: auth(full) }).then(async (x) => (await x.arrayBuffer(), x))).status);
     },
-    async () => count((await fetch(`${url}/config`, { method: 'PATCH', headers: { ...auth(full), 'content-type': 'application/json' }, body: JSON.stringify({ agentMaxSteps: 1 + (i % 10) }) }).then(async (r) => (await r.arrayBuffer(), r))).status),
+    async () =>
+      count(
+        (
+          await fetch(`${url}/config`, {
+            method: 'PATCH',
+            headers: { ...auth(full), 'content-type': 'application/json' },
+            body: JSON.stringify({ agentMaxSteps: 1 + (i % 10) }),
+          }).then(async (r) => (await r.arrayBuffer(), r))
+        ).status,
+      ),
   ];
   let n = i;
   while (!stop) {
     try {
-      await ops[n++ % ops.length]!();
+      await ops[n++ % ops.length]();
     } catch (err) {
       stats.errors.push(`http: ${String(err)}`);
     }
@@ -108,7 +130,11 @@ async function sseWorker(): Promise<void> {
 async function ptyWorker(): Promise<void> {
   while (!stop) {
     try {
-      const r = await fetch(`${url}/pty`, { method: 'POST', headers: { ...auth(full), 'content-type': 'application/json' }, body: JSON.stringify({ command: '/bin/bash', args: ['--norc', '--noprofile'] }) });
+      const r = await fetch(`${url}/pty`, {
+        method: 'POST',
+        headers: { ...auth(full), 'content-type': 'application/json' },
+        body: JSON.stringify({ command: '/bin/bash', args: ['--norc', '--noprofile'] }),
+      });
       count(r.status);
       const p = (await r.json()) as { id: string };
       const ws = new WebSocket(`${url.replace('http', 'ws')}/pty/${p.id}/connect`, ['tether', `tether.auth.${full}`]);
@@ -134,7 +160,8 @@ const t0 = Date.now();
 await new Promise<void>((resolve) => {
   const timer = setInterval(() => {
     samples.push({ t: (Date.now() - t0) / 1000, rss: rss(), fds: fds() });
-    if (process.env.SOAK_VERBOSE && samples.length % 5 === 0) console.error(`t=${samples.at(-1)!.t.toFixed(0)}s rss=${(samples.at(-1)!.rss / 1048576).toFixed(1)}MiB fds=${samples.at(-1)!.fds}`);
+    if (process.env.SOAK_VERBOSE && samples.length % 5 === 0)
+      console.error(`t=${samples.at(-1)!.t.toFixed(0)}s rss=${(samples.at(-1)!.rss / 1048576).toFixed(1)}MiB fds=${samples.at(-1)!.fds}`);
     if (Date.now() - t0 >= SECONDS * 1000) {
       clearInterval(timer);
       resolve();
@@ -164,9 +191,14 @@ server.kill('SIGTERM');
 const code = await new Promise<number | null>((r) => server.on('exit', (c) => r(c)));
 fs.rmSync(home, { recursive: true, force: true });
 
-const statusLine = [...stats.byStatus].sort().map(([s, n]) => `${s}: ${n}`).join(', ');
+const statusLine = [...stats.byStatus]
+  .sort()
+  .map(([s, n]) => `${s}: ${n}`)
+  .join(', ');
 console.log(`soak: ${SECONDS} s, ${stats.requests} requests (${statusLine}), ${stats.sse} SSE clients, ${stats.ptySessions} terminal sessions`);
-console.log(`soak: rss floor over ${WINDOW_S} s after warm-up ${(warmRss / 1048576).toFixed(1)} MiB, over the last ${WINDOW_S} s ${(endRss / 1048576).toFixed(1)} MiB (growth ${(growth * 100).toFixed(1)} %)`);
+console.log(
+  `soak: rss floor over ${WINDOW_S} s after warm-up ${(warmRss / 1048576).toFixed(1)} MiB, over the last ${WINDOW_S} s ${(endRss / 1048576).toFixed(1)} MiB (growth ${(growth * 100).toFixed(1)} %)`,
+);
 console.log(`soak: fds ${baseFds} -> ${endFds}, child processes ${baseChildren} -> ${endChildren}, server exit code ${code}`);
 const failures: string[] = [];
 if (stats.errors.length) failures.push(`${stats.errors.length} errors, first: ${stats.errors.slice(0, 5).join('; ')}`);

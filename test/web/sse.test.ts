@@ -160,7 +160,12 @@ describe('size limit', () => {
   });
 
   it('counts one event at a time: many events under the limit are fine', () => {
-    expect(parse(Array.from({ length: 50 }, () => 'data: 123456789\n\n'), { maxEventChars: 100 })).toHaveLength(50);
+    expect(
+      parse(
+        Array.from({ length: 50 }, () => 'data: 123456789\n\n'),
+        { maxEventChars: 100 },
+      ),
+    ).toHaveLength(50);
     expect(parse([': ' + 'x'.repeat(50) + '\n', ': ' + 'x'.repeat(50) + '\ndata: a\n\n'], { maxEventChars: 100 })).toEqual([ev('a')]);
   });
 

@@ -1,8 +1,6 @@
 import { z } from '@hono/zod-openapi';
 
-export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
-  .openapi('Error');
+export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
 const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
 

@@ -44,7 +44,7 @@ const patch = createRoute({
 export function registerConfig(app: OpenAPIHono, ctx: ServerContext): void {
   app.openapi(get, async (c) => c.json(publicSettings(await ctx.settings.get()), 200));
   app.openapi(patch, async (c) => {
-    const body = c.req.valid('json') as SettingsPatch;
+    const body: SettingsPatch = c.req.valid('json');
     const updated = publicSettings(await ctx.settings.update(body));
     const auth = c.get('auth');
     // Keys only: a value may be a secret (apiKey) or point at a server the caller controls.

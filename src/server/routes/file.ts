@@ -16,9 +16,7 @@ const Entry = z.object({
   size: z.number().nullable(),
 });
 const Listing = z.object({ path: z.string(), entries: z.array(Entry), truncated: z.boolean() }).openapi('FileListing');
-const Content = z
-  .object({ path: z.string(), size: z.number(), encoding: z.enum(['utf8', 'base64']), content: z.string() })
-  .openapi('FileContent');
+const Content = z.object({ path: z.string(), size: z.number(), encoding: z.enum(['utf8', 'base64']), content: z.string() }).openapi('FileContent');
 
 const PathQuery = z.object({
   path: z.string().max(4096).optional().openapi({ description: 'Relative to the project (or absolute inside it); default "."' }),
@@ -43,7 +41,9 @@ const content = createRoute({
 
 /** Adds where to go instead to the confinement's "wrong kind of file" errors. */
 function hint<T>(p: Promise<T>, code: string, message: string): Promise<T> {
-  return p.catch((err) => Promise.reject(err instanceof TetherError && err.code === code ? new UsageError(`${err.message}; ${message}`, code) : err));
+  return p.catch((err: unknown) => {
+    throw err instanceof TetherError && err.code === code ? new UsageError(`${err.message}; ${message}`, code) : err;
+  });
 }
 
 /** Valid UTF-8 text without NUL bytes is returned as text; anything else as base64. */
@@ -78,7 +78,12 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
       const buf = await readAtMost(file.handle, file.size);
       const text = isText(buf);
       return c.json(
-        { path: displayPath(root.real, file.real), size: buf.length, encoding: text ? ('utf8' as const) : ('base64' as const), content: buf.toString(text ? 'utf8' : 'base64') },
+        {
+          path: displayPath(root.real, file.real),
+          size: buf.length,
+          encoding: text ? ('utf8' as const) : ('base64' as const),
+          content: buf.toString(text ? 'utf8' : 'base64'),
+        },
         200,
       );
     } finally {

@@ -10,7 +10,13 @@ const MAX_SEARCH_FILE_BYTES = 1024 * 1024;
 const MAX_LINE_CHARS = 500;
 
 const limit = (def: number, max: number) =>
-  z.coerce.number().int().min(1).max(max).default(def).openapi({ description: `Most results to return (1-${max}, default ${def})` });
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(def)
+    .openapi({ description: `Most results to return (1-${max}, default ${def})` });
 
 const FileQuery = z.object({ query: z.string().min(1).max(1024), limit: limit(50, 1000) });
 const TextQuery = z.object({
@@ -32,7 +38,7 @@ const TextHits = z
 const findFile = createRoute({
   method: 'get',
   path: '/find/file',
-  summary: 'Find files and directories whose path contains the query (case-insensitive); bounded in results and time; skips tether\'s own files',
+  summary: "Find files and directories whose path contains the query (case-insensitive); bounded in results and time; skips tether's own files",
   request: { query: FileQuery },
   responses: { 200: jsonContent(FileHits, 'Matches'), 400: errors[400], ...authErrors },
 });
@@ -40,7 +46,7 @@ const findFile = createRoute({
 const findText = createRoute({
   method: 'get',
   path: '/find',
-  summary: 'Search file contents for literal text; bounded in results and time, skips binary and large files and tether\'s own files',
+  summary: "Search file contents for literal text; bounded in results and time, skips binary and large files and tether's own files",
   request: { query: TextQuery },
   responses: { 200: jsonContent(TextHits, 'Matches'), 400: errors[400], ...authErrors },
 });

@@ -29,7 +29,7 @@
 //
 // Several clients may attach to one terminal; each gets the same output. Closing a client never
 // ends the terminal: `DELETE /pty/:id` does.
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { upgradeWebSocket } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { WebSocket } from 'ws';
@@ -55,7 +55,13 @@ const PtySchema = PtyInfoSchema.openapi('Pty');
 const CreateBody = CreatePtySchema.openapi('PtyCreate');
 const UpdateBody = UpdatePtySchema.openapi('PtyUpdate');
 
-const IdParams = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, example: 'pty_0123456789abcdef' }) });
+const IdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'pty_0123456789abcdef' }),
+});
 
 const TicketSchema = PtyTicketSchema.openapi('PtyTicket');
 
@@ -169,7 +175,7 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
           conn = new TerminalSocket(ws.raw as WebSocket, id, tokenId, manager, ctx, opts.closeGraceMs ?? CLOSE_GRACE_MS);
           conn.start();
         },
-        onMessage: (e) => conn?.message(e.data),
+        onMessage: (e: { data: unknown }) => conn?.message(e.data),
         onClose: () => conn?.closed(),
         onError: () => conn?.closed(),
       };
@@ -179,7 +185,12 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
       manager.get(c.req.param('id')); // 404 before any upgrade
       if (!isWebSocketUpgrade(c.req.header('upgrade'))) {
         c.header('Upgrade', 'websocket');
-        return errorJson(c, 426, 'upgrade_required', `GET /pty/:id/connect is a WebSocket endpoint (subprotocol "${WS_PROTOCOL}"); connect with a WebSocket client`);
+        return errorJson(
+          c,
+          426,
+          'upgrade_required',
+          `GET /pty/:id/connect is a WebSocket endpoint (subprotocol "${WS_PROTOCOL}"); connect with a WebSocket client`,
+        );
       }
       return upgrade(c, next);
     });

@@ -23,7 +23,7 @@ export function compactEvent(properties: Record<string, unknown>): Record<string
   const out: Record<string, unknown> = { ...properties };
   if (isRecord(out.part)) out.part = compactPart(out.part);
   if (isRecord(out.message) && Array.isArray(out.message.parts)) {
-    out.message = { ...out.message, parts: out.message.parts.map((p) => (isRecord(p) ? compactPart(p) : p)) };
+    out.message = { ...out.message, parts: (out.message.parts as unknown[]).map((p) => (isRecord(p) ? compactPart(p) : p)) };
   }
   return clipStrings(out, 0) as Record<string, unknown>;
 }
@@ -114,10 +114,7 @@ export function streamRun(c: Context, ctx: ServerContext, tap: RunEvents, finish
         await chain;
       } else {
         let timer: NodeJS.Timeout | undefined;
-        const drained = await Promise.race([
-          chain.then(() => true),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs))),
-        ]);
+        const drained = await Promise.race([chain.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
         clearTimeout(timer);
         // Cancel the response body: closing would wait for the stuck writes.
         if (!drained) stream.abort();
@@ -143,9 +140,7 @@ export function streamRun(c: Context, ctx: ServerContext, tap: RunEvents, finish
       (message) => finish('done', { message }),
       (err: unknown) => {
         const e =
-          err instanceof TetherError
-            ? { code: err.code, message: err.message }
-            : { code: 'internal_error', message: `the run failed: ${errorMessage(err)}` };
+          err instanceof TetherError ? { code: err.code, message: err.message } : { code: 'internal_error', message: `the run failed: ${errorMessage(err)}` };
         return finish('error', { error: e });
       },
     );

@@ -289,9 +289,7 @@ async function readOptionalJson<T extends z.ZodTypeAny>(c: Context, schema: T): 
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    throw new UsageError(
-      parsed.error.issues.map((i) => `body${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`).join('; '),
-    );
+    throw new UsageError(parsed.error.issues.map((i) => `body${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`).join('; '));
   }
   return parsed.data;
 }

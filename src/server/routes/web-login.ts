@@ -40,12 +40,23 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
     if (!result || !result.ok) {
       const address = clientAddress(c);
       const retryAfter = limiter.fail(address);
-      ctx.log.log('warn', 'auth.failure', { reason: result ? result.reason : 'no_auth_mode', via: 'web-login', address, method: 'POST', path: '/auth/session' });
+      ctx.log.log('warn', 'auth.failure', {
+        reason: result ? result.reason : 'no_auth_mode',
+        via: 'web-login',
+        address,
+        method: 'POST',
+        path: '/auth/session',
+      });
       if (retryAfter) {
         c.header('Retry-After', String(retryAfter));
         return errorJson(c, 429, 'too_many_failures', `too many failed login attempts; retry after ${retryAfter} s`);
       }
-      return errorJson(c, 401, result ? `${result.reason}_token` : 'auth_disabled', result ? 'that token was not accepted' : 'this server runs without authentication');
+      return errorJson(
+        c,
+        401,
+        result ? `${result.reason}_token` : 'auth_disabled',
+        result ? 'that token was not accepted' : 'this server runs without authentication',
+      );
     }
     const rec = result.record;
     // At the global cap this throws a 429 rather than evicting another token's login.

@@ -111,7 +111,8 @@ export function registerWeb(app: OpenAPIHono, ctx: ServerContext): void {
   const webDir = findWebDir();
   const require = createRequire(import.meta.url);
   const table = webDir ? webFileTable(webDir, (id) => require.resolve(id)) : new Map<string, WebFile>();
-  const missing = webDir === null ? ['src/web/index.html'] : ['/ui/vendor/xterm.mjs', '/ui/vendor/addon-fit.mjs', '/ui/vendor/xterm.css'].filter((p) => !table.has(p));
+  const missing =
+    webDir === null ? ['src/web/index.html'] : ['/ui/vendor/xterm.mjs', '/ui/vendor/addon-fit.mjs', '/ui/vendor/xterm.css'].filter((p) => !table.has(p));
   if (missing.length > 0) ctx.log.log('error', 'web.files_missing', { missing, note: 'the web UI will not work; reinstall tether (npm install)' });
 
   // Read on first use and re-read when the file changes (a stat per request: edits show on reload).

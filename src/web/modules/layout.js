@@ -22,7 +22,9 @@ export function enterApp(/** @type {Me} */ me) {
 
   $('who-name').textContent = me.name;
   $('who-perms').replaceChildren(
-    ...PERMISSIONS.map((p) => h('span', { className: `perm ${perms.has(p) ? 'on' : 'off'}`, title: perms.has(p) ? `has ${p}` : `no ${p} permission`, dataset: { perm: p } }, p)),
+    ...PERMISSIONS.map((p) =>
+      h('span', { className: `perm ${perms.has(p) ? 'on' : 'off'}`, title: perms.has(p) ? `has ${p}` : `no ${p} permission`, dataset: { perm: p } }, p),
+    ),
   );
   $('who-exp').textContent = until(me.expiresAt);
   // With --no-auth there is no session to end.

@@ -62,7 +62,11 @@ function renderList(listId, items, emptyText, route, describe) {
             {},
             h(
               'a',
-              { href: `#/${route}/${encodeURIComponent(x.id)}`, className: cur && cur.name === route && cur.arg === x.id ? 'active' : '', dataset: { id: x.id } },
+              {
+                href: `#/${route}/${encodeURIComponent(x.id)}`,
+                className: cur && cur.name === route && cur.arg === x.id ? 'active' : '',
+                dataset: { id: x.id },
+              },
               h('span', { className: `dot ${dot}` }),
               h('span', { className: 'label' }, label),
               h('span', { className: 'meta' }, meta),

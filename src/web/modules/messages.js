@@ -83,11 +83,21 @@ export function messageView(/** @type {Message} */ m) {
   const status =
     m.status === 'completed'
       ? null
-      : h('span', { className: `badge ${m.status === 'error' ? 'bad' : m.status === 'aborted' ? 'off' : 'pending'}` }, m.status === 'running' || m.status === 'pending' ? 'running…' : m.status);
+      : h(
+          'span',
+          { className: `badge ${m.status === 'error' ? 'bad' : m.status === 'aborted' ? 'off' : 'pending'}` },
+          m.status === 'running' || m.status === 'pending' ? 'running…' : m.status,
+        );
   return h(
     'article',
     { className: `msg ${m.role}`, dataset: { id: m.id, status: m.status } },
-    h('header', {}, h('span', { className: 'role' }, ROLE_LABEL[m.role] || m.role), h('time', { dateTime: m.createdAt, title: m.createdAt }, new Date(m.createdAt).toLocaleTimeString()), status),
+    h(
+      'header',
+      {},
+      h('span', { className: 'role' }, ROLE_LABEL[m.role] || m.role),
+      h('time', { dateTime: m.createdAt, title: m.createdAt }, new Date(m.createdAt).toLocaleTimeString()),
+      status,
+    ),
     ...m.parts
       .slice()
       .sort((a, b) => a.seq - b.seq)

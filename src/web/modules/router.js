@@ -21,7 +21,7 @@ export function parseRoute() {
   const m = /^#\/([a-z]+)(?:\/(.*))?$/.exec(location.hash);
   if (!m) return { name: 'home', arg: null };
   /** @type {string | null} */
-  let arg = null;
+  let arg;
   try {
     arg = m[2] === undefined ? null : decodeURIComponent(m[2]);
   } catch {
