@@ -105,6 +105,11 @@ export class PtyManager {
     this.maxExited = positiveInt('maxExited', options.maxExited, DEFAULTS.maxExited, 0);
   }
 
+  /** How long a client may hold the others back (flow control); also how long a closing one may stall. */
+  get slowClientTimeoutMs(): number {
+    return this.settings.flow.slowClientTimeoutMs;
+  }
+
   async create(opts: CreatePtyOptions = {}): Promise<PtyInfo> {
     this.assertOpen();
     if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal options must be an object');
