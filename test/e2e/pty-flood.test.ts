@@ -51,7 +51,7 @@ describe('a flood with one slow reader', () => {
     child.stderr!.on('data', (d) => (err += d));
     const url = await waitFor(() => /listening on (\S+)/.exec(out)?.[1], { timeout: 20_000, what: `serve to listen (stderr: ${err})` });
     const created = await runCli(['auth', 'token', 'create', '--json', '--permissions', 'all'], t.env);
-    const token = JSON.parse(created.stdout).token as string;
+    const { token } = JSON.parse(created.stdout) as { token: string };
     const res = await fetch(`${url}/pty`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -71,7 +71,7 @@ describe('a flood with one slow reader', () => {
       if (!binary) return;
       received += d.length;
       for (const byte of d) {
-        const want = pos < 0 ? (pos === -2 ? 0x0d : 0x0a) : expected[pos % 3]!;
+        const want = pos < 0 ? (pos === -2 ? 0x0d : 0x0a) : expected[pos % 3];
         if (byte !== want && wrong === null) wrong = `byte ${received - d.length} is ${byte}, expected ${want}`;
         pos++;
       }
@@ -93,7 +93,9 @@ describe('a flood with one slow reader', () => {
     );
     expect(c.closed).toBeNull();
     expect(wrong).toBeNull();
-    console.log(`pty-flood: server RSS ${(baseline / 2 ** 20).toFixed(1)} MiB -> peak ${(peak / 2 ** 20).toFixed(1)} MiB; reader got ${received} bytes in ${FLOOD_MS / 1000} s`);
+    console.log(
+      `pty-flood: server RSS ${(baseline / 2 ** 20).toFixed(1)} MiB -> peak ${(peak / 2 ** 20).toFixed(1)} MiB; reader got ${received} bytes in ${FLOOD_MS / 1000} s`,
+    );
     expect(peak - baseline, `RSS ${baseline} -> peak ${peak}; received ${received} bytes`).toBeLessThan(MAX_GROWTH);
     // It kept reading all along (about RATE x 15 s; less on a loaded machine).
     expect(received).toBeGreaterThan(2_000_000);

@@ -46,7 +46,7 @@ describe('a slow WebSocket reader', () => {
     s = await startPtyServer({ manager: { slowClientTimeoutMs: 200 } });
     const expected = expectedOutput();
     const server = s;
-    const info = await server.createPty(PRODUCER);
+    const info = (await server.createPty(PRODUCER)) as { id: string };
     const c = await connect(`${server.wsUrl}/pty/${info.id}/connect`, { token: server.admin });
     let received = 0; // counted here: c.bytes() copies everything so far
     c.ws.on('message', (d: Buffer, binary) => binary && (received += d.length));
@@ -75,7 +75,7 @@ describe('a slow WebSocket reader', () => {
     const TIMEOUT = 1000;
     s = await startPtyServer({ manager: { slowClientTimeoutMs: TIMEOUT }, closeGraceMs: 60_000 });
     const expected = expectedOutput();
-    const info = await s.createPty(PRODUCER);
+    const info = (await s.createPty(PRODUCER)) as { id: string };
     const url = `${s.wsUrl}/pty/${info.id}/connect`;
     const fast = await connect(url, { token: s.admin });
     const slow = await connect(url, { token: s.admin });
@@ -103,7 +103,8 @@ describe('closing after the exit, to a slow reader', () => {
 
   /** A terminal that printed 20 MB and exited: attaching replays its last 16 MiB, then closes (1000). */
   async function exitedTerminal(server: PtyServer): Promise<string> {
-    const info = await server.createPty({ command: 'bash', args: ['--norc', '--noprofile', '-c', `head -c 20000000 /dev/zero | tr '\\0' r`] });
+    const script = `head -c 20000000 /dev/zero | tr '\\0' r`;
+    const info = (await server.createPty({ command: 'bash', args: ['--norc', '--noprofile', '-c', script] })) as { id: string };
     await waitFor(() => server.manager.get(info.id).status === 'exited', { timeout: 20_000, what: 'the terminal to exit' });
     return info.id;
   }
