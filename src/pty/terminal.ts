@@ -245,13 +245,19 @@ export class Terminal {
   private evaluateFlow(): void {
     if (!this.running) return;
     const pending: [PtyClient, number][] = [];
+    let max = 0;
     for (const client of [...this.clients]) {
       try {
-        pending.push([client, client.bufferedAmount()]);
+        const n = client.bufferedAmount();
+        pending.push([client, n]);
+        max = Math.max(max, n);
       } catch {
         this.clients.delete(client);
       }
     }
+    // The common case, after every chunk while the clients keep up: running with nobody above the
+    // high mark means "keep running" under flow.ts's rules, with nothing to track.
+    if (!this.ptyPaused && max <= this.settings.flow.highWaterBytes) return;
     const verdict = this.flow.evaluate(pending, performance.now());
     for (const client of verdict.evict) {
       this.clients.delete(client);
