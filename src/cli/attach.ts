@@ -22,7 +22,7 @@ export interface AttachOptions extends ClientFlags {
 /** Close codes from the server (see src/server/routes/pty.ts). */
 const CLOSE_TEXT: Record<number, string> = {
   1001: 'the server is shutting down',
-  4008: 'this client fell too far behind the output',
+  4008: "this client held back the terminal's other clients for too long",
   4401: 'the token was revoked or expired',
   4404: 'the terminal no longer exists',
 };

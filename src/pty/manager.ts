@@ -15,6 +15,7 @@ import type { EventBus } from '../events.js';
 import { childEnv } from '../proc/env.js';
 import { trackProcessSession } from '../proc/registry.js';
 import { Terminal, type TerminalSettings } from './terminal.js';
+import type { FlowSettings } from './flow.js';
 import { processSessionMembers } from './procs.js';
 import { checkArgs, checkCommand, checkEnv, checkSize, checkTitle, resolveCommand, resolveCwd } from './validate.js';
 import type { CreatePtyOptions, PtyInfo, UpdatePty } from './shapes.js';
@@ -25,7 +26,11 @@ const DEFAULTS = {
   cols: 80,
   rows: 24,
   scrollbackBytes: 1 * MiB,
-  clientBufferLimit: 8 * MiB,
+  // Flow control (flow.ts). 1 MiB pending is about a second behind on a slow (~1 MB/s) link: enough
+  // to keep a fast client busy between pauses, small enough that Ctrl-C shows soon after a flood.
+  clientHighWaterBytes: 1 * MiB,
+  clientLowWaterBytes: 256 * 1024,
+  slowClientTimeoutMs: 10_000,
   maxExited: 16,
   killGraceMs: 1000,
   disposeTimeoutMs: 5000,
@@ -47,6 +52,16 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
   return value;
+}
+
+function flowSettings(options: PtyManagerOptions): FlowSettings {
+  const lowWaterBytes = positiveInt('clientLowWaterBytes', options.clientLowWaterBytes, DEFAULTS.clientLowWaterBytes, 0);
+  const highWaterBytes = positiveInt('clientHighWaterBytes', options.clientHighWaterBytes, DEFAULTS.clientHighWaterBytes);
+  if (highWaterBytes <= lowWaterBytes) {
+    throw new RangeError(`clientHighWaterBytes (${highWaterBytes}) must be above clientLowWaterBytes (${lowWaterBytes})`);
+  }
+  const slowClientTimeoutMs = positiveInt('slowClientTimeoutMs', options.slowClientTimeoutMs, DEFAULTS.slowClientTimeoutMs, 0);
+  return { highWaterBytes, lowWaterBytes, slowClientTimeoutMs };
 }
 
 function newId(): string {
@@ -77,10 +92,15 @@ export class PtyManager {
     this.defaultShell = options.defaultShell || process.env.SHELL || '/bin/bash';
     this.settings = {
       scrollbackBytes: positiveInt('scrollbackBytes', options.scrollbackBytes, DEFAULTS.scrollbackBytes),
-      clientBufferLimit: positiveInt('clientBufferLimit', options.clientBufferLimit, DEFAULTS.clientBufferLimit),
+      flow: flowSettings(options),
       killGraceMs: positiveInt('killGraceMs', options.killGraceMs, DEFAULTS.killGraceMs, 0),
     };
     this.maxExited = positiveInt('maxExited', options.maxExited, DEFAULTS.maxExited, 0);
+  }
+
+  /** How long a client may hold the others back (flow control); also how long a closing one may stall. */
+  get slowClientTimeoutMs(): number {
+    return this.settings.flow.slowClientTimeoutMs;
   }
 
   async create(opts: CreatePtyOptions = {}): Promise<PtyInfo> {

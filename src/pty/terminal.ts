@@ -2,16 +2,28 @@
 // attached to it. Output fans out synchronously from node-pty's data event, so every client sees
 // the same bytes in the same order, and a client attaching in between two chunks gets exactly
 // the scrollback up to that point followed by everything after it (no gap, no duplicate).
+//
+// Flow control (flow.ts): after each chunk, and whenever a client reports progress, the clients'
+// pending bytes decide whether the pty is paused. node-pty's pause() only stops reading the pty
+// master; the child blocks once the kernel's pty buffer is full, while input (writes to the master)
+// and resize (an ioctl) go through as usual. drain.ts makes sure the output still buffered when a
+// paused terminal's process exits is delivered.
 
 import type { IPty } from 'node-pty';
 import { drainOnEof } from './drain.js';
 import { ScrollbackRing } from './ring.js';
 import { processSessionAlive, signalProcessSession, type Signal } from './procs.js';
 import { checkSize } from './validate.js';
+import { FlowControl, type FlowSettings } from './flow.js';
 import type { PtyInfo, PtyStatus } from './shapes.js';
 import { CLOSE_TOO_SLOW, type AttachHandle, type PtyClient } from './types.js';
 
 const POLL_MS = 25;
+/**
+ * While paused, how often the clients' pending bytes are re-read: for clients that do not report
+ * progress (AttachHandle.drained) and to enforce the slow-client timeout.
+ */
+const FLOW_POLL_MS = 50;
 /** After SIGKILL, how long to wait for the kernel to finish the job before giving up. */
 const KILL_WAIT_MS = 2000;
 
@@ -22,7 +34,7 @@ export interface TerminalHooks {
 
 export interface TerminalSettings {
   scrollbackBytes: number;
-  clientBufferLimit: number;
+  flow: FlowSettings;
   killGraceMs: number;
 }
 
@@ -40,6 +52,13 @@ export class Terminal {
   private signal: number | null = null;
   private readonly ring: ScrollbackRing;
   private readonly clients = new Set<PtyClient>();
+  private readonly flow: FlowControl<PtyClient>;
+  /** Whether node-pty's read side is paused (follows flow.isPaused while running). */
+  private ptyPaused = false;
+  private flowTimer: NodeJS.Timeout | undefined;
+  /** Re-entrancy guard: closing an evicted client detaches it, which asks for another evaluation. */
+  private flowBusy = false;
+  private flowAgain = false;
   private ending: Promise<boolean> | null = null;
   /** Set once the whole process session was seen empty: from then on its pid may be reused, never signal it. */
   private processSessionGone = false;
@@ -58,6 +77,7 @@ export class Terminal {
     this.cols = size.cols;
     this.rows = size.rows;
     this.ring = new ScrollbackRing(settings.scrollbackBytes);
+    this.flow = new FlowControl(settings.flow);
     this.exitPromise = new Promise((resolve) => (this.resolveExit = resolve));
     // Spawned with `encoding: null`, node-pty emits raw Buffers (its typings still say string).
     // Bytes are forwarded untouched, so a UTF-8 character split across two reads is reassembled
@@ -119,6 +139,8 @@ export class Terminal {
       // Already exited: replay, then report the exit at once.
       if (attached) this.notifyExit(client);
       attached = false;
+    } else {
+      this.updateFlow(); // A new client may start behind (the replay) or be the one others wait for.
     }
     return {
       write: (data) => {
@@ -131,9 +153,13 @@ export class Terminal {
         this.resize(cols, rows);
         this.hooks.onUpdate(this);
       },
+      drained: () => {
+        if (attached && this.ptyPaused) this.updateFlow();
+      },
       detach: () => {
         attached = false;
-        this.clients.delete(client);
+        // Leaving may let the others go on (the slowest left, or the last one: no clients, no pause).
+        if (this.clients.delete(client)) this.updateFlow();
       },
     };
   }
@@ -186,29 +212,83 @@ export class Terminal {
   private output(chunk: Buffer): void {
     this.ring.push(chunk);
     for (const client of [...this.clients]) this.deliver(client, chunk);
+    this.updateFlow();
   }
 
-  /** Send to one client, then enforce its buffer limit. False if the client was dropped. */
+  /** Send to one client. False if the client was dropped. */
   private deliver(client: PtyClient, data: Buffer): boolean {
-    let buffered: number;
     try {
       client.send(data);
-      buffered = client.bufferedAmount();
+      return true;
     } catch {
       this.clients.delete(client); // A broken client must not stop delivery to the others.
       return false;
     }
-    const limit = this.settings.clientBufferLimit;
-    if (buffered <= limit) return true;
-    // Too slow: close it rather than buffer without bound or hold back the others (a pty cannot
-    // be paused for one viewer). The client can reconnect and get the scrollback.
-    this.clients.delete(client);
-    try {
-      client.close(CLOSE_TOO_SLOW, `client too slow: output buffer exceeded ${limit} bytes`);
-    } catch {
-      // Already closed.
+  }
+
+  /** Pause or resume the pty, and evict a client that held the others back too long (flow.ts). */
+  private updateFlow(): void {
+    if (this.flowBusy) {
+      this.flowAgain = true;
+      return;
     }
-    return false;
+    this.flowBusy = true;
+    try {
+      do {
+        this.flowAgain = false;
+        this.evaluateFlow();
+      } while (this.flowAgain);
+    } finally {
+      this.flowBusy = false;
+    }
+  }
+
+  private evaluateFlow(): void {
+    if (!this.running) return;
+    const pending: [PtyClient, number][] = [];
+    let max = 0;
+    for (const client of [...this.clients]) {
+      try {
+        const n = client.bufferedAmount();
+        pending.push([client, n]);
+        max = Math.max(max, n);
+      } catch {
+        this.clients.delete(client);
+      }
+    }
+    // The common case, after every chunk while the clients keep up: running with nobody above the
+    // high mark means "keep running" under flow.ts's rules, with nothing to track.
+    if (!this.ptyPaused && max <= this.settings.flow.highWaterBytes) return;
+    const verdict = this.flow.evaluate(pending, performance.now());
+    for (const client of verdict.evict) {
+      this.clients.delete(client);
+      const secs = this.settings.flow.slowClientTimeoutMs / 1000;
+      try {
+        client.close(CLOSE_TOO_SLOW, `client too slow: held back the other clients of this terminal for over ${secs} s`);
+      } catch {
+        // Already closed.
+      }
+    }
+    this.setPaused(verdict.paused);
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused !== this.ptyPaused) {
+      this.ptyPaused = paused;
+      try {
+        if (paused) this.pty.pause();
+        else this.pty.resume();
+      } catch {
+        // The pty closed under us (its exit event follows).
+      }
+    }
+    if (paused && !this.flowTimer) {
+      this.flowTimer = setInterval(() => this.updateFlow(), FLOW_POLL_MS);
+      this.flowTimer.unref();
+    } else if (!paused && this.flowTimer) {
+      clearInterval(this.flowTimer);
+      this.flowTimer = undefined;
+    }
   }
 
   private notifyExit(client: PtyClient): void {
@@ -222,6 +302,8 @@ export class Terminal {
   private exited(exitCode: number, signal: number): void {
     if (!this.running) return;
     this.status = 'exited';
+    clearInterval(this.flowTimer); // The pty is closed: nothing left to pause or resume.
+    this.flowTimer = undefined;
     // Like child_process: a process killed by a signal has no exit code, and vice versa.
     this.exitCode = signal > 0 ? null : exitCode;
     this.signal = signal > 0 ? signal : null;

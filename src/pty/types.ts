@@ -5,13 +5,14 @@
 import type { EventBus } from '../events.js';
 
 /**
- * One viewer of a terminal, typically a WebSocket. Output is pushed with `send`; the manager
- * polls `bufferedAmount()` after each send and closes a client that falls too far behind
- * (close code {@link CLOSE_TOO_SLOW}) rather than buffering without bound or slowing the others.
+ * One viewer of a terminal, typically a WebSocket. Output is pushed with `send`; the terminal
+ * reads `bufferedAmount()` after each chunk and pauses the program while its slowest client has
+ * too much pending (see flow.ts). A client that alone keeps the others waiting for too long is
+ * closed with {@link CLOSE_TOO_SLOW}.
  */
 export interface PtyClient {
   send(data: Buffer): void;
-  /** Bytes queued but not yet written to the network (WebSocket `bufferedAmount`). */
+  /** Bytes sent but not yet written to the network (WebSocket `bufferedAmount`), plus any queued. */
   bufferedAmount(): number;
   close(code: number, reason: string): void;
   /** Called once when the process exits (after all its output was sent); the client is then detached. */
@@ -23,13 +24,19 @@ export interface AttachHandle {
   write(data: string | Buffer): void;
   /** Resize the terminal (shared by all viewers). Throws UsageError for invalid sizes. */
   resize(cols: number, rows: number): void;
+  /**
+   * Report that this client's bufferedAmount() may have dropped (e.g. from a write callback), so a
+   * paused terminal resumes at once rather than at its next poll (every 50 ms). Cheap when running.
+   */
+  drained(): void;
   /** Stop receiving output. Idempotent. Does not close the client. */
   detach(): void;
 }
 
 /**
- * WebSocket close code for a client closed because its output buffer exceeded the limit.
- * 4000-4999 are for applications; 4008 echoes the standard 1008 (policy violation).
+ * WebSocket close code for a client closed because it alone held the other clients of its terminal
+ * back for longer than `slowClientTimeoutMs`. 4000-4999 are for applications; 4008 echoes the
+ * standard 1008 (policy violation).
  */
 export const CLOSE_TOO_SLOW = 4008;
 
@@ -39,8 +46,19 @@ export interface PtyManagerOptions {
   defaultShell?: string;
   /** Bytes of recent output kept per terminal for replay on attach. Default 1 MiB. */
   scrollbackBytes?: number;
-  /** A client whose bufferedAmount() exceeds this is closed with CLOSE_TOO_SLOW. Default 8 MiB. */
-  clientBufferLimit?: number;
+  /**
+   * Flow control: the pty is paused while its slowest client has more than this pending
+   * (bufferedAmount()). Default 1 MiB.
+   */
+  clientHighWaterBytes?: number;
+  /** ...and resumed once every client has at most this pending. Below the high mark. Default 256 KiB. */
+  clientLowWaterBytes?: number;
+  /**
+   * A client still above the low mark while the terminal is paused and another client is waiting
+   * (at or below the low mark) is closed with CLOSE_TOO_SLOW after this long. A client that is
+   * slow while every client is behind is never closed. Default 10 000 ms.
+   */
+  slowClientTimeoutMs?: number;
   /** Exited terminals kept for their exit status and scrollback; the oldest beyond this are dropped. Default 16. */
   maxExited?: number;
   /** Between SIGHUP and SIGKILL when ending a terminal. Default 1000 ms. */

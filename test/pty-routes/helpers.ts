@@ -1,5 +1,6 @@
 // Helpers for the terminal route tests: a real server with the pty routes, a WebSocket client that
 // records everything, and deadline-bound waits (never fixed sleeps).
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -77,6 +78,8 @@ export interface ConnectOptions {
   protocols?: string[];
   query?: string;
   headers?: Record<string, string>;
+  /** Pause the TCP socket as soon as the upgrade succeeds, before any output is read (see throttle). */
+  paused?: boolean;
 }
 
 /** Opens a WebSocket; resolves when open, rejects with `{ status }` if the handshake is refused. */
@@ -104,6 +107,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Promise<TermCli
     waitClose: (timeout = 10_000) => waitFor(() => c.closed, { timeout, what: 'the socket to close' }),
     close: () => ws.close(),
   };
+  if (opts.paused) ws.once('upgrade', (res) => res.socket.pause());
   ws.on('message', (data: Buffer, isBinary) => {
     if (isBinary) chunks.push(Buffer.from(data));
     else c.controls.push(JSON.parse(data.toString('utf8')));
@@ -139,4 +143,29 @@ export async function refusedStatus(url: string, opts: ConnectOptions = {}): Pro
 /** Waits for the shell prompt so typed input is not echoed before the shell is ready. */
 export async function ready(t: TermClient): Promise<void> {
   await t.waitText('$ ');
+}
+
+/**
+ * Makes `c` a slow link: its TCP socket is paused whenever it has read more than `rate()` bytes per
+ * second allow (bursts of at most 50 ms). Returns a function that stops throttling.
+ */
+export function throttle(c: TermClient, rate: () => number): () => void {
+  const sock = (c.ws as unknown as { _socket: Socket })._socket;
+  let credit = 0;
+  let last = performance.now();
+  sock.on('data', (d: Buffer) => {
+    credit -= d.length;
+    if (credit < 0) sock.pause();
+  });
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const r = rate();
+    credit = Math.min(credit + ((now - last) / 1000) * r, r / 20);
+    last = now;
+    if (credit > 0 && sock.isPaused()) sock.resume();
+  }, 10);
+  return () => {
+    clearInterval(timer);
+    sock.resume();
+  };
 }

@@ -23,7 +23,7 @@
 //   close codes (the reason is always set)
 //     1000  the process ended; reason "exit:<code>" or "signal:<number>", after the exit message
 //     1001  the server is shutting down ("server shutting down")
-//     4008  this client fell too far behind the output ("client too slow: ...")
+//     4008  this client alone held back the terminal's other clients too long ("client too slow: ...")
 //     4401  the token that opened the connection was deleted or expired ("token revoked" / "token expired")
 //     4404  the terminal disappeared before the connection opened ("terminal not found")
 //
@@ -241,6 +241,8 @@ class TerminalSocket implements PtyClient {
   private unregister: (() => void) | undefined;
   private done = false;
   private killTimer: NodeJS.Timeout | undefined;
+  /** When a write of ours last completed (the peer took data): closing waits only for a peer that does. */
+  private lastWrite = performance.now();
 
   constructor(
     private readonly ws: WebSocket,
@@ -252,10 +254,12 @@ class TerminalSocket implements PtyClient {
   ) {}
 
   start(): void {
-    // Registered first: a token revoked while we attach still reaches this connection.
-    this.unregister = this.ctx.connections.add(this.tokenId, (reason: CloseReason) =>
-      this.shutdown(reason === 'server shutting down' ? CLOSE_SHUTDOWN : CLOSE_TOKEN_GONE, reason),
-    );
+    // Registered first: a token revoked while we attach still reaches this connection. Once closing
+    // (after an exit the peer may still be reading the output's tail), revocation cuts it at once.
+    this.unregister = this.ctx.connections.add(this.tokenId, (reason: CloseReason) => {
+      if (this.done) this.ws.terminate();
+      else this.shutdown(reason === 'server shutting down' ? CLOSE_SHUTDOWN : CLOSE_TOKEN_GONE, reason);
+    });
     try {
       // May replay, and for an exited terminal call onExit, before it returns.
       const handle = this.manager.attach(this.id, this);
@@ -269,8 +273,14 @@ class TerminalSocket implements PtyClient {
 
   // PtyClient
   send(data: Buffer): void {
-    if (this.ws.readyState === WS_OPEN) this.ws.send(data, { binary: true });
+    if (this.ws.readyState === WS_OPEN) this.ws.send(data, { binary: true }, this.sent);
   }
+
+  /** Write callback: bytes left our buffer, so a terminal paused for this client may go on (flow control). */
+  private readonly sent = (): void => {
+    this.lastWrite = performance.now();
+    this.handle?.drained();
+  };
 
   bufferedAmount(): number {
     return this.ws.bufferedAmount;
@@ -307,32 +317,43 @@ class TerminalSocket implements PtyClient {
   closed(): void {
     this.done = true;
     clearTimeout(this.killTimer);
-    this.release();
+    this.detach();
+    this.unregister?.();
+    this.unregister = undefined;
   }
 
   private sendControl(msg: PtyServerMessage): void {
     if (this.ws.readyState === WS_OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  private release(): void {
+  private detach(): void {
     this.handle?.detach();
     this.handle = undefined;
-    this.unregister?.();
-    this.unregister = undefined;
   }
 
-  /** Server-side close: stop input and output at once, then close the socket with code and reason. */
+  /**
+   * Server-side close: stop input and output at once, then close the socket with code and reason.
+   * A peer that has not read up to the close frame within the grace period is cut off, except
+   * after an exit while it is still taking data: flow control let the program run only this far
+   * ahead of it, and the output's tail must reach it. Such a peer is cut off once our writes make
+   * no progress for slowClientTimeoutMs (or the grace, if longer), or its token is revoked.
+   */
   private shutdown(code: number, reason: string): void {
     if (this.done) return;
     this.done = true;
-    this.release();
+    this.detach();
     try {
       this.ws.close(code, reason);
     } catch {
       this.ws.terminate();
       return;
     }
-    this.killTimer = setTimeout(() => this.ws.terminate(), this.closeGraceMs);
-    this.killTimer.unref();
+    const stallMs = Math.max(this.closeGraceMs, this.manager.slowClientTimeoutMs);
+    const expire = (): void => {
+      const reading = code === CLOSE_EXITED && this.ws.bufferedAmount > 0 && performance.now() - this.lastWrite < stallMs;
+      if (!reading) return this.ws.terminate();
+      this.killTimer = setTimeout(expire, this.closeGraceMs).unref();
+    };
+    this.killTimer = setTimeout(expire, this.closeGraceMs).unref();
   }
 }
