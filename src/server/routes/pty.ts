@@ -2,33 +2,8 @@
 // `GET /pty/:id/connect`. Every one of them needs execute (first segment `pty`) on top of read or
 // write by method, and the upgrade needs read+execute: the guard decides, never this file.
 //
-// WebSocket protocol (subprotocol `tether`; how to authenticate: see ../../auth/credential-list.ts):
-//
-//   server -> client
-//     binary frame   terminal output, raw bytes exactly as the pty produced them (the client decodes
-//                    a byte stream, so a UTF-8 sequence split across frames arrives whole). On
-//                    connect the scrollback (about 1 MiB) is replayed first, then live output.
-//     text frame     one JSON control message:
-//                      {"type":"exit","exitCode":3,"signal":null}   the process ended (exitCode null
-//                                                                  and signal a number if killed)
-//                      {"type":"error","message":"..."}             a client message was rejected
-//                                                                  (the connection stays open)
-//   client -> server
-//     binary frame   keystrokes: raw bytes written to the terminal as they are.
-//     text frame     one JSON control message (never keystrokes, so nothing is ambiguous):
-//                      {"type":"input","data":"ls\r"}               keystrokes as a string (UTF-8)
-//                      {"type":"resize","cols":120,"rows":40}       resize (1..1000 each; shared by
-//                                                                  every client of the terminal)
-//
-//   close codes (the reason is always set)
-//     1000  the process ended; reason "exit:<code>" or "signal:<number>", after the exit message
-//     1001  the server is shutting down ("server shutting down")
-//     4008  this client alone held back the terminal's other clients too long ("client too slow: ...")
-//     4401  the token that opened the connection was deleted or expired ("token revoked" / "token expired")
-//     4404  the terminal disappeared before the connection opened ("terminal not found")
-//
-// Several clients may attach to one terminal; each gets the same output. Closing a client never
-// ends the terminal: `DELETE /pty/:id` does.
+// The WebSocket protocol (frames, control messages, close codes) is described once, in the README
+// ("Terminals" -> "WebSocket protocol"); how a connection authenticates is src/auth/credential-list.ts.
 import { createRoute, z } from '@hono/zod-openapi';
 import { upgradeWebSocket } from '@hono/node-server';
 import type { Context } from 'hono';
