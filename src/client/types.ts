@@ -1,42 +1,12 @@
 // Response shapes of the tether API, as the client sees them. Where the domain defines a shape
-// (src/auth/, src/pty/), it is imported from there type-only: nothing from the server runs here.
+// (src/auth/, src/pty/, src/config/, src/fs/), it is imported from there type-only: nothing from the server runs here.
 
 export type { Permission } from '../auth/permissions.js';
 export type { Whoami } from '../auth/shapes.js';
 export type { PtyInfo as Pty, PtyStatus, CreatePty, UpdatePty, PtyTicket, PtyServerMessage, PtyClientMessage } from '../pty/shapes.js';
 
-export interface PublicConfig {
-  shell: string | null;
-  modelUrl: string | null;
-  model: string | null;
-  apiKeySet: boolean;
-  agentMaxSteps: number | null;
-}
-
-export type ConfigPatch = Partial<{ shell: string | null; modelUrl: string | null; model: string | null; apiKey: string | null; agentMaxSteps: number | null }>;
-
-export interface Listing {
-  path: string;
-  entries: { name: string; path: string; type: 'file' | 'directory' | 'symlink' | 'other'; size: number | null }[];
-  truncated: boolean;
-}
-
-export interface FileContent {
-  path: string;
-  size: number;
-  encoding: 'utf8' | 'base64';
-  content: string;
-}
-
-export interface FindFileResult {
-  results: { path: string; type: 'file' | 'directory' }[];
-  truncated: boolean;
-}
-
-export interface FindTextResult {
-  results: { path: string; line: number; column: number; text: string }[];
-  truncated: boolean;
-}
+export type { PublicSettings as PublicConfig, SettingsPatch as ConfigPatch } from '../config/settings.js';
+export type { FileListing as Listing, FileContent, FindFileResult, FindTextResult } from '../fs/shapes.js';
 
 export interface ServerEvent {
   type: string;

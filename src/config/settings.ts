@@ -37,16 +37,28 @@ export const settingsShape = {
 
 export const SettingsFileSchema = z.object({ version: z.literal(SETTINGS_VERSION), ...mapOptional(settingsShape) }).strict();
 export type Settings = Partial<{ [K in keyof typeof settingsShape]: z.infer<(typeof settingsShape)[K]> }>;
-export type SettingsPatch = { [K in keyof Settings]?: Settings[K] | null };
+
+/** `PATCH /config`: any subset of the settings; `null` clears one; unknown keys are refused. */
+export const SettingsPatchSchema = z
+  .object({
+    shell: settingsShape.shell.nullable().optional(),
+    modelUrl: settingsShape.modelUrl.nullable().optional(),
+    model: settingsShape.model.nullable().optional(),
+    apiKey: settingsShape.apiKey.nullable().optional(),
+    agentMaxSteps: settingsShape.agentMaxSteps.nullable().optional(),
+  })
+  .strict();
+export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
 /** What GET /config shows: everything but the key, plus whether a key is set. */
-export interface PublicSettings {
-  shell: string | null;
-  modelUrl: string | null;
-  model: string | null;
-  apiKeySet: boolean;
-  agentMaxSteps: number | null;
-}
+export const PublicSettingsSchema = z.object({
+  shell: z.string().nullable(),
+  modelUrl: z.string().nullable(),
+  model: z.string().nullable(),
+  apiKeySet: z.boolean(),
+  agentMaxSteps: z.number().nullable(),
+});
+export type PublicSettings = z.infer<typeof PublicSettingsSchema>;
 
 /** `value` must be an existing regular file the server may execute (after following symlinks). */
 export async function checkExecutable(value: string, key: string): Promise<void> {

@@ -1,5 +1,12 @@
 import { z } from '@hono/zod-openapi';
 
+/**
+ * A domain schema made ready for `.openapi(name)`. zod 4 installs a schema's methods when the schema
+ * is built, so one the domain built before @hono/zod-openapi extended zod has no `.openapi()`; a
+ * clone, built now, has (same definition).
+ */
+export const doc = <T extends z.ZodType>(schema: T): T => schema.clone();
+
 export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
 const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });

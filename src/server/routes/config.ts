@@ -1,28 +1,10 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { publicSettings, settingsShape, type SettingsPatch } from '../../config/settings.js';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { PublicSettingsSchema, SettingsPatchSchema, publicSettings, type SettingsPatch } from '../../config/settings.js';
 import type { ServerContext } from '../context.js';
-import { authErrors, errors, jsonContent } from './common.js';
+import { authErrors, doc, errors, jsonContent } from './common.js';
 
-const PublicSettings = z
-  .object({
-    shell: z.string().nullable(),
-    modelUrl: z.string().nullable(),
-    model: z.string().nullable(),
-    apiKeySet: z.boolean(),
-    agentMaxSteps: z.number().nullable(),
-  })
-  .openapi('Config');
-
-const Patch = z
-  .object({
-    shell: settingsShape.shell.nullable().optional(),
-    modelUrl: settingsShape.modelUrl.nullable().optional(),
-    model: settingsShape.model.nullable().optional(),
-    apiKey: settingsShape.apiKey.nullable().optional(),
-    agentMaxSteps: settingsShape.agentMaxSteps.nullable().optional(),
-  })
-  .strict()
-  .openapi('ConfigPatch');
+const PublicSettings = doc(PublicSettingsSchema).openapi('Config');
+const Patch = doc(SettingsPatchSchema).openapi('ConfigPatch');
 
 const get = createRoute({
   method: 'get',

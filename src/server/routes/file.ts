@@ -4,19 +4,14 @@ import { displayPath, type Root } from '../../fs/confine.js';
 import { listDirectory, openFile, readAtMost } from '../../fs/io.js';
 import { TetherError, TooLargeError, UsageError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
-import { authErrors, errors, jsonContent } from './common.js';
+import { FileContentSchema, FileListingSchema } from '../../fs/shapes.js';
+import { authErrors, doc, errors, jsonContent } from './common.js';
 
 export const FILE_CONTENT_MAX_BYTES = 1024 * 1024;
 const LIST_MAX_ENTRIES = 5000;
 
-const Entry = z.object({
-  name: z.string(),
-  path: z.string(),
-  type: z.enum(['file', 'directory', 'symlink', 'other']),
-  size: z.number().nullable(),
-});
-const Listing = z.object({ path: z.string(), entries: z.array(Entry), truncated: z.boolean() }).openapi('FileListing');
-const Content = z.object({ path: z.string(), size: z.number(), encoding: z.enum(['utf8', 'base64']), content: z.string() }).openapi('FileContent');
+const Listing = doc(FileListingSchema).openapi('FileListing');
+const Content = doc(FileContentSchema).openapi('FileContent');
 
 const PathQuery = z.object({
   path: z.string().max(4096).optional().openapi({ description: 'Relative to the project (or absolute inside it); default "."' }),

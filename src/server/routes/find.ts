@@ -2,7 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Root } from '../../fs/confine.js';
 import { readWalkedFile, walk } from '../../fs/walk.js';
 import type { ServerContext } from '../context.js';
-import { authErrors, errors, jsonContent } from './common.js';
+import { FindFileResultSchema, FindTextResultSchema } from '../../fs/shapes.js';
+import { authErrors, doc, errors, jsonContent } from './common.js';
 
 const TIME_BUDGET_MS = 3000;
 const MAX_ENTRIES = 200_000;
@@ -25,15 +26,8 @@ const TextQuery = z.object({
   limit: limit(100, 1000),
 });
 
-const FileHits = z
-  .object({ results: z.array(z.object({ path: z.string(), type: z.enum(['file', 'directory']) })), truncated: z.boolean() })
-  .openapi('FindFileResult');
-const TextHits = z
-  .object({
-    results: z.array(z.object({ path: z.string(), line: z.number(), column: z.number(), text: z.string() })),
-    truncated: z.boolean(),
-  })
-  .openapi('FindTextResult');
+const FileHits = doc(FindFileResultSchema).openapi('FindFileResult');
+const TextHits = doc(FindTextResultSchema).openapi('FindTextResult');
 
 const findFile = createRoute({
   method: 'get',

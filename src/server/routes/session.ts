@@ -28,7 +28,7 @@ import {
 } from '../../session/types.js';
 import type { ServerContext } from '../context.js';
 import type { RouteRegistrar } from '../context.js';
-import { authErrors, errors, jsonContent } from './common.js';
+import { authErrors, doc, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
 
 export interface SessionRoutesOptions {
@@ -47,10 +47,6 @@ export interface SessionRoutesOptions {
 }
 
 // --- the domain's shapes, named in the OpenAPI document ---
-
-// zod 4 installs a schema's methods when the schema is built, so one the domain built before
-// @hono/zod-openapi extended zod has no `.openapi()`; a clone, built now, has (same definition).
-const doc = <T extends z.ZodType>(schema: T): T => schema.clone();
 
 const SessionDoc = doc(SessionInfoSchema).openapi('Session');
 const PartDoc = doc(PartSchema).openapi('Part');

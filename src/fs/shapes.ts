@@ -1,0 +1,25 @@
+// The shapes of the file and search answers, defined once: the routes document and send them, the
+// client imports their types (type-only). Plain zod: the routes add OpenAPI names.
+import { z } from 'zod';
+
+export const FileEntrySchema = z.object({
+  name: z.string(),
+  path: z.string(),
+  type: z.enum(['file', 'directory', 'symlink', 'other']),
+  size: z.number().nullable(),
+});
+export const FileListingSchema = z.object({ path: z.string(), entries: z.array(FileEntrySchema), truncated: z.boolean() });
+export const FileContentSchema = z.object({ path: z.string(), size: z.number(), encoding: z.enum(['utf8', 'base64']), content: z.string() });
+export const FindFileResultSchema = z.object({
+  results: z.array(z.object({ path: z.string(), type: z.enum(['file', 'directory']) })),
+  truncated: z.boolean(),
+});
+export const FindTextResultSchema = z.object({
+  results: z.array(z.object({ path: z.string(), line: z.number(), column: z.number(), text: z.string() })),
+  truncated: z.boolean(),
+});
+
+export type FileListing = z.infer<typeof FileListingSchema>;
+export type FileContent = z.infer<typeof FileContentSchema>;
+export type FindFileResult = z.infer<typeof FindFileResultSchema>;
+export type FindTextResult = z.infer<typeof FindTextResultSchema>;
