@@ -2,6 +2,7 @@
 // names a real route: a new route (an interactive one above all) cannot silently fall back to the
 // method rule alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizePermissions } from '../../src/auth/permissions.js';
 import { ROUTE_RULES, requiredPermissions, routeRule } from '../../src/auth/policy.js';
 import { productionRegistrars } from '../../src/server/routes/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -36,12 +37,23 @@ describe('route table coverage', () => {
     for (const r of s.server.routes) expect(routeRule(r.method, concrete(r.path))?.path, `${r.method} ${r.path}`).toBe(r.path);
   });
 
-  it('an entry only ever adds to the method and segment rules', () => {
+  it('each entry states what its route needs in full, and the public ones are exactly the public routes', () => {
+    // The table is meant to be read on its own: what a route needs is its entry, nothing hidden in
+    // the method or segment rules; and an entry with no needs must be a public route (and back).
     for (const rule of ROUTE_RULES) {
       const d = requiredPermissions({ method: rule.method, path: concrete(rule.path), upgrade: false });
-      if (d.kind !== 'requires') continue;
-      for (const p of rule.needs) expect(d.permissions, `${rule.method} ${rule.path}`).toContain(p);
+      const label = `${rule.method} ${rule.path}`;
+      if (rule.needs.length === 0) expect(d, label).toEqual({ kind: 'public' });
+      else expect(d, label).toEqual({ kind: 'requires', permissions: normalizePermissions(rule.needs) });
     }
+  });
+
+  it('a table entry cannot weaken the method or segment rules', () => {
+    // Hypothetical reads of an interactive path and a write: whatever the table said, the guard adds.
+    expect(requiredPermissions({ method: 'GET', path: '/pty/x_0123456789', upgrade: false })).toMatchObject({
+      permissions: expect.arrayContaining(['read', 'execute']),
+    });
+    expect(requiredPermissions({ method: 'DELETE', path: '/file', upgrade: false })).toEqual({ kind: 'requires', permissions: ['write'] });
   });
 
   it('changing settings needs write + execute; reading them needs read', () => {
