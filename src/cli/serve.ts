@@ -88,20 +88,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
         'Use --no-auth only with a loopback host, or keep auth on.',
     );
   }
-  // Warnings first: whoever waits for "listening" has them already.
-  const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
-  if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
-  if (!opts.auth) {
-    process.stderr.write(
-      red(
-        'WARNING: authentication is OFF (--no-auth). Any program or web page on this machine that can reach ' +
-          `${server.url} can read your files and run commands as you.\n`,
-        process.stderr,
-      ),
-    );
-  }
-  process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
-  process.stdout.write(`project: ${server.ctx.projectDir}\n`);
+  // Signal handlers before anything is announced: a SIGTERM sent the moment "listening" appears
+  // must shut down gracefully, not kill the process with the default action.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -120,6 +108,20 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Warnings first: whoever waits for "listening" has them already.
+  const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
+  if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
+  if (!opts.auth) {
+    process.stderr.write(
+      red(
+        'WARNING: authentication is OFF (--no-auth). Any program or web page on this machine that can reach ' +
+          `${server.url} can read your files and run commands as you.\n`,
+        process.stderr,
+      ),
+    );
+  }
+  process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
+  process.stdout.write(`project: ${server.ctx.projectDir}\n`);
 }
 
 export type Lookup = (hostname: string) => Promise<{ address: string }[]>;
