@@ -22,3 +22,10 @@ if (built === 0 || newestMtime(path.join(root, 'src')) > built) {
   process.stderr.write('tether: building (tsc)...\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
+// The web UI's browser bundles (src/web/bundles -> dist/web).
+const bundle = path.join(root, 'dist', 'web', 'editor.js');
+const bundled = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
+if (bundled === 0 || newestMtime(path.join(root, 'src', 'web', 'bundles')) > bundled) {
+  process.stderr.write('tether: bundling the web UI libraries...\n');
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-web.js')], { stdio: 'inherit' });
+}

@@ -8,7 +8,8 @@
 // Where src/web is at run time: next to this module's directory when running from source (tsx,
 // vitest: src/server/routes -> src/web), else in the checkout beside dist/ (dist/server/routes ->
 // ../../../src/web), which is where a fresh clone built by `npm start` has it. tsc does not copy
-// src/web (tsconfig excludes it), so nothing needs building.
+// src/web (tsconfig excludes it); the browser libraries are bundled into dist/web by
+// scripts/bundle-web.js (`npm run build`) and served from there.
 //
 // Headers: a content type per extension, `Cache-Control: no-cache` with a strong ETag (a reload
 // revalidates, an unchanged file answers 304). browser-safety adds nosniff and the strict HTML CSP.
@@ -43,6 +44,21 @@ const VENDOR: ReadonlyArray<readonly [string, string]> = [
   ['addon-fit.mjs.map', '@xterm/addon-fit/lib/addon-fit.mjs.map'],
 ];
 
+/** URL path (under /ui/vendor/) -> file in dist/web, built by scripts/bundle-web.js from src/web/bundles. */
+const BUNDLES: readonly string[] = ['editor.js', 'editor.js.map', 'markdown.js', 'markdown.js.map'];
+
+/** Candidate locations of dist/web (the bundles), relative to this module: from source, then from dist/. */
+const BUNDLE_DIR_CANDIDATES = ['../../../dist/web/', '../../web/'];
+
+/** Finds the directory holding the built bundles, or null. */
+export function findBundleDir(from: string = import.meta.url): string | null {
+  for (const rel of BUNDLE_DIR_CANDIDATES) {
+    const dir = fileURLToPath(new URL(rel, from));
+    if (fs.existsSync(path.join(dir, 'editor.js'))) return dir;
+  }
+  return null;
+}
+
 /** The folders of src/web that are served, each as /ui/<folder>/<name> ('' is src/web itself).
  * A fixed list: a new folder is served only once it is named here. */
 const SERVED_DIRS: readonly string[] = ['', 'modules'];
@@ -68,7 +84,7 @@ export function findWebDir(from: string = import.meta.url): string | null {
 }
 
 /** The table of URL paths to files. `/` is index.html. */
-export function webFileTable(webDir: string, resolveModule: (id: string) => string): Map<string, WebFile> {
+export function webFileTable(webDir: string, resolveModule: (id: string) => string, bundleDir: string | null = null): Map<string, WebFile> {
   const table = new Map<string, WebFile>();
   for (const sub of SERVED_DIRS) {
     const dir = path.join(webDir, sub);
@@ -97,6 +113,9 @@ export function webFileTable(webDir: string, resolveModule: (id: string) => stri
     }
     table.set(`/ui/vendor/${name}`, { file, type: TYPES.get(path.extname(name))! });
   }
+  if (bundleDir !== null) {
+    for (const name of BUNDLES) table.set(`/ui/vendor/${name}`, { file: path.join(bundleDir, name), type: TYPES.get(path.extname(name))! });
+  }
   return table;
 }
 
@@ -110,10 +129,15 @@ interface Cached {
 export function registerWeb(app: OpenAPIHono, ctx: ServerContext): void {
   const webDir = findWebDir();
   const require = createRequire(import.meta.url);
-  const table = webDir ? webFileTable(webDir, (id) => require.resolve(id)) : new Map<string, WebFile>();
+  const table = webDir ? webFileTable(webDir, (id) => require.resolve(id), findBundleDir()) : new Map<string, WebFile>();
   const missing =
-    webDir === null ? ['src/web/index.html'] : ['/ui/vendor/xterm.mjs', '/ui/vendor/addon-fit.mjs', '/ui/vendor/xterm.css'].filter((p) => !table.has(p));
-  if (missing.length > 0) ctx.log.log('error', 'web.files_missing', { missing, note: 'the web UI will not work; reinstall tether (npm install)' });
+    webDir === null
+      ? ['src/web/index.html']
+      : ['/ui/vendor/xterm.mjs', '/ui/vendor/addon-fit.mjs', '/ui/vendor/xterm.css', '/ui/vendor/editor.js', '/ui/vendor/markdown.js'].filter(
+          (p) => !table.has(p),
+        );
+  if (missing.length > 0)
+    ctx.log.log('error', 'web.files_missing', { missing, note: 'the web UI will not work; rebuild (npm run build) or reinstall tether (npm install)' });
 
   // Read on first use and re-read when the file changes (a stat per request: edits show on reload).
   const cache = new Map<string, Cached>();
