@@ -8,7 +8,20 @@
 import { z } from 'zod';
 import { WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX } from './credential-headers.js';
 import { PERMISSIONS } from './permissions.js';
-import { HASH_PATTERN, ID_PATTERN, NAME_RULE, hasUniqueItems, isIsoDate, isValidName } from './token-record.js';
+import {
+  ADDRESS_MAX,
+  HASH_PATTERN,
+  ID_PATTERN,
+  MAX_SCOPES,
+  NAME_RULE,
+  SHARE_TARGET_TYPES,
+  TARGET_ID_PATTERN,
+  TOKEN_KINDS,
+  hasUniqueItems,
+  isIsoDate,
+  isScopePath,
+  isValidName,
+} from './token-record.js';
 
 export const PermissionSchema = z.enum(PERMISSIONS);
 
@@ -27,8 +40,21 @@ export const TokenRecordSchema = z
     /** null for a token that never expires. */
     expiresAt: isoDateTime.nullable(),
     lastUsedAt: isoDateTime.nullable(),
+    /** Version 2: the directories (absolute real paths) the token is confined to; absent = the whole project. */
+    scopes: z.array(z.string().refine(isScopePath, 'an absolute path')).min(1).max(MAX_SCOPES).refine(hasUniqueItems, 'a scope may appear once').optional(),
+    /** Version 2: absent for an ordinary token; `share` (bound to `target`, read only) or `device` (made by pairing). */
+    kind: z.enum(TOKEN_KINDS).optional(),
+    /** Version 2: the one terminal or session a share token may watch. */
+    target: z
+      .object({ type: z.enum(SHARE_TARGET_TYPES), id: z.string().regex(TARGET_ID_PATTERN) })
+      .strict()
+      .optional(),
+    /** Version 2: the client address of the last use (the server records it with lastUsedAt). */
+    lastUsedFrom: z.string().max(ADDRESS_MAX).nullable().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.kind === 'share') === (r.target !== undefined), 'a share token has a target, and only a share token')
+  .refine((r) => r.kind !== 'share' || (r.permissions.length === 1 && r.permissions[0] === 'read'), 'a share token is read only');
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 
 const record = TokenRecordSchema.shape;

@@ -22,6 +22,11 @@ export interface CreateTokenInput {
   permissions: Permission[];
   /** ISO 8601 or null for never. */
   expiresAt: string | null;
+  /** Absolute real paths the token is confined to (the caller resolves them); absent = everything. */
+  scopes?: string[];
+  /** A share token (read only, bound to `target`) or a paired device's token. */
+  kind?: TokenRecord['kind'];
+  target?: TokenRecord['target'];
 }
 
 export interface CreatedToken {
@@ -53,6 +58,9 @@ export async function createToken(input: CreateTokenInput, file = tokenFilePath(
       createdAt: new Date().toISOString(),
       expiresAt: input.expiresAt,
       lastUsedAt: null,
+      ...(input.scopes !== undefined && { scopes: [...input.scopes] }),
+      ...(input.kind !== undefined && { kind: input.kind }),
+      ...(input.target !== undefined && { target: { ...input.target } }),
     };
     data.tokens.push(rec);
     return { data, result: rec };

@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
 import { configDir } from '../paths.js';
-import { emptyTokenFile, validateTokenFile, type TokenFile } from './token-record.js';
+import { TOKEN_FILE_VERSION, emptyTokenFile, validateTokenFile, type TokenFile } from './token-record.js';
 import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
 
 export const TOKEN_FILE_NAME = 'auth-tokens.json';
@@ -125,6 +125,8 @@ export async function updateTokenFile<T>(
     async () => {
       const current = await readTokenFile(file, opts.warn);
       const { data, result } = await mutate(structuredClone(current));
+      // Every write is the current version (a version 1 file is upgraded by its next change).
+      data.version = TOKEN_FILE_VERSION;
       const problem = validateTokenFile(data);
       if (problem) throw new Error(`refusing to write an invalid token file: ${problem}`);
       await writePrivateFileAtomic(file, JSON.stringify(data, null, 2) + '\n', 'token file');

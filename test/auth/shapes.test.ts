@@ -17,7 +17,7 @@ const valid = {
   lastUsedAt: '2026-01-02T00:00:00.000Z',
 };
 
-const plainAccepts = (record: unknown) => validateTokenFile({ version: 1, tokens: [record] }) === null;
+const plainAccepts = (record: unknown) => validateTokenFile({ version: 2, tokens: [record] }) === null;
 const schemaAccepts = (record: unknown) => TokenRecordSchema.safeParse(record).success;
 
 /** Values a field may be replaced with: valid ones, near misses and wrong types. */
@@ -49,12 +49,23 @@ const fieldValue = fc.oneof(
     ['read', 'read'],
     ['admin'],
     ['read', 'Write'],
+    ['/home/a'],
+    ['/home/a', '/home/a'],
+    ['relative'],
+    'share',
+    'device',
+    'oauth',
+    { type: 'pty', id: 'p1' },
+    { type: 'session', id: 'ses_1' },
+    { type: 'pty', id: 'p1', extra: 1 },
+    { type: 'file', id: 'p1' },
+    '127.0.0.1',
   ),
   fc.string({ maxLength: 80 }),
   fc.array(fc.constantFrom('read', 'write', 'execute', 'admin', ''), { maxLength: 4 }),
 );
 
-const FIELDS = [...Object.keys(valid), 'extra', 'constructor'];
+const FIELDS = [...Object.keys(valid), 'scopes', 'kind', 'target', 'lastUsedFrom', 'extra', 'constructor'];
 
 describe('TokenRecordSchema and the token file validator', () => {
   it('accept the same records (random field replacements, additions and removals)', () => {

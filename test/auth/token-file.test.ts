@@ -18,8 +18,33 @@ const all = ['read', 'write', 'execute'] as const;
 
 describe('token store', () => {
   it('a missing file is an empty store', async () => {
-    expect(await readTokenFile(file)).toEqual({ version: 1, tokens: [] });
+    expect(await readTokenFile(file)).toEqual({ version: 2, tokens: [] });
     expect(readTokenFileSync(file).stamp).toBeNull();
+  });
+
+  it('reads a version 1 file as before and upgrades it to version 2 on the next change, losing nothing', async () => {
+    const v1 = {
+      version: 1,
+      tokens: [
+        {
+          id: 'tok_0000000001',
+          name: 'old',
+          hash: 'b'.repeat(64),
+          permissions: ['read'],
+          createdAt: '2026-01-01T00:00:00.000Z',
+          expiresAt: null,
+          lastUsedAt: null,
+        },
+      ],
+    };
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, JSON.stringify(v1), { mode: 0o600 });
+    expect(await readTokenFile(file)).toEqual(v1);
+    await createToken({ name: 'new', permissions: ['read'], expiresAt: null }, file);
+    const after = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; tokens: { name: string }[] };
+    expect(after.version).toBe(2);
+    expect(after.tokens[0]).toEqual(v1.tokens[0]);
+    expect(after.tokens.map((t) => t.name)).toEqual(['old', 'new']);
   });
 
   it('creates the directory 0700 and the file 0600, without the secret', async () => {
@@ -51,7 +76,27 @@ describe('token store', () => {
   const broken: [string, string, RegExp][] = [
     ['not JSON', '{"version": 1, "tokens": [', /not valid JSON/],
     ['empty file', '', /not valid JSON/],
-    ['future version', '{"version": 2, "tokens": []}', /version 2.*only version 1/],
+    ['future version', '{"version": 3, "tokens": []}', /version 3.*only versions 1 and 2/],
+    [
+      'version 1 with a version 2 field',
+      `{"version": 1, "tokens": [${JSON.stringify({ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: ['read'], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null, scopes: ['/tmp'] })}]}`,
+      /unknown field "scopes"/,
+    ],
+    [
+      'share token without target',
+      `{"version": 2, "tokens": [${JSON.stringify({ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: ['read'], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null, kind: 'share' })}]}`,
+      /without a "target"/,
+    ],
+    [
+      'writable share token',
+      `{"version": 2, "tokens": [${JSON.stringify({ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: ['read', 'write'], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null, kind: 'share', target: { type: 'pty', id: 'p1' } })}]}`,
+      /permissions other than read/,
+    ],
+    [
+      'relative scope',
+      `{"version": 2, "tokens": [${JSON.stringify({ id: 'tok_0000000000', name: 'a', hash: 'a'.repeat(64), permissions: ['read'], createdAt: '2026-01-01T00:00:00Z', expiresAt: null, lastUsedAt: null, scopes: ['src'] })}]}`,
+      /invalid "scopes"/,
+    ],
     ['no version', '{"tokens": []}', /no "version"/],
     ['tokens not a list', '{"version": 1, "tokens": {}}', /"tokens" is not an array/],
     ['bad record', '{"version": 1, "tokens": [{"id": "tok_0000000000"}]}', /record #1/],
@@ -114,7 +159,9 @@ describe('token store', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    await expect(updateTokenFile(file, (d) => ({ data: { ...d, version: 9 as 1 }, result: 0 }))).rejects.toThrow(/invalid token file/);
+    await expect(updateTokenFile(file, (d) => ({ data: { ...d, tokens: [{ ...d.tokens[0], kind: 'share' }] }, result: 0 }))).rejects.toThrow(
+      /invalid token file/,
+    );
     expect(fs.readFileSync(file)).toEqual(before);
   });
 
