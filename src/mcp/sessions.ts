@@ -61,6 +61,16 @@ export class McpSessions {
     return n;
   }
 
+  /** Makes room for one more session of `tokenId`: at the cap, its least recently used one ends.
+   * (Clients often drop sessions without DELETE; refusing would lock them out for an hour.) */
+  async makeRoom(tokenId: string | null): Promise<void> {
+    const mine = [...this.byId.values()].filter((s) => s.tokenId === tokenId).sort((a, b) => a.lastSeen - b.lastSeen);
+    for (const s of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_TOKEN + 1))) {
+      this.opts.log.log('info', 'mcp.session_evicted', { tokenId, sessions: mine.length });
+      await this.close(s);
+    }
+  }
+
   /** The session `id` if `tokenId` opened it; undefined otherwise (never says which). */
   get(id: string, tokenId: string | null): McpSession | undefined {
     const s = this.byId.get(id);

@@ -7,7 +7,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { toolDecision } from '../../auth/policy.js';
 import { seedFrom } from '../../mcp/api.js';
-import { MAX_SESSIONS_PER_TOKEN, McpSessions } from '../../mcp/sessions.js';
+import { McpSessions } from '../../mcp/sessions.js';
 import type { ServerContext } from '../context.js';
 
 export const MCP_PATH = '/mcp';
@@ -25,7 +25,7 @@ interface RpcMessage {
   params?: { name?: unknown } | null;
 }
 
-const rpcError = (c: Context, status: 400 | 403 | 404 | 429, code: number, message: string, id: unknown = null) =>
+const rpcError = (c: Context, status: 400 | 403 | 404, code: number, message: string, id: unknown = null) =>
   c.json({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code, message } }, status);
 
 export function registerMcp(app: OpenAPIHono, ctx: ServerContext): void {
@@ -69,14 +69,7 @@ export function registerMcp(app: OpenAPIHono, ctx: ServerContext): void {
       if (c.req.method !== 'POST' || !init) {
         return rpcError(c, 400, -32000, 'Bad Request: no Mcp-Session-Id header; start a session with an initialize request');
       }
-      if (sessions.countFor(auth.tokenId) >= MAX_SESSIONS_PER_TOKEN) {
-        return rpcError(
-          c,
-          429,
-          -32000,
-          `this token already holds ${MAX_SESSIONS_PER_TOKEN} MCP sessions; end one (DELETE /mcp) or wait an hour for idle ones to end`,
-        );
-      }
+      await sessions.makeRoom(auth.tokenId);
       session = sessions.create(auth.tokenId, auth.permissions);
     } else {
       session = sessions.get(id, auth.tokenId);
