@@ -148,9 +148,12 @@ export const TOOL_DEFS: Readonly<Record<string, ToolDef>> = {
       let failure: string | null = null;
       for await (const ev of readEventStream(res)) {
         const { type, properties } = ev as { type?: string; properties?: Record<string, unknown> };
-        if (type === 'message.part.delta' && typeof properties?.text === 'string') {
-          reply += properties.text;
-          await t.progress(properties.text);
+        // A text part arrives with its first text (message.part), then grows by deltas.
+        const part = properties?.part as { type?: string; data?: { text?: unknown } } | undefined;
+        const chunk = type === 'message.part.delta' ? properties?.text : type === 'message.part' && part?.type === 'text' ? part.data?.text : undefined;
+        if (typeof chunk === 'string' && chunk !== '') {
+          reply += chunk;
+          await t.progress(chunk);
         } else if (type === 'done') final = properties?.message ?? null;
         else if (type === 'error') failure = JSON.stringify(properties?.error ?? properties);
       }

@@ -9,13 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTokens } from '../../src/auth/token-admin.js';
 import { TOOL_RULES } from '../../src/auth/policy.js';
 import { productionRegistrars } from '../../src/server/routes/index.js';
+import { startFakeModel, type FakeModel } from '../helpers/fake-model.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
 let s: TestServer;
+let model: FakeModel;
 const clients: Client[] = [];
 
 beforeAll(async () => {
+  model = await startFakeModel();
   s = await startTestServer({ registrars: await productionRegistrars(), sweepMs: 100 });
   fs.writeFileSync(path.join(s.project, 'hello.txt'), 'hello from the project\n');
   fs.mkdirSync(path.join(s.project, 'src'));
@@ -24,6 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
   await s.close();
+  await model.close();
 });
 
 async function connect(token: string | null): Promise<Client> {
@@ -109,6 +113,27 @@ describe('/mcp with the official SDK client', () => {
     expect(data.stdout).toContain('from-mcp');
     const msgs = (await (await s.fetch(`/session/${data.sessionId}/message`, { token })).json()) as { messages: { role: string }[] };
     expect(msgs.messages.some((m) => m.role === 'shell')).toBe(true);
+  });
+
+  it('asks the agent, streaming its reply as progress notifications', async () => {
+    const { token } = await s.token(['read', 'write', 'execute']);
+    const set = await s.fetch('/config', {
+      token,
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ modelUrl: model.baseURL, model: 'test-model', apiKey: 'sk-test-key-123456' }),
+    });
+    expect(set.status).toBe(200);
+    model.reply({ text: ['Hello', ' from', ' the agent'] });
+    const c = await connect(token);
+    const progress: string[] = [];
+    const r = await c.callTool({ name: 'ask_agent', arguments: { prompt: 'say hello' } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ''),
+    });
+    expect(r.isError).toBeFalsy();
+    expect(textOf(r)).toBe('Hello from the agent');
+    expect(progress.join('')).toBe('Hello from the agent');
+    expect(model.requests.at(-1)?.body.messages.some((m: { content: unknown }) => JSON.stringify(m.content).includes('say hello'))).toBe(true);
   });
 
   it('lists and reads project files as resources', async () => {
