@@ -153,7 +153,8 @@ export class McpSessions {
     }
   }
 
-  private expireIdle(): void {
+  /** Ends every session idle for IDLE_MS (run every minute; public for tests). */
+  expireIdle(): void {
     const cutoff = this.now() - IDLE_MS;
     for (const s of [...this.byId.values()]) if (s.lastSeen < cutoff) void this.close(s);
   }
