@@ -3,7 +3,21 @@ import fs, { type BigIntStats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ForbiddenError, TetherError, UsageError } from '../errors.js';
-import { O_READ, changed, checkInput, checkPin, isDirectory, isInside, locate, notFound, notRegular, outside, pathError, reserved, type Root } from './confine.js';
+import {
+  O_READ,
+  changed,
+  checkInput,
+  checkPin,
+  isDirectory,
+  isInside,
+  locate,
+  notFound,
+  notRegular,
+  outside,
+  pathError,
+  reserved,
+  type Root,
+} from './confine.js';
 import { openParent, removeCreated, reverify, type OpenedDir } from './dirs.js';
 import { checkPrecondition, type Precondition } from './etag.js';
 
@@ -87,7 +101,8 @@ const symlinkRefused = (input: string) =>
 
 // --- the file's current state ---
 
-const sameFile = (a: BigIntStats, b: BigIntStats) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+const sameFile = (a: BigIntStats, b: BigIntStats) =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 /** The entity tag of the regular file at `p` (which `st` described), or null above FILE_MAX_BYTES. */
 async function currentTag(p: string, st: BigIntStats, input: string): Promise<string | null> {
