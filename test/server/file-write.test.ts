@@ -130,8 +130,10 @@ describe('PUT /file/content', () => {
       [0o6755, 0o755], // setuid + setgid dropped: a write must not make a privileged program
     ] as const) {
       fs.writeFileSync(at('m.sh'), 'old');
-      fs.chmodSync(at('m.sh'), mode);
+      // (chown first: it clears setuid/setgid)
       if (process.getuid?.() === 0) fs.chownSync(at('m.sh'), 65534, 65534);
+      fs.chmodSync(at('m.sh'), mode);
+      expect(fs.statSync(at('m.sh')).mode & 0o7777).toBe(mode);
       expect((await put('m.sh', { content: 'new' })).status).toBe(200);
       const st = fs.statSync(at('m.sh'));
       expect((st.mode & 0o7777).toString(8), mode.toString(8)).toBe(want.toString(8));
