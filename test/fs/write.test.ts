@@ -60,7 +60,7 @@ describe.each(modes)('with /proc/self/fd: %s', (proc) => {
     [
       'writing: half written, then the disk is full (ENOSPC)',
       () => {
-        const real = handleProto.writeFile;
+        const real: (this: FileHandle, data: Buffer) => Promise<void> = Reflect.get(handleProto, 'writeFile');
         vi.spyOn(handleProto, 'writeFile').mockImplementation(async function (this: FileHandle, data) {
           await real.call(this, (data as Buffer).subarray(0, 5));
           throw errno('ENOSPC');
@@ -95,7 +95,7 @@ describe.each(modes)('with /proc/self/fd: %s', (proc) => {
 
   it('fsyncs the file and then its directory (the rename is durable)', async () => {
     const synced: string[] = [];
-    const real = handleProto.sync;
+    const real: (this: FileHandle) => Promise<void> = Reflect.get(handleProto, 'sync');
     vi.spyOn(handleProto, 'sync').mockImplementation(async function (this: FileHandle) {
       synced.push(fs.fstatSync(this.fd).isDirectory() ? 'dir' : 'file');
       return real.call(this);
@@ -132,7 +132,7 @@ describe.each(modes)('with /proc/self/fd: %s', (proc) => {
   it('with If-Match, a change made on disk while the new content was being written wins: 412, nothing replaced', async () => {
     const { etagOf } = await import('../../src/fs/etag.js');
     const tag = etagOf(fs.readFileSync(file()));
-    const real = handleProto.sync;
+    const real: (this: FileHandle) => Promise<void> = Reflect.get(handleProto, 'sync');
     vi.spyOn(handleProto, 'sync').mockImplementationOnce(async function (this: FileHandle) {
       fs.writeFileSync(file(), 'written by an editor meanwhile\n'); // another program, not this server
       return real.call(this);
