@@ -78,7 +78,11 @@ async function hammer(request: (i: number) => { method: string; url: string; bod
 }
 
 /** What is outside, with contents: must be exactly what the test put there. */
-const outsideState = () => fs.readdirSync(outside, { recursive: true, encoding: 'utf8' }).sort().map((n) => `${n}:${fs.readFileSync(path.join(outside, n), 'utf8')}`);
+const outsideState = () =>
+  fs
+    .readdirSync(outside, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((n) => `${n}:${fs.readFileSync(path.join(outside, n), 'utf8')}`);
 const tempsLeft = () => fs.readdirSync(s.project, { recursive: true, encoding: 'utf8' }).filter((n) => /\.tether-\d+-[0-9a-f]{12}\.tmp$/.test(n));
 const noCrashLogs = () => s.logs.filter((l) => l.event === 'request.crash' || l.event === 'request.error');
 
