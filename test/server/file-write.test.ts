@@ -462,3 +462,31 @@ describe('events', () => {
     }
   });
 });
+
+describe('cross-origin clients (--cors)', () => {
+  it('may send If-Match / If-None-Match (preflight) and read the ETag', async () => {
+    const origin = 'https://editor.example.com';
+    const c = await startTestServer({ cors: [origin] });
+    try {
+      const pre = await fetch(`${c.url}/file/content?path=x.txt`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization,content-type,if-match' },
+      });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-headers')).toMatch(/If-Match/);
+      expect(pre.headers.get('access-control-allow-headers')).toMatch(/If-None-Match/);
+      const token = (await c.token(['read', 'write'])).token;
+      const r = await c.fetch('/file/content?path=x.txt', {
+        method: 'PUT',
+        token,
+        headers: { origin, 'content-type': 'application/json', 'if-none-match': '*' },
+        body: JSON.stringify({ content: 'x' }),
+      });
+      expect(r.status).toBe(201);
+      expect(r.headers.get('access-control-expose-headers')).toBe('ETag');
+      expect(r.headers.get('etag')).toBe(tagOf('x'));
+    } finally {
+      await c.close();
+    }
+  });
+});
