@@ -75,7 +75,7 @@ describe('a write interrupted for real', () => {
     expect(temps(sv.project)).toEqual([]);
     expect(await put(sv, 'f.bin', Buffer.from('small'))).toMatchObject({ status: 200 });
     expect(fs.readFileSync(path.join(sv.project, 'f.bin'), 'utf8')).toBe('small');
-  });
+  }, 90_000);
 
   it('the server killed mid-write (SIGKILL while the temp file is open): the old file intact; the next server removes the dead writer’s temp file', async () => {
     const sv = await serve();
@@ -118,7 +118,7 @@ describe('a write interrupted for real', () => {
     expect(await put(next, 'other.txt', Buffer.from('x'))).toMatchObject({ status: 201 });
     expect(temps(sv.project)).toEqual([]);
     expect(fs.readFileSync(file).equals(old)).toBe(true);
-  });
+  }, 90_000);
 
   const mounting = mountProbe();
   it('a full disk (ENOSPC on a small tmpfs): 507 no_space, the old file intact, no temp left', async (ctx: TestContext) => {
@@ -145,5 +145,5 @@ describe('a write interrupted for real', () => {
     expect(temps(project)).toEqual([]);
     fs.unlinkSync(filler);
     expect(await put(sv, 'f.bin', Buffer.alloc(200 * KiB, 'n'))).toMatchObject({ status: 200 });
-  });
+  }, 90_000);
 });

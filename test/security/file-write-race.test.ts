@@ -101,7 +101,7 @@ describe('PUT and DELETE while a path is swapped for a symlink out', () => {
     expect(outsideState()).toEqual(before);
     expect(tempsLeft()).toEqual([]);
     expect(noCrashLogs()).toEqual([]);
-  });
+  }, 90_000);
 
   it('PUT into a directory swapped with a symlink to an outside directory (with and without createParents): nothing appears outside', async () => {
     const before = outsideState();
@@ -121,7 +121,7 @@ describe('PUT and DELETE while a path is swapped for a symlink out', () => {
     expect(outsideState()).toEqual(before);
     expect(tempsLeft()).toEqual([]);
     expect(noCrashLogs()).toEqual([]);
-  });
+  }, 90_000);
 
   it('DELETE on a file swapped with a symlink to a secret, and through a swapped directory: nothing outside is removed', async () => {
     const before = outsideState();
@@ -158,5 +158,5 @@ describe('PUT and DELETE while a path is swapped for a symlink out', () => {
     expect(b.ok, JSON.stringify(b)).toBeGreaterThan(0);
     expect(outsideState()).toEqual(before);
     expect(noCrashLogs()).toEqual([]);
-  });
+  }, 90_000);
 });
