@@ -81,6 +81,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('PATCH', '/config', ['write', 'execute'], 'settings decide what runs (shell) and where prompts go (model URL)'),
   R('GET', '/file', ['read'], 'project listing'),
   R('GET', '/file/content', ['read'], 'project file content'),
+  // Not execute: a file is not run by being written (someone may run it later: the capability map
+  // says so). Read too: the answers tell what is there (an entity tag is a hash of the content,
+  // 412/404 say whether a file exists), which is read-level.
+  R('PUT', '/file/content', ['read', 'write'], 'creates or replaces a project file'),
+  R('DELETE', '/file', ['read', 'write'], 'deletes a project file'),
   R('GET', '/find/file', ['read'], 'project file names'),
   R('GET', '/find', ['read'], 'project file content search'),
   R('GET', '/event', ['read'], 'lifecycle events; interactive ones filtered by EVENT_PERMISSION'),
@@ -232,6 +237,8 @@ export const EVENT_PERMISSION: ReadonlyArray<readonly [prefix: string, needs: Pe
   ['pty.', 'execute'],
   ['session.', 'execute'],
   ['message.', 'execute'],
+  // Said for the record: `GET /event` needs read anyway, and read may list and read these files.
+  ['file.', 'read'],
 ];
 
 export function eventVisible(type: string, granted: readonly Permission[]): boolean {

@@ -13,7 +13,7 @@ import { idOf, type ReservedPaths } from './reserved.js';
 // (fstat) and its real location (on Linux the link behind /proc/self/fd/N, which names where the
 // open file really is, whatever happened to the path since; elsewhere fs.realpath of the path).
 // A handle that turns out to be outside the root, or reserved, is closed unread.
-// Writes use the same idea for directories (see io.ts).
+// Writes use the same idea for directories (see dirs.ts and write.ts).
 
 const MAX_PATH_LENGTH = 4096;
 
@@ -133,7 +133,7 @@ export function pathError(err: unknown, input: string, opening = false): Error {
   }
 }
 
-function checkInput(input: unknown): asserts input is string {
+export function checkInput(input: unknown): asserts input is string {
   if (typeof input !== 'string') throw new UsageError('path must be a string');
   if (input.includes('\0')) throw new UsageError('path must not contain a NUL byte');
   if (input.length > MAX_PATH_LENGTH) {

@@ -66,7 +66,8 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
         headers: {
           'access-control-allow-origin': origin,
           'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
-          'access-control-allow-headers': 'Authorization, Content-Type',
+          // If-Match / If-None-Match: conditional file writes (PUT /file/content, DELETE /file).
+          'access-control-allow-headers': 'Authorization, Content-Type, If-Match, If-None-Match',
           'access-control-max-age': '600',
           vary: 'Origin',
         },
@@ -77,6 +78,8 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     if (corsAllowed) {
       h.set('access-control-allow-origin', origin);
       h.append('vary', 'Origin');
+      // A file's version (GET /file/content, PUT), which a conditional write sends back.
+      h.set('access-control-expose-headers', 'ETag');
     }
     // A 101 upgrade response has immutable headers in some adapters; only touch ordinary responses.
     if (c.res.status === 101) return;

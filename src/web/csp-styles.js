@@ -13,8 +13,13 @@
 //   element, sets its textContent and removes it;
 // - setAttribute('style', css) sets element.style.cssText instead (the same declarations).
 //
+// CodeMirror (the Files view's editor) needs the same: style-mod writes its CSS into a <style>
+// element for a document (it adopts a constructed sheet only inside shadow roots), and a nonce
+// (EditorView.cspNonce) is no use with a static page.
+//
 // This page's own code never creates <style> elements or style attributes, so nothing else is
-// affected. The browser tests check that the terminal renders with no CSP violation.
+// affected. The browser tests check that the terminal and the editor render styled with no CSP
+// violation (test/e2e/browser.test.ts, test/e2e/file-edit.test.ts).
 
 const realCreateElement = Document.prototype.createElement;
 const realSetAttribute = Element.prototype.setAttribute;

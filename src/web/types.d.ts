@@ -95,7 +95,7 @@ interface FileEntry {
   size: number | null;
 }
 
-/** GET /file/content?path= */
+/** GET /file/content?path= (the version is the ETag header) */
 interface FileContent {
   path: string;
   size: number;
@@ -121,6 +121,8 @@ interface Mounted {
   dispose(): void;
   /** A lifecycle event from GET /event. */
   onEvent?(type: string, properties: EventProps): void;
+  /** Before the route moves to another screen: false keeps this one (it has asked the user). */
+  confirmLeave?(): boolean;
 }
 
 /** The screen on show: its route and what its mount returned. */

@@ -97,6 +97,14 @@ const QUERIES: Record<string, string> = {
 
 export const queryFor = (route: string) => QUERIES[route] ?? '';
 
+/** Queries of write routes that name their target there: the file the matrix writes, then deletes. */
+const WRITE_QUERIES: Record<string, string> = {
+  'PUT /file/content': '?path=matrix-written.txt',
+  'DELETE /file': '?path=matrix-written.txt',
+};
+
+export const writeQueryFor = (method: string, route: string) => WRITE_QUERIES[`${method} ${route}`] ?? '';
+
 /** Settings an attacker would choose, every key, each also cleared. */
 export function settingsAttacks(f: Fixture): [key: string, body: Record<string, unknown>][] {
   const all = { shell: f.evilShell, modelUrl: f.attackerModelUrl, model: 'attacker-model', apiKey: 'sk-attacker-chosen-key', agentMaxSteps: 200 };
@@ -132,6 +140,9 @@ export function bodyFor(method: string, route: string, f: Fixture, callerToken: 
           `touch ${marker(f, 'shell')}; setsid sh -c 'touch ${marker(f, 'daemon')}; exec sleep 60' </dev/null >/dev/null 2>&1 & ` +
           `until [ -e ${marker(f, 'daemon')} ]; do sleep 0.01; done`,
       };
+    case 'PUT /file/content':
+      // A project file: write may create it (it runs nothing); DELETE /file removes it again.
+      return { content: 'written by the escalation matrix\n' };
     case 'PATCH /config':
       return settingsAttacks(f).find(([k]) => k === 'all')![1];
     case 'POST /auth/session':
@@ -169,7 +180,7 @@ export function probes(routes: { method: string; path: string }[], f: Fixture, c
   const out: Probe[] = [];
   const paths = [...new Set(routes.map((r) => r.path))];
   const add = (method: string, route: string, upgrade: boolean) => {
-    const q = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? queryFor(route) : '';
+    const q = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? queryFor(route) : writeQueryFor(method, route);
     const p: Probe = { method, route, path: concretePath(route, f) + q, upgrade };
     if (route.includes('/:')) p.fakePath = concretePath(route, f, true) + q;
     const body = upgrade || ['GET', 'HEAD', 'OPTIONS'].includes(method) ? undefined : bodyFor(method, route, f, callerToken);

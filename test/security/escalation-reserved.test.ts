@@ -118,3 +118,46 @@ describe("escalation matrix: tether's own directories inside the project", () =>
     });
   }
 });
+
+describe("escalation matrix: writing and deleting tether's own files through the file API", () => {
+  /** Every reserved file's bytes, by path: they must not change, and none may appear or go. */
+  // (The server itself records each token's last use in the token file: that field may change.)
+  const bytes = (rel: string) => fs.readFileSync(path.join(home, rel), 'latin1').replace(/"lastUsedAt": "[^"]*"/g, '"lastUsedAt": null');
+  const snapshot = () => new Map(reservedEntries().map((e) => [e.rel, e.dir ? 'dir' : bytes(e.rel)]));
+
+  it('a read+write token can neither replace, create (even with createParents) nor delete anything in them, however spelled', async () => {
+    fs.symlinkSync(path.join(home, '.config', 'tether'), path.join(home, 'cfg-link'));
+    const before = snapshot();
+    const targets = new Set<string>();
+    for (const e of reservedEntries()) {
+      targets.add(e.rel);
+      targets.add(e.rel.toUpperCase()); // a case-insensitive spelling
+      targets.add(path.join(home, e.rel)); // absolute
+      targets.add(`notes/../${e.rel}`);
+      if (e.dir) targets.add(path.join(e.rel, 'new-file.txt'));
+      if (e.dir) targets.add(path.join(e.rel, 'new-dir', 'deeper.txt'));
+    }
+    targets.add('cfg-link/auth-tokens.json');
+    targets.add('cfg-link/config.json');
+    targets.add('cfg-link/new.txt');
+    const failures: string[] = [];
+    const headers = { authorization: `Bearer ${weak.rw}`, 'content-type': 'application/json' };
+    for (const t of targets) {
+      const q = encodeURIComponent(t);
+      const put = await httpAttempt(server.url, 'PUT', `/file/content?path=${q}`, headers, JSON.stringify({ content: 'pwned', createParents: true }));
+      const del = await httpAttempt(server.url, 'DELETE', `/file?path=${q}`, headers, undefined);
+      for (const [what, o] of [
+        ['PUT', put],
+        ['DELETE', del],
+      ] as const) {
+        // Reserved (403), whatever the spelling (a case-varied one is refused by name too).
+        const fine = o.status === 403 && /path_reserved/.test(o.body);
+        if (!fine) failures.push(`${what} ${t} -> ${o.status} ${o.body.slice(0, 160)}`);
+        if (canariesIn(o.text, canaries).length > 0) failures.push(`${what} ${t} returned execute-only data`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(snapshot()).toEqual(before);
+    expect(fs.readdirSync(home).filter((n) => n !== 'notes.txt' && !n.startsWith('.') && n !== 'cfg-link')).toEqual([]);
+  });
+});

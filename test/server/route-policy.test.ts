@@ -53,7 +53,7 @@ describe('route table coverage', () => {
     expect(requiredPermissions({ method: 'GET', path: '/pty/x_0123456789', upgrade: false })).toMatchObject({
       permissions: expect.arrayContaining(['read', 'execute']),
     });
-    expect(requiredPermissions({ method: 'DELETE', path: '/file', upgrade: false })).toEqual({ kind: 'requires', permissions: ['write'] });
+    expect(requiredPermissions({ method: 'DELETE', path: '/file', upgrade: false })).toMatchObject({ permissions: expect.arrayContaining(['write']) });
   });
 
   it('changing settings needs write + execute; reading them needs read', () => {

@@ -52,6 +52,11 @@ export function route() {
   if ((name === 'terminal' || name === 'session') && (!canRun() || !arg)) name = 'home';
   const cur = state.current;
   if (cur && cur.name === name && cur.arg === arg) return;
+  // A screen with unsaved work may keep the user (it asks): then the address goes back to it.
+  if (cur && cur.confirmLeave && !cur.confirmLeave()) {
+    history.replaceState(null, '', `#/${cur.name}${cur.arg === null ? '' : `/${encodeURIComponent(cur.arg)}`}`);
+    return;
+  }
   disposeCurrent();
   showBanner(null);
   showScreen(name);
