@@ -17,6 +17,7 @@ import {
   notRegular,
   pathError,
   verifyHandle,
+  type PlaceMode,
   type Root,
 } from './confine.js';
 import { idOf } from './reserved.js';
@@ -71,7 +72,7 @@ export async function openFile(root: Root, input: string): Promise<OpenedFile> {
 }
 
 /** Opens `p` (a real path, or a path through a verified descriptor) as a directory and verifies it. */
-async function openDirAt(root: Root, p: string, input: string): Promise<OpenedDir> {
+async function openDirAt(root: Root, p: string, input: string, mode: PlaceMode = {}): Promise<OpenedDir> {
   const handle = await fsp.open(p, O_DIR).catch((err) => {
     const code = (err as NodeJS.ErrnoException).code;
     return Promise.reject(code === 'ENOTDIR' ? notDirectory(input) : pathError(err, input, true));
@@ -79,7 +80,7 @@ async function openDirAt(root: Root, p: string, input: string): Promise<OpenedDi
   try {
     const st = await handle.stat({ bigint: true });
     if (!st.isDirectory()) throw notDirectory(input);
-    const real = await verifyHandle(root, handle.fd, p, input);
+    const real = await verifyHandle(root, handle.fd, p, input, mode);
     return { handle, real, ref: fdRef(handle.fd, real), id: idOf(st) };
   } catch (err) {
     await handle.close();
@@ -105,7 +106,9 @@ export interface ListedEntry {
 
 /**
  * The entries of a directory in `order`, at most `max`, without tether's reserved directories.
- * `total` counts every entry that is not reserved by name.
+ * `total` counts every entry that is not reserved by name. For a scoped caller (root.place), the
+ * directory may also be one on the way to a scope, and then only the entries inside a scope or on
+ * the way to one are listed or counted: never a name outside.
  */
 export async function listDirectory(
   root: Root,
@@ -113,15 +116,23 @@ export async function listDirectory(
   opts: { max: number; order: (a: Dirent, b: Dirent) => number },
 ): Promise<{ real: string; entries: ListedEntry[]; truncated: boolean; total: number }> {
   await checkPin(root);
-  const real = await locate(root, input);
+  const way = { way: true };
+  const real = await locate(root, input, way);
   const st = await fsp.lstat(real).catch((err) => Promise.reject(pathError(err, input)));
   if (st.isSymbolicLink()) throw changed(input);
   if (!st.isDirectory()) throw notDirectory(input);
-  const dir = await openDirAt(root, real, input);
+  const dir = await openDirAt(root, real, input, way);
   try {
     const dirents = await fsp.readdir(dir.ref, { withFileTypes: true }).catch((err) => Promise.reject(pathError(err, input)));
     await reverify(dir, input);
-    const candidates = dirents.filter((d) => !root.reserved.matchesName(path.join(dir.real, d.name))).sort(opts.order);
+    const place = root.place;
+    const shown = (p: string) => place === undefined || place.contains(p) || place.leadsTo(p);
+    const candidates = dirents
+      .filter((d) => {
+        const p = path.join(dir.real, d.name);
+        return shown(p) && !root.reserved.matchesName(p);
+      })
+      .sort(opts.order);
     const entries: ListedEntry[] = [];
     let i = 0;
     let hidden = 0;

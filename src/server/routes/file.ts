@@ -1,9 +1,10 @@
 import type { Dirent } from 'node:fs';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { displayPath, type Root } from '../../fs/confine.js';
+import { displayPath } from '../../fs/confine.js';
 import { listDirectory, openFile, readAtMost } from '../../fs/io.js';
 import { TetherError, TooLargeError, UsageError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
+import { fileRoot } from '../place.js';
 import { FileContentSchema, FileListingSchema } from '../../fs/shapes.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 
@@ -52,10 +53,11 @@ function isText(buf: Buffer): boolean {
   }
 }
 
+// Every handler takes its Root from fileRoot(c, ctx) (src/server/place.ts), never a Root of its
+// own: that is where a scoped token's directories join the confinement.
 export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
-  const root: Root = { real: ctx.projectDir, reserved: ctx.reserved };
-
   app.openapi(list, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path ?? '.';
     const order = (a: Dirent, b: Dirent) => Number(b.isDirectory()) - Number(a.isDirectory()) || (a.name < b.name ? -1 : 1);
     const dir = await hint(listDirectory(root, input, { max: LIST_MAX_ENTRIES, order }), 'not_directory', 'read files with GET /file/content?path=');
@@ -64,6 +66,7 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
   });
 
   app.openapi(content, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path;
     const file = await hint(openFile(root, input), 'is_directory', 'list it with GET /file?path=');
     try {
