@@ -16,8 +16,17 @@ import { routeRule } from './policy.js';
 
 export type Scopes = readonly string[] | null;
 
-/** `p` is `dir` or lies inside it (both absolute; no `..`). */
+/** Absolute, and already normal: no `.` or `..` component, no doubled separator. */
+function normal(p: string): boolean {
+  return path.isAbsolute(p) && path.normalize(p) === p;
+}
+
+/**
+ * `p` is `dir` or lies inside it. Both must be normal absolute paths: a path with a `..` in it
+ * (which no real path has) matches nothing, rather than being read as a string prefix.
+ */
 function within(dir: string, p: string): boolean {
+  if (!normal(p) || !normal(dir)) return false;
   if (p === dir) return true;
   return p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }
