@@ -196,13 +196,17 @@ class PartRecorder {
     }
     const offset = this.text.text.length;
     this.text.text += chunk;
-    this.o.events.publish('message.part.delta', {
-      sessionId: this.o.sessionId,
-      messageId: this.messageId,
-      partId: this.text.partId,
-      offset,
-      text: chunk,
-    }, this.o.directory);
+    this.o.events.publish(
+      'message.part.delta',
+      {
+        sessionId: this.o.sessionId,
+        messageId: this.messageId,
+        partId: this.text.partId,
+        offset,
+        text: chunk,
+      },
+      this.o.directory,
+    );
     if (now - this.text.savedAt >= (this.o.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS)) this.snapshot(now);
   }
 

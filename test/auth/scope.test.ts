@@ -98,8 +98,9 @@ describe('leadsToScope and scopesMeetProject', () => {
 });
 
 describe('which routes a scoped token may use', () => {
-  const nonPublic = ROUTE_RULES.filter((r) => !PUBLIC_ROUTES.some((p) => typeof p.path === 'string' && p.path === r.path && p.methods.includes(r.method)))
-    .filter((r) => !r.path.startsWith('/ui'));
+  const nonPublic = ROUTE_RULES.filter(
+    (r) => !PUBLIC_ROUTES.some((p) => typeof p.path === 'string' && p.path === r.path && p.methods.includes(r.method)),
+  ).filter((r) => !r.path.startsWith('/ui'));
 
   it('every route of the policy table is either given a reach or deliberately refused (PATCH /config)', () => {
     const refused = nonPublic.filter((r) => scopeReach(r.method, r.path) === undefined).map((r) => `${r.method} ${r.path}`);
@@ -129,7 +130,8 @@ describe('which routes a scoped token may use', () => {
     expect(scopeReach('GET', '/admin')).toBeUndefined();
   });
 
-  const ask = (method: string, path: string, scopes = ['/p/app'], projectDir = '/p') => scopeRefusal({ method, path, scopes, projectDir, tokenName: 'colleague' });
+  const ask = (method: string, path: string, scopes = ['/p/app'], projectDir = '/p') =>
+    scopeRefusal({ method, path, scopes, projectDir, tokenName: 'colleague' });
 
   it('allows the confined routes where the project meets a scope', () => {
     for (const [m, p] of [
@@ -140,7 +142,7 @@ describe('which routes a scoped token may use', () => {
       ['GET', '/config'],
       ['GET', '/auth/whoami'],
     ]) {
-      expect(ask(m!, p!), `${m} ${p}`).toBeNull();
+      expect(ask(m, p), `${m} ${p}`).toBeNull();
     }
   });
 
@@ -163,7 +165,7 @@ describe('which routes a scoped token may use', () => {
       ['POST', '/session'],
       ['GET', '/nothing-here'],
     ]) {
-      const r = ask(m!, p!, ['/elsewhere']);
+      const r = ask(m, p, ['/elsewhere']);
       expect(r?.code, `${m} ${p}`).toBe('outside_scope');
       expect(r?.message).toMatch(/project lies outside all of them.*GET \/auth\/whoami/);
     }

@@ -31,7 +31,20 @@ const stored = () => (fs.existsSync(t.tokenFile) ? fs.readFileSync(t.tokenFile, 
 describe('auth token create --scope', () => {
   it('stores each directory as its absolute real path: symlinks resolved, relative paths from the cwd, repeats once', async () => {
     const relative = path.relative(process.cwd(), dirs.app);
-    const r = await cli('auth', 'token', 'create', '--json', '--name', 'colleague', '--scope', relative, '--scope', dirs.linkToLib, '--scope', `${dirs.app}/./`);
+    const r = await cli(
+      'auth',
+      'token',
+      'create',
+      '--json',
+      '--name',
+      'colleague',
+      '--scope',
+      relative,
+      '--scope',
+      dirs.linkToLib,
+      '--scope',
+      `${dirs.app}/./`,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);

@@ -33,7 +33,13 @@ afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const rootFor = (scopes: string[]): Root => ({ real: project, reserved: reservedPaths(project), place: placeFor(scopes.map(p))! });
 const code = (e: unknown) => (e as { code?: string }).code;
-const refused = async (promise: Promise<unknown>) => code(await promise.then(() => null, (e: unknown) => e));
+const refused = async (promise: Promise<unknown>) =>
+  code(
+    await promise.then(
+      () => null,
+      (e: unknown) => e,
+    ),
+  );
 const byName = (a: fs.Dirent, b: fs.Dirent) => (a.name < b.name ? -1 : 1);
 
 describe('confinement with a place', () => {
@@ -92,9 +98,9 @@ describe('confinement with a place', () => {
 
 describe("the agent's tools with a place", () => {
   const ran: string[] = [];
-  const runCommand: RunCommand = async (_command, o) => {
+  const runCommand: RunCommand = (_command, o) => {
     ran.push(o.cwd);
-    return { exitCode: 0, signal: null, output: '', truncated: false, timedOut: false, aborted: false, durationMs: 1 };
+    return Promise.resolve({ exitCode: 0, signal: null, output: '', truncated: false, timedOut: false, aborted: false, durationMs: 1 });
   };
 
   it('in a directory inside the scope: every file tool is confined to it (and to the scope), run_command runs there', async () => {

@@ -76,7 +76,7 @@ describe('traversal', () => {
       `${s.project}/app/../secret/k.txt`,
       'app/../app2/b.txt',
     ]) {
-      const r = await get(token.app!, `/file/content?path=${encodeURIComponent(q)}`);
+      const r = await get(token.app, `/file/content?path=${encodeURIComponent(q)}`);
       expect(outsideScope(r), `${q}: ${r.text}`).toBe(true);
       expect(r.text).not.toContain(SECRET);
     }
@@ -87,7 +87,11 @@ describe('traversal', () => {
     const raw = async (target: string) => {
       return rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token.app}\r\nConnection: close\r\n\r\n`);
     };
-    for (const target of ['/file/content?path=app/%2e%2e/secret/k.txt', '/file/content?path=app%2F..%2Fsecret%2Fk.txt', '/file/content?path=app/%2E%2E%2Fsecret/k.txt']) {
+    for (const target of [
+      '/file/content?path=app/%2e%2e/secret/k.txt',
+      '/file/content?path=app%2F..%2Fsecret%2Fk.txt',
+      '/file/content?path=app/%2E%2E%2Fsecret/k.txt',
+    ]) {
       const r = await raw(target);
       expect(r.status, target).toBe(403);
       expect(r.body).toContain('outside_scope');
@@ -99,7 +103,7 @@ describe('traversal', () => {
   });
 
   it('a listing of `app/..` is the way to the scope, nothing more', async () => {
-    const r = await get(token.app!, '/file?path=app/..');
+    const r = await get(token.app, '/file?path=app/..');
     expect(r.status).toBe(200);
     expect(names(r)).toEqual(['app']);
   });
@@ -107,12 +111,12 @@ describe('traversal', () => {
 
 describe('siblings, case variants and symlinks', () => {
   it('a sibling whose name starts with the scope, and a case variant of it, are other directories', async () => {
-    for (const q of ['app2/b.txt', 'App/c.txt', 'APP/a.txt']) expect(outsideScope(await get(token.app!, `/file/content?path=${q}`)), q).toBe(true);
-    for (const q of ['app2', 'App']) expect(outsideScope(await get(token.app!, `/file?path=${q}`)), q).toBe(true);
-    const root = await get(token.app!, '/file?path=.');
+    for (const q of ['app2/b.txt', 'App/c.txt', 'APP/a.txt']) expect(outsideScope(await get(token.app, `/file/content?path=${q}`)), q).toBe(true);
+    for (const q of ['app2', 'App']) expect(outsideScope(await get(token.app, `/file?path=${q}`)), q).toBe(true);
+    const root = await get(token.app, '/file?path=.');
     expect(names(root)).toEqual(['app']);
     for (const route of ['/find/file?query=b.txt', '/find/file?query=c.txt', `/find?pattern=${SECRET}`]) {
-      const r = await get(token.app!, route);
+      const r = await get(token.app, route);
       expect(r.status).toBe(200);
       expect(r.body.results, route).toEqual([]);
     }
@@ -120,77 +124,77 @@ describe('siblings, case variants and symlinks', () => {
 
   it('a symlink inside the scope leading out (to a secret, to the sibling) leads nowhere; one leading in is outside', async () => {
     for (const q of ['out/k.txt', 'sib/b.txt']) {
-      const r = await get(token.app!, `/file/content?path=app/${q}`);
+      const r = await get(token.app, `/file/content?path=app/${q}`);
       expect(outsideScope(r), q).toBe(true);
       expect(r.body.error.message).toMatch(/resolves \(through a symlink\) outside this token's scopes/);
     }
     // `in` -> app: an alias outside the scope's name; refused rather than followed.
-    expect(outsideScope(await get(token.app!, '/file/content?path=in/a.txt'))).toBe(true);
+    expect(outsideScope(await get(token.app, '/file/content?path=in/a.txt'))).toBe(true);
     // Inside, the listing shows the links as links (their names lie inside the scope).
-    const app = await get(token.app!, '/file?path=app');
+    const app = await get(token.app, '/file?path=app');
     expect(app.body.entries.filter((e: { type: string }) => e.type === 'symlink').map((e: { name: string }) => e.name)).toEqual(['out', 'sib']);
     // No terminal or session starts through them.
     for (const cwd of ['app/out', 'app/sib', 'in']) {
-      expect(outsideScope(await post(token.app!, '/pty', { command: 'true', cwd })), cwd).toBe(true);
-      expect(outsideScope(await post(token.app!, '/session', { directory: cwd })), cwd).toBe(true);
+      expect(outsideScope(await post(token.app, '/pty', { command: 'true', cwd })), cwd).toBe(true);
+      expect(outsideScope(await post(token.app, '/session', { directory: cwd })), cwd).toBe(true);
     }
   });
 });
 
 describe('a scope that changes after the token was made', () => {
   it('replaced by a symlink to a secret: reaches nothing through it, and what was made there stops', async () => {
-    expect((await get(token.moved!, '/file/content?path=moved/m.txt')).status).toBe(200);
-    const session = await post(token.moved!, '/session', {});
+    expect((await get(token.moved, '/file/content?path=moved/m.txt')).status).toBe(200);
+    const session = await post(token.moved, '/session', {});
     expect(session.body.directory).toBe(p('moved'));
     fs.renameSync(p('moved'), p('moved-old'));
     fs.symlinkSync('secret', p('moved'));
     for (const q of ['/file?path=moved', '/file/content?path=moved/k.txt', '/file/content?path=moved-old/m.txt']) {
-      const r = await get(token.moved!, q);
+      const r = await get(token.moved, q);
       expect(outsideScope(r), `${q}: ${r.text}`).toBe(true);
       expect(r.text).not.toContain(SECRET);
     }
     // The way to the scope is its name, now a symlink; nothing of the secret is named.
-    const root = await get(token.moved!, '/file?path=.');
+    const root = await get(token.moved, '/file?path=.');
     expect(root.body.entries).toEqual([{ name: 'moved', path: 'moved', type: 'symlink', size: null }]);
-    for (const route of ['/find/file?query=k', `/find?pattern=${SECRET}`]) expect((await get(token.moved!, route)).body.results, route).toEqual([]);
+    for (const route of ['/find/file?query=k', `/find?pattern=${SECRET}`]) expect((await get(token.moved, route)).body.results, route).toEqual([]);
     // Nothing new starts there, and the default is refused naming the scope.
-    const pty = await post(token.moved!, '/pty', { command: 'true' });
+    const pty = await post(token.moved, '/pty', { command: 'true' });
     expect(outsideScope(pty)).toBe(true);
     expect(pty.body.error.message).toContain(p('moved'));
-    expect(outsideScope(await post(token.moved!, '/session', { directory: 'moved' }))).toBe(true);
+    expect(outsideScope(await post(token.moved, '/session', { directory: 'moved' }))).toBe(true);
     // The session made before runs nothing in what replaced its directory.
-    const shell = await post(token.moved!, `/session/${session.body.id}/shell`, { command: 'cat k.txt' });
+    const shell = await post(token.moved, `/session/${session.body.id}/shell`, { command: 'cat k.txt' });
     expect(shell.status).toBe(403);
     expect(shell.text).not.toContain(SECRET);
   });
 
   it('deleted: nothing on the way is shown, paths inside are simply missing, and nothing starts', async () => {
-    const root = await get(token.gone!, '/file?path=.');
+    const root = await get(token.gone, '/file?path=.');
     expect(root.status).toBe(200);
     expect(root.body.entries).toEqual([]);
-    expect((await get(token.gone!, '/file?path=gone')).status).toBe(404);
-    expect((await get(token.gone!, '/file/content?path=gone/x.txt')).status).toBe(404);
-    expect(outsideScope(await get(token.gone!, '/file/content?path=app/a.txt'))).toBe(true);
-    expect((await get(token.gone!, '/find/file?query=a')).body.results).toEqual([]);
-    expect(outsideScope(await post(token.gone!, '/pty', { command: 'true' }))).toBe(true);
-    expect(outsideScope(await post(token.gone!, '/session', {}))).toBe(true);
-    expect((await post(token.gone!, '/session', { directory: 'gone' })).status).toBe(400);
+    expect((await get(token.gone, '/file?path=gone')).status).toBe(404);
+    expect((await get(token.gone, '/file/content?path=gone/x.txt')).status).toBe(404);
+    expect(outsideScope(await get(token.gone, '/file/content?path=app/a.txt'))).toBe(true);
+    expect((await get(token.gone, '/find/file?query=a')).body.results).toEqual([]);
+    expect(outsideScope(await post(token.gone, '/pty', { command: 'true' }))).toBe(true);
+    expect(outsideScope(await post(token.gone, '/session', {}))).toBe(true);
+    expect((await post(token.gone, '/session', { directory: 'gone' })).status).toBe(400);
     // A scope is a path: a directory made again at that path is in scope again.
     fs.mkdirSync(p('gone'));
     fs.writeFileSync(p('gone/again.txt'), 'again\n');
     try {
-      expect((await get(token.gone!, '/file/content?path=gone/again.txt')).status).toBe(200);
+      expect((await get(token.gone, '/file/content?path=gone/again.txt')).status).toBe(200);
     } finally {
       fs.rmSync(p('gone'), { recursive: true });
     }
   });
 
   it('outside the project: only whoami, even through a symlink in the project that leads into the scope', async () => {
-    const who = await get(token.far!, '/auth/whoami');
+    const who = await get(token.far, '/auth/whoami');
     expect(who.status).toBe(200);
     expect(who.body.scopes).toEqual([elsewhere]);
     for (const q of ['/file/content?path=far/far.txt', '/file?path=far', '/find?pattern=SECRET', '/pty', '/session', '/config', '/doc']) {
-      const r = await get(token.far!, q);
+      const r = await get(token.far, q);
       expect(outsideScope(r), q).toBe(true);
       expect(r.body.error.message).toMatch(/project lies outside all of them/);
       expect(r.text).not.toContain(SECRET);
@@ -205,7 +209,7 @@ describe('races: a path inside the scope swapped for a symlink to a directory ou
     let next = 0;
     const worker = async () => {
       while (next++ < N) {
-        const r = await s.fetch(pathname, { token: token.app!, signal: AbortSignal.timeout(10_000) });
+        const r = await s.fetch(pathname, { token: token.app, signal: AbortSignal.timeout(10_000) });
         const text = await r.text();
         if (text.includes(SECRET) || text.includes('only-secret')) tally.leaks++;
         if (r.status >= 500) tally.serverErrors++;

@@ -164,10 +164,7 @@ const listing: Plan = async (t) => {
 
 const content: Plan = async (t) => {
   const failures: Failures = [];
-  const cases: [string, boolean][] = [
-    ...Object.entries(FILES).map(([f, d]): [string, boolean] => [f, reaches(t, d)]),
-    ['app/out/k.txt', t === 'admin'],
-  ];
+  const cases: [string, boolean][] = [...Object.entries(FILES).map(([f, d]): [string, boolean] => [f, reaches(t, d)]), ['app/out/k.txt', t === 'admin']];
   for (const [f, ok] of cases) {
     const r = await w.call(tok(t), 'GET', `/file/content?path=${encodeURIComponent(f)}`);
     if (ok ? r.status !== 200 || !r.body.content.includes(NEEDLE) : !outsideScope(r)) failures.push(`${t} GET /file/content ${f}: ${show(r)}`);
@@ -254,9 +251,13 @@ const PLANS: Record<string, Plan> = {
   'GET /ui/*': publicRoute('/ui/app.js'),
   'POST /auth/session': async (t) => {
     // A web login carries the token's scopes: the cookie reaches what the token does.
-    const login = await w.s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: tok(t) }) });
+    const login = await w.s.fetch('/auth/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: tok(t) }),
+    });
     if (login.status !== 200) return [`${t} POST /auth/session: ${login.status}`];
-    const cookie = /tether_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1]!;
+    const cookie = /tether_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1];
     const key = ((await login.json()) as { sessionKey: string }).sessionKey;
     const headers = { cookie: `tether_session=${cookie}`, 'x-tether-session': key };
     const failures: Failures = [];
@@ -322,7 +323,7 @@ describe('scope matrix', () => {
   for (const route of Object.keys(PLANS)) {
     it(`${route}: every token reaches exactly its scopes`, async () => {
       const failures: Failures = [];
-      for (const t of ALL) failures.push(...(await PLANS[route]!(t)));
+      for (const t of ALL) failures.push(...(await PLANS[route](t)));
       expect(failures).toEqual([]);
     }, 60_000);
   }

@@ -28,8 +28,9 @@ beforeAll(async () => {
     body: JSON.stringify({ modelUrl: model.baseURL, model: 'test-model', apiKey: 'sk-test' }),
   });
   expect(r.status).toBe(200);
-  scoped = (await createToken({ name: 'colleague', permissions: ['read', 'write', 'execute'], expiresAt: null, scopes: [path.join(s.project, 'app')] }, s.env.tokenFile))
-    .token;
+  scoped = (
+    await createToken({ name: 'colleague', permissions: ['read', 'write', 'execute'], expiresAt: null, scopes: [path.join(s.project, 'app')] }, s.env.tokenFile)
+  ).token;
 }, 60_000);
 afterAll(async () => {
   await s?.close();
@@ -61,7 +62,12 @@ it('a scoped token’s session starts in its scope, and its agent reaches nothin
   const calls = new Map(parts.filter((p) => p.type === 'tool_call').map((p) => [p.data.toolCallId, `${p.data.toolName} ${JSON.stringify(p.data.input)}`]));
   const out = Object.fromEntries(parts.filter((p) => p.type === 'tool_result').map((p) => [calls.get(p.data.toolCallId), p.data.output]));
   expect(out['read_file {"path":"a.txt"}']).toMatchObject({ content: 'inside\n' });
-  for (const k of ['read_file {"path":"../secret/k.txt"}', 'read_file {"path":"out/k.txt"}', 'list_files {"path":".."}', 'write_file {"path":"out/planted.txt","content":"x"}']) {
+  for (const k of [
+    'read_file {"path":"../secret/k.txt"}',
+    'read_file {"path":"out/k.txt"}',
+    'list_files {"path":".."}',
+    'write_file {"path":"out/planted.txt","content":"x"}',
+  ]) {
     expect(out[k], k).toHaveProperty('error');
   }
   expect(out['run_command {"command":"pwd"}']).toMatchObject({ exitCode: 0, output: `${path.join(s.project, 'app')}\n` });
