@@ -121,7 +121,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
         c.header('Retry-After', String(retryAfter));
         return c.json(errorBody('too_many_failures', `too many failed authentication attempts from this address; retry after ${retryAfter} s`), 429);
       }
-      c.header('WWW-Authenticate', AUTH_REALM);
+      c.header('WWW-Authenticate', challenge(c));
       return c.json(errorBody(`${refusal!.reason}_token`, refusal!.message), 401);
     }
 
@@ -154,6 +154,12 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     opts.onAuthenticated?.(record);
     return next();
   };
+}
+
+/** The 401 challenge; on /mcp it also names the RFC 9728 metadata, where OAuth clients start. */
+function challenge(c: Context): string {
+  if (c.req.path !== '/mcp') return AUTH_REALM;
+  return `${AUTH_REALM}, resource_metadata="${new URL(c.req.url).origin}/.well-known/oauth-protected-resource/mcp"`;
 }
 
 function requestView(c: Context, upgrade: boolean): RequestView {

@@ -9,6 +9,8 @@
 // 3. the route table: every registered route has an entry (a test enforces it), which names what the
 //    route lets its holder *reach* beyond its method (DESIGN 3a). Changing a setting needs execute,
 //    because settings decide what runs and where prompts go.
+// One exception to "only adds": POST and DELETE /mcp waive the method rule, because every MCP call is
+// a POST; there the tool table (TOOL_RULES) decides each call, and a read token may call read tools.
 import { PERMISSIONS, type Permission } from './permissions.js';
 
 /** Method -> permission. Any method not listed is refused with 405. A Map, not an object, so
@@ -36,6 +38,7 @@ export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: st
   { methods: ['GET', 'HEAD'], path: '/' },
   { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
   { methods: ['POST', 'DELETE'], path: '/auth/session' },
+  { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-protected-resource/mcp' },
 ];
 
 export interface RouteRule {
@@ -47,9 +50,18 @@ export interface RouteRule {
   needs: readonly Permission[];
   /** Why, in a few words: printed by nothing, read by reviewers. */
   why: string;
+  /** Only /mcp: the method rule does not apply, because every MCP call is a POST and what it reaches
+   * is decided per message by TOOL_RULES (the MCP dispatcher asks `toolDecision`). */
+  methodRuleWaived?: true;
 }
 
-const R = (method: string, path: string, needs: readonly Permission[], why: string): RouteRule => ({ method, path, needs, why });
+const R = (method: string, path: string, needs: readonly Permission[], why: string, waived?: 'body-decides'): RouteRule => ({
+  method,
+  path,
+  needs,
+  why,
+  ...(waived && { methodRuleWaived: true as const }),
+});
 
 /**
  * Every route the server registers. `needs` lists the permissions the route requires in full (the
@@ -62,6 +74,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/ui/*', [], 'public: the web UI static files'),
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
+  R('GET', '/.well-known/oauth-protected-resource/mcp', [], 'public: RFC 9728 metadata of /mcp (names the server, holds no data)'),
   R('GET', '/auth/whoami', ['read'], "the caller's own token metadata"),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),
@@ -87,7 +100,64 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('POST', '/session/:id/message', ['write', 'execute'], 'runs the agent'),
   R('POST', '/session/:id/shell', ['write', 'execute'], 'runs a command'),
   R('POST', '/session/:id/abort', ['write', 'execute'], 'stops a run'),
+  R('POST', '/mcp', ['read'], 'MCP messages; each tools/call is decided by TOOL_RULES', 'body-decides'),
+  R('GET', '/mcp', ['read'], "the MCP session's notification stream"),
+  R('DELETE', '/mcp', ['read'], "ends the caller's own MCP session", 'body-decides'),
 ];
+
+export interface ToolRule {
+  /** The MCP tool name. */
+  name: string;
+  /** Everything the tool needs: at least what every route it calls needs (a test holds it to that). */
+  needs: readonly Permission[];
+  /** The API routes the tool calls (in-process, with the caller's own credential). */
+  routes: ReadonlyArray<readonly [method: string, path: string]>;
+}
+
+const T = (name: string, needs: readonly Permission[], routes: ToolRule['routes']): ToolRule => ({ name, needs, routes });
+
+/**
+ * Every MCP tool, beside the route table: the MCP dispatcher refuses a call whose tool needs more than
+ * the token holds (HTTP 403 insufficient_scope) and lists only the tools a token may call.
+ */
+export const TOOL_RULES: readonly ToolRule[] = [
+  T('list_files', ['read'], [['GET', '/file']]),
+  T('read_file', ['read'], [['GET', '/file/content']]),
+  T('find_files', ['read'], [['GET', '/find/file']]),
+  T('search', ['read'], [['GET', '/find']]),
+  T('write_file', ['read', 'write'], [['PUT', '/file/content']]),
+  T('delete_file', ['read', 'write'], [['DELETE', '/file']]),
+  T(
+    'run_command',
+    ['read', 'write', 'execute'],
+    [
+      ['GET', '/session'],
+      ['POST', '/session'],
+      ['POST', '/session/:id/shell'],
+    ],
+  ),
+  T(
+    'ask_agent',
+    ['read', 'write', 'execute'],
+    [
+      ['GET', '/session'],
+      ['POST', '/session'],
+      ['POST', '/session/:id/message'],
+    ],
+  ),
+];
+
+const TOOLS: ReadonlyMap<string, ToolRule> = new Map(TOOL_RULES.map((t) => [t.name, t]));
+
+export type ToolDecision = { kind: 'unknown' } | { kind: 'allowed' } | { kind: 'denied'; needs: readonly Permission[]; missing: Permission[] };
+
+/** Whether a token holding `granted` may call the MCP tool `name`. */
+export function toolDecision(name: string, granted: readonly Permission[]): ToolDecision {
+  const rule = TOOLS.get(name);
+  if (!rule) return { kind: 'unknown' };
+  const missing = missingPermissions(rule.needs, granted);
+  return missing.length === 0 ? { kind: 'allowed' } : { kind: 'denied', needs: rule.needs, missing };
+}
 
 export interface PolicyInput {
   method: string;
@@ -137,14 +207,15 @@ export function requiredPermissions({ method, path, upgrade }: PolicyInput): Pol
   const base = METHOD_PERMISSION.get(method);
   if (base === undefined) return { kind: 'method_not_allowed', allowed: [...METHOD_PERMISSION.keys()] };
   if (!upgrade && isPublic(method, path)) return { kind: 'public' };
-  const needs = new Set<Permission>([base]);
+  const rule = routeRule(method, path);
+  const needs = new Set<Permission>(rule?.methodRuleWaived ? [] : [base]);
   const first = path.split('/', 2)[1]?.toLowerCase() ?? '';
   if (upgrade) {
     needs.add('read');
     needs.add('execute');
   }
   if (EXECUTE_SEGMENTS.has(first)) needs.add('execute');
-  for (const p of routeRule(method, path)?.needs ?? []) needs.add(p);
+  for (const p of rule?.needs ?? []) needs.add(p);
   return { kind: 'requires', permissions: PERMISSIONS.filter((p) => needs.has(p)) };
 }
 

@@ -28,5 +28,10 @@ export const CORE_REGISTRARS: readonly RouteRegistrar[] = [
 
 /** Terminals, agent sessions and the web UI, loaded on demand (after the core routes). */
 export async function productionRegistrars(): Promise<RouteRegistrar[]> {
-  return [(await import('./pty.js')).registerPty, (await import('./session.js')).registerSession, (await import('./web.js')).registerWeb];
+  return [
+    (await import('./pty.js')).registerPty,
+    (await import('./session.js')).registerSession,
+    (await import('./mcp.js')).registerMcp,
+    (await import('./web.js')).registerWeb,
+  ];
 }
