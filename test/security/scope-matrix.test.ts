@@ -6,6 +6,7 @@
 // throughout, and are checked last against everything the admin saw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as connectWs, type ConnectOptions } from '../pty-routes/helpers.js';
+import { mcpBare, mcpPost } from './scope-mcp.js';
 import { DIRS, FILES, NEEDLE, SCOPED, reaches, setupScopeWorld, type Dir, type ScopeWorld, type TokenName } from './scope-world.js';
 
 let w: ScopeWorld;
@@ -311,6 +312,13 @@ const PLANS: Record<string, Plan> = {
   'POST /session/:id/message': byId('POST', '/session/:id/message', 'session', 200, { text: 'hello' }),
   'POST /session/:id/shell': byId('POST', '/session/:id/shell', 'session', 200, { command: 'pwd' }),
   'POST /session/:id/abort': byId('POST', '/session/:id/abort', 'session', 200),
+  'GET /.well-known/oauth-protected-resource/mcp': publicRoute('/.well-known/oauth-protected-resource/mcp'),
+  'POST /mcp': mcpPost(
+    () => w,
+    (t) => (DEFAULT_DIR[t] === null ? null : abs(DEFAULT_DIR[t])),
+  ),
+  'GET /mcp': mcpBare(() => w, 'GET'),
+  'DELETE /mcp': mcpBare(() => w, 'DELETE'),
 };
 
 describe('scope matrix', () => {
