@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-admin.js';
 import { runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
+import { startTestServer } from '../helpers/server.js';
 
 let t: TempEnv;
 let dirs: { app: string; lib: string; linkToLib: string; file: string; loop: string };
@@ -116,5 +118,26 @@ describe('auth token list shows the scopes', () => {
     expect(human.stdout).toContain('evil^[]0;pwned^Gdir');
     const json = await cli('auth', 'token', 'list', '--json');
     expect(JSON.parse(json.stdout)[0].scopes).toEqual([odd]);
+  });
+});
+
+describe('auth status shows the scopes', () => {
+  it('of a scoped token (and none for an unscoped one), in the text and in --json', async () => {
+    const s = await startTestServer();
+    try {
+      const app = path.join(s.project, 'app');
+      fs.mkdirSync(app);
+      const scoped = (await createToken({ name: 'colleague', permissions: ['read'], expiresAt: null, scopes: [app] }, s.env.tokenFile)).token;
+      const plain = (await s.token(['read'])).token;
+      const status = (token: string, ...more: string[]) => runCli(['auth', 'status', s.url, '--token', token, ...more], s.env.env);
+      const text = await status(scoped);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain(`  scopes:      ${app}\n`);
+      expect(JSON.parse((await status(scoped, '--json')).stdout).scopes).toEqual([app]);
+      expect((await status(plain)).stdout).not.toContain('scopes');
+      expect(JSON.parse((await status(plain, '--json')).stdout)).not.toHaveProperty('scopes');
+    } finally {
+      await s.close();
+    }
   });
 });
