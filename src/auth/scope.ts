@@ -21,24 +21,27 @@ function normal(p: string): boolean {
   return path.isAbsolute(p) && path.normalize(p) === p;
 }
 
+/** `p` is `dir` or lies inside it; both already normal. */
+function under(dir: string, p: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+}
+
 /**
  * `p` is `dir` or lies inside it. Both must be normal absolute paths: a path with a `..` in it
  * (which no real path has) matches nothing, rather than being read as a string prefix.
  */
 function within(dir: string, p: string): boolean {
-  if (!normal(p) || !normal(dir)) return false;
-  if (p === dir) return true;
-  return p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+  return normal(p) && normal(dir) && under(dir, p);
 }
 
 /** The real path lies in one of the scopes (null: an unscoped token, everywhere). */
 export function inScope(scopes: Scopes, real: string): boolean {
-  return scopes === null || scopes.some((s) => within(s, real));
+  return scopes === null || (normal(real) && scopes.some((s) => normal(s) && under(s, real)));
 }
 
 /** The real path is a scope or one of its ancestors: a directory on the way to a scope. */
 export function leadsToScope(scopes: Scopes, real: string): boolean {
-  return scopes === null || scopes.some((s) => within(real, s));
+  return scopes === null || (normal(real) && scopes.some((s) => normal(s) && under(real, s)));
 }
 
 /** The project and the scopes meet: a scope lies inside the project, or the project inside a scope. */
@@ -60,7 +63,13 @@ export function defaultDirectories(scopes: readonly string[], projectDir: string
 export function placeFor(scopes: Scopes | undefined): Place | undefined {
   if (scopes === null || scopes === undefined) return undefined;
   const list = [...scopes];
-  return { scopes: list, contains: (real) => inScope(list, real), leadsTo: (real) => leadsToScope(list, real) };
+  // Checked on every entry of a walk: the scopes' form is judged once here, the path's once per call.
+  const usable = list.filter(normal);
+  return {
+    scopes: list,
+    contains: (real) => normal(real) && usable.some((s) => under(s, real)),
+    leadsTo: (real) => normal(real) && usable.some((s) => under(real, s)),
+  };
 }
 
 // --- which routes a scoped token may use, and how each is confined ---

@@ -94,6 +94,12 @@ describe('leadsToScope and scopesMeetProject', () => {
     expect(place.scopes).toEqual(['/p/app']);
     expect(place.contains('/p/secret/x')).toBe(false);
     expect(place.leadsTo('/p')).toBe(true);
+    // The Place judges like the functions: a hand-edited scope with ".." contains and leads to nothing.
+    const odd = placeFor(['/p/app/../secret', '/p/lib'])!;
+    expect(odd.contains('/p/secret/x')).toBe(false);
+    expect(odd.leadsTo('/p/app')).toBe(false);
+    expect(odd.contains('/p/lib/x')).toBe(true);
+    expect(odd.contains('/p/lib/../secret')).toBe(false);
   });
 });
 
