@@ -16,9 +16,12 @@ import { routeRule } from './policy.js';
 
 export type Scopes = readonly string[] | null;
 
+/** A `.` or `..` component, or a doubled separator: what path.normalize would change. */
+const NOT_NORMAL = /\/\/|\/\.\.?(\/|$)/;
+
 /** Absolute, and already normal: no `.` or `..` component, no doubled separator. */
 function normal(p: string): boolean {
-  return path.isAbsolute(p) && path.normalize(p) === p;
+  return p.startsWith('/') && !NOT_NORMAL.test(p);
 }
 
 /** `p` is `dir` or lies inside it; both already normal. */
@@ -64,11 +67,11 @@ export function placeFor(scopes: Scopes | undefined): Place | undefined {
   if (scopes === null || scopes === undefined) return undefined;
   const list = [...scopes];
   // Checked on every entry of a walk: the scopes' form is judged once here, the path's once per call.
-  const usable = list.filter(normal);
+  const usable = list.filter(normal).map((s) => ({ s, prefix: s.endsWith(path.sep) ? s : s + path.sep }));
   return {
     scopes: list,
-    contains: (real) => normal(real) && usable.some((s) => under(s, real)),
-    leadsTo: (real) => normal(real) && usable.some((s) => under(real, s)),
+    contains: (real) => normal(real) && usable.some(({ s, prefix }) => real === s || real.startsWith(prefix)),
+    leadsTo: (real) => normal(real) && usable.some(({ s }) => under(real, s)),
   };
 }
 
