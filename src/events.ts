@@ -5,6 +5,11 @@
 export interface TetherEvent {
   type: string;
   properties: Record<string, unknown>;
+  /**
+   * The real path of the directory the event concerns (a terminal's cwd, a session's directory), for
+   * filtering by token scope (src/auth/scope.ts `eventInScope`). Never sent to clients.
+   */
+  place?: string;
 }
 
 export type EventListener = (event: TetherEvent) => void;
@@ -12,8 +17,8 @@ export type EventListener = (event: TetherEvent) => void;
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
 
-  publish(type: string, properties: Record<string, unknown> = {}): void {
-    const event: TetherEvent = { type, properties };
+  publish(type: string, properties: Record<string, unknown> = {}, place?: string): void {
+    const event: TetherEvent = place === undefined ? { type, properties } : { type, properties, place };
     for (const l of [...this.listeners]) {
       try {
         l(event);

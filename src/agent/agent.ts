@@ -4,6 +4,7 @@ import { UsageError, errorMessage } from '../errors.js';
 import type { RunCommand } from './command.js';
 import { systemPrompt } from './prompt.js';
 import type { ProviderSettings } from './provider.js';
+import type { Place } from '../fs/place.js';
 import { createTools, isToolFailure } from './tools.js';
 
 // The agent loop: one user prompt, then model steps and tool calls until the model answers
@@ -32,6 +33,8 @@ export interface RunAgentOptions {
   directory: string;
   /** Its pinned `dev:ino` (see ToolOptions.pin); default: what it is when the run starts. */
   directoryPin?: string;
+  /** The scopes of the token that started the run (see ToolOptions.place). */
+  place?: Place;
   history: HistoryMessage[];
   prompt: string;
   signal: AbortSignal;
@@ -111,6 +114,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       tools: createTools({
         directory: dir,
         ...(options.directoryPin ? { pin: options.directoryPin } : {}),
+        ...(options.place ? { place: options.place } : {}),
         ...(options.runCommand ? { runCommand: options.runCommand } : {}),
       }),
       stopWhen: stepCountIs(maxSteps),

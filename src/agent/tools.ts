@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { TetherError, errorMessage } from '../errors.js';
 import { checkPin, displayPath, type Root } from '../fs/confine.js';
 import { listDirectory, openFile, readAtMost, writeFileConfined } from '../fs/io.js';
+import { outsideScope, type Place } from '../fs/place.js';
 import { idOf, reservedPaths, type ReservedPaths } from '../fs/reserved.js';
 import { DEFAULT_SHELL } from '../proc/run.js';
 import { runLocalCommand, type CommandResult, type RunCommand } from './command.js';
@@ -15,6 +16,7 @@ import { looksBinary, readLineWindow } from './files.js';
 // tool runs) and tether's own files are refused. The directory itself is pinned by device and
 // inode (at session creation, or when the tools are made): once it has been moved or replaced,
 // e.g. by a command that renames it and puts a symlink in its place, every tool call is refused.
+// A run started by a scoped token also carries its Place: src/fs confines every path to it as well.
 // A failing tool never throws into the loop: it returns `{ error }`, which the model sees as the
 // tool's result and can react to.
 
@@ -43,6 +45,12 @@ export interface ToolOptions {
   reserved?: ReservedPaths;
   /** Runner for `run_command`; default the server's one command runner (runLocalCommand). */
   runCommand?: RunCommand;
+  /**
+   * The scopes of the token that started the run: every file tool is confined to them as well as to
+   * the directory (src/fs checks both), and no tool runs at all, run_command included, once the
+   * directory is not inside them.
+   */
+  place?: Place;
 }
 
 /** A tool failure with a message meant for the model. */
@@ -77,7 +85,7 @@ export function createToolHandlers(options: ToolOptions) {
   const rootReady: Promise<Root> = (async () => {
     const real = await fs.realpath(directory);
     const pin = options.pin ?? idOf(await fs.lstat(real, { bigint: true }));
-    return { real, pin, reserved: options.reserved ?? reservedPaths(real) };
+    return { real, pin, reserved: options.reserved ?? reservedPaths(real), ...(options.place && { place: options.place }) };
   })();
   rootReady.catch(() => {}); // reported by the first tool call
 
@@ -87,6 +95,7 @@ export function createToolHandlers(options: ToolOptions) {
       throw new ToolError(`the working directory ${directory} does not exist`);
     });
     await checkPin(root);
+    if (root.place !== undefined && !root.place.contains(root.real)) throw outsideScope(`the working directory ${root.real}`, root.place);
     const shown = input === undefined ? '.' : displayPath(root.real, path.resolve(root.real, input));
     return { root, shown };
   };

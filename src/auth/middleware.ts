@@ -14,6 +14,7 @@ import type { LiveTokens } from './live-tokens.js';
 import type { RefusalReason } from './verify.js';
 import type { TokenRecord } from './shapes.js';
 import { pathInfo } from './router-path.js';
+import { scopeRefusal } from './scope.js';
 import type { Logger } from '../log.js';
 
 export interface AuthInfo {
@@ -23,6 +24,9 @@ export interface AuthInfo {
   permissions: Permission[];
   expiresAt: string | null;
   via: CredentialSource;
+  /** The directories the token is confined to (absolute real paths); null: unscoped. Every route
+   * that touches a place reads it through src/server/place.ts. */
+  scopes: readonly string[] | null;
 }
 
 export type { CredentialSource };
@@ -37,6 +41,8 @@ export interface GuardOptions {
   /** Called on every authenticated request (last-use tracking). */
   onAuthenticated?: (record: TokenRecord) => void;
   clientAddress: (c: Context) => string;
+  /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
+  projectDir: string;
 }
 
 export const AUTH_REALM = 'Bearer realm="tether"';
@@ -73,7 +79,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     if (decision.kind === 'public') return next();
 
     if (opts.tokens === null) {
-      c.set('auth', { tokenId: null, name: 'no-auth', permissions: [...PERMISSIONS], expiresAt: null, via: 'none' } satisfies AuthInfo);
+      c.set('auth', { tokenId: null, name: 'no-auth', permissions: [...PERMISSIONS], expiresAt: null, via: 'none', scopes: null } satisfies AuthInfo);
       return next();
     }
 
@@ -130,12 +136,20 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
         403,
       );
     }
+    // Permission granted; now place (src/auth/scope.ts): a scoped token may use only the routes that
+    // confine what they touch to its scopes, and only where its scopes meet the project.
+    const scopes = record.scopes ?? null;
+    if (scopes !== null) {
+      const refused = scopeRefusal({ method: c.req.method, path: c.req.path, scopes, projectDir: opts.projectDir, tokenName: record.name });
+      if (refused) return c.json(errorBody(refused.code, refused.message), 403);
+    }
     c.set('auth', {
       tokenId: record.id,
       name: record.name,
       permissions: record.permissions,
       expiresAt: record.expiresAt,
       via: presented!.via,
+      scopes,
     } satisfies AuthInfo);
     opts.onAuthenticated?.(record);
     return next();

@@ -69,6 +69,8 @@ export const WhoamiSchema = z.object({
   /** How the credential came (bearer, basic, cookie, websocket-protocol, ticket, none): a string, so
    * that clients keep working when a way is added. */
   authenticatedBy: z.string(),
+  /** Only for a scoped token: the directories it is confined to. */
+  scopes: record.scopes,
 });
 export type Whoami = z.infer<typeof WhoamiSchema>;
 

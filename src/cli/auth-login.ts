@@ -94,6 +94,7 @@ export async function statusCommand(urlArg: string | undefined, flags: { url?: s
           permissions: who.permissions,
           expiresAt: who.expiresAt,
           authenticatedBy: who.authenticatedBy,
+          ...(who.scopes && { scopes: who.scopes }),
         }) + '\n',
       );
       return;
@@ -102,6 +103,7 @@ export async function statusCommand(urlArg: string | undefined, flags: { url?: s
       `${target.url}: ${visible(who.name)} (${visible(who.id ?? 'no auth')})\n` +
         `  permissions: ${who.permissions.join(', ')}\n` +
         `  expires:     ${who.expiresAt ? `${visible(who.expiresAt)} (${relative(who.expiresAt)})` : 'never'}\n` +
+        (who.scopes ? `  scopes:      ${who.scopes.map((d) => visible(d)).join(', ')}\n` : '') +
         `  token from:  ${visible({ flag: '--token', env: 'TETHER_TOKEN', credentials: credentialsFilePath(), none: 'none' }[target.tokenSource])}\n` +
         (target.allowHttp && isPlainHttpToNetwork(target.url) ? '  transport:   plain HTTP (allowed by --allow-http): the token is not encrypted\n' : ''),
     );

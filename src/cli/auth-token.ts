@@ -3,29 +3,37 @@ import { createToken, deleteTokens, listTokens, defaultExpiry } from '../auth/to
 import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
+import { resolveScopeDirs } from '../auth/scope-dirs.js';
 import { bold, yellow, dim, relative, shortTime, table } from './output.js';
+import { safeJson, visible } from './sanitize.js';
 
 export interface CreateOptions {
   name?: string;
   permissions?: string;
   expires?: string;
+  /** Repeatable: directories the token is confined to. */
+  scope?: string[];
   json?: boolean;
 }
 
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const permissions = opts.permissions === undefined ? [...PERMISSIONS] : parsePermissionList(opts.permissions);
   const expiresAt = opts.expires === undefined ? defaultExpiry() : parseExpiry(opts.expires);
-  const { token, record } = await createToken({ name: opts.name, permissions, expiresAt });
+  // Resolved (and refused, exit 2) before anything is written.
+  const scopes = opts.scope === undefined || opts.scope.length === 0 ? undefined : await resolveScopeDirs(opts.scope);
+  const { token, record } = await createToken({ name: opts.name, permissions, expiresAt, ...(scopes && { scopes }) });
   if (opts.json) {
     const { hash: _hash, ...pub } = record;
-    process.stdout.write(JSON.stringify({ ...pub, token }) + '\n');
+    process.stdout.write(safeJson({ ...pub, token }) + '\n');
     return;
   }
   const expires = record.expiresAt === null ? 'never' : `${record.expiresAt} (${relative(record.expiresAt)})`;
   process.stdout.write(
     `Created token ${bold(record.name)} (${record.id})\n` +
       `  permissions: ${record.permissions.join(', ')}\n` +
-      `  expires:     ${expires}\n\n` +
+      `  expires:     ${expires}\n` +
+      (record.scopes ? `  scopes:      ${record.scopes.map((d) => visible(d)).join(', ')}\n` : '') +
+      '\n' +
       `  ${bold(token)}\n\n` +
       yellow('This token is shown only once and cannot be recovered: tether stores only its hash.') +
       '\nCopy it now, e.g. into a password manager or `tether auth login`.\n',
@@ -35,7 +43,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
 export async function listCommand(opts: { json?: boolean }): Promise<void> {
   const tokens = await listTokens();
   if (opts.json) {
-    process.stdout.write(JSON.stringify(tokens, null, 2) + '\n');
+    process.stdout.write(safeJson(tokens, 2) + '\n');
     return;
   }
   if (tokens.length === 0) {
@@ -44,8 +52,17 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   }
   process.stdout.write(
     table(
-      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
-      tokens.map((t) => [t.id, t.name, t.permissions.join(','), shortTime(t.createdAt), shortTime(t.expiresAt), shortTime(t.lastUsedAt), t.status]),
+      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'SCOPES'],
+      tokens.map((t) => [
+        t.id,
+        t.name,
+        t.permissions.join(','),
+        shortTime(t.createdAt),
+        shortTime(t.expiresAt),
+        shortTime(t.lastUsedAt),
+        t.status,
+        t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : '-',
+      ]),
     ),
   );
 }

@@ -33,6 +33,11 @@ export function buildProgram(): Command {
     .option('--name <name>', 'unique name (default: generated, e.g. token-3)')
     .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: all)`)
     .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d)`)
+    .option(
+      '--scope <dir>',
+      'confine the token to this directory (repeatable; stored as its real path): files, terminals and sessions only inside',
+      (dir: string, prev: string[] = []) => [...prev, dir],
+    )
     .option('--json', 'print one JSON object, including the token, for scripts')
     .action(async (opts: Arg<AuthToken['createCommand']>) => (await import('./auth-token.js')).createCommand(opts));
 

@@ -27,6 +27,7 @@ export const Whoami: z.ZodType<T.Whoami> = z.looseObject({
   permissions: z.array(permission),
   expiresAt: isoTime.nullable(),
   authenticatedBy: z.string(),
+  scopes: z.array(z.string()).optional(),
 });
 
 export const Health = z.looseObject({ ok: z.literal(true) });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError, ForbiddenError, NotFoundError, UsageError } from '../errors.js';
+import { outsideScope, type Place } from './place.js';
 import { idOf, type ReservedPaths } from './reserved.js';
 
 // Confinement of client-supplied paths to a root directory (the project, or a session's directory),
@@ -14,6 +15,12 @@ import { idOf, type ReservedPaths } from './reserved.js';
 // open file really is, whatever happened to the path since; elsewhere fs.realpath of the path).
 // A handle that turns out to be outside the root, or reserved, is closed unread.
 // Writes use the same idea for directories (see dirs.ts and write.ts).
+//
+// A Root may carry a Place (a scoped token's directories, see place.ts): then every path is also
+// checked against it, lexically first (so a path outside is refused before the file system is
+// asked anything, and its existence never shows) and then by its real path and its opened handle,
+// exactly like the root itself. Listings may enter the directories on the way to a scope
+// (`way: true`); everything else must lie inside one.
 
 const MAX_PATH_LENGTH = 4096;
 
@@ -28,6 +35,17 @@ export interface Root {
    * was created). Set: every operation refuses once `real` is some other directory or a symlink.
    */
   readonly pin?: string;
+  /** Set for a scoped caller: nothing outside it is read, listed, searched or written. */
+  readonly place?: Place;
+}
+
+/** How a path must relate to the root's Place: inside a scope, or (listings) also on the way to one. */
+export interface PlaceMode {
+  way?: boolean;
+}
+
+function placeAllows(place: Place | undefined, real: string, mode: PlaceMode): boolean {
+  return place === undefined || place.contains(real) || (mode.way === true && place.leadsTo(real));
 }
 
 /**
@@ -160,13 +178,15 @@ async function realpathAllowMissing(p: string): Promise<string> {
   }
 }
 
-/** Lexical, then real-path confinement of `input` to `realRoot`. */
-async function resolveIn(realRoot: string, input: unknown): Promise<string> {
+/** Lexical, then real-path confinement of `input` to `realRoot` (and to `place`, when set). */
+async function resolveIn(realRoot: string, input: unknown, place?: Place, mode: PlaceMode = {}): Promise<string> {
   checkInput(input);
   const lexical = path.resolve(realRoot, input === '' ? '.' : input);
   if (!isInside(realRoot, lexical)) throw outside(input);
+  if (!placeAllows(place, lexical, mode)) throw outsideScope(`path ${quote(input)}`, place!);
   const real = await realpathAllowMissing(lexical).catch((err) => Promise.reject(pathError(err, input)));
   if (!isInside(realRoot, real)) throw outside(input, 'resolves (through a symlink)');
+  if (!placeAllows(place, real, mode)) throw outsideScope(`path ${quote(input)}`, place!, 'resolves (through a symlink)');
   return real;
 }
 
@@ -176,13 +196,17 @@ async function resolveIn(realRoot: string, input: unknown): Promise<string> {
  * The returned path may not exist (callers map ENOENT to 404). For checking a directory argument
  * (a terminal's cwd, a session's directory); files are opened through `locate` and io.ts.
  */
-export async function resolveInside(root: string, input: string): Promise<string> {
-  return resolveIn(await fsp.realpath(root), input);
+export async function resolveInside(root: string, input: string, place?: Place): Promise<string> {
+  return resolveIn(await fsp.realpath(root), input, place);
 }
 
-/** `resolveInside` for a Root, refusing reserved paths too. The first, advisory, check. */
-export async function locate(root: Root, input: string): Promise<string> {
-  const real = await resolveIn(root.real, input);
+/**
+ * `resolveInside` for a Root, refusing reserved paths and (for a scoped caller) paths outside its
+ * scopes too. The first, advisory, check: every file route, search and agent tool passes here, and
+ * a route that touches a file (read, write, delete) calls this or io.ts, never its own resolution.
+ */
+export async function locate(root: Root, input: string, mode: PlaceMode = {}): Promise<string> {
+  const real = await resolveIn(root.real, input, root.place, mode);
   if (await root.reserved.isReserved(real, root.real)) throw reserved(input);
   return real;
 }
@@ -201,12 +225,14 @@ export async function checkPin(root: Pick<Root, 'real' | 'pin'>): Promise<void> 
 }
 
 /**
- * The authoritative check of an open descriptor: it is really inside the root and not reserved.
+ * The authoritative check of an open descriptor: it is really inside the root (and the root's
+ * Place) and not reserved.
  * Returns its real path.
  */
-export async function verifyHandle(root: Root, fd: number, opened: string, input: string): Promise<string> {
+export async function verifyHandle(root: Root, fd: number, opened: string, input: string, mode: PlaceMode = {}): Promise<string> {
   const real = await handlePath(fd, opened).catch((err) => Promise.reject(pathError(err, input, true)));
   if (!isInside(root.real, real)) throw outside(input, 'was swapped to point');
+  if (!placeAllows(root.place, real, mode)) throw outsideScope(`path ${quote(input)}`, root.place!, 'was swapped to point');
   // Where it was expected, its ancestors were just checked by identity (`locate`); elsewhere, check them now.
   if (real === opened ? root.reserved.matchesName(real) : await root.reserved.isReserved(real, root.real)) throw reserved(input);
   return real;

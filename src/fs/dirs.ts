@@ -1,7 +1,7 @@
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { O_DIR, changed, fdRef, hasProcFd, notDirectory, notFound, pathError, verifyHandle, type Root } from './confine.js';
+import { O_DIR, changed, fdRef, hasProcFd, notDirectory, notFound, pathError, verifyHandle, type PlaceMode, type Root } from './confine.js';
 import { idOf } from './reserved.js';
 
 // Directories opened and verified inside a Root, for listing and writing (see confine.ts for the idea).
@@ -22,7 +22,7 @@ export interface OpenedDir {
 }
 
 /** Opens `p` (a real path, or a path through a verified descriptor) as a directory and verifies it. */
-export async function openDirAt(root: Root, p: string, input: string): Promise<OpenedDir> {
+export async function openDirAt(root: Root, p: string, input: string, mode: PlaceMode = {}): Promise<OpenedDir> {
   const handle = await fsp.open(p, O_DIR).catch((err) => {
     const code = (err as NodeJS.ErrnoException).code;
     return Promise.reject(code === 'ENOTDIR' ? notDirectory(input) : pathError(err, input, true));
@@ -30,7 +30,7 @@ export async function openDirAt(root: Root, p: string, input: string): Promise<O
   try {
     const st = await handle.stat({ bigint: true });
     if (!st.isDirectory()) throw notDirectory(input);
-    const real = await verifyHandle(root, handle.fd, p, input);
+    const real = await verifyHandle(root, handle.fd, p, input, mode);
     return { handle, real, ref: fdRef(handle.fd, real), id: idOf(st) };
   } catch (err) {
     await handle.close();

@@ -1,8 +1,8 @@
 import type { Dirent } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { changed, checkPin, isDirectory, locate, notDirectory, notRegular, pathError, verifyHandle, O_READ, type Root } from './confine.js';
 import { openDirAt, reverify } from './dirs.js';
+import { O_READ, changed, checkPin, isDirectory, locate, notDirectory, notRegular, pathError, verifyHandle, type Root } from './confine.js';
 
 // Reading and listing inside a Root, race-free (see confine.ts for the idea; directories in
 // dirs.ts). Writing and deleting are in write.ts, re-exported here for the agent's tools.
@@ -47,7 +47,9 @@ export interface ListedEntry {
 
 /**
  * The entries of a directory in `order`, at most `max`, without tether's reserved directories.
- * `total` counts every entry that is not reserved by name.
+ * `total` counts every entry that is not reserved by name. For a scoped caller (root.place), the
+ * directory may also be one on the way to a scope, and then only the entries inside a scope or on
+ * the way to one are listed or counted: never a name outside.
  */
 export async function listDirectory(
   root: Root,
@@ -55,15 +57,23 @@ export async function listDirectory(
   opts: { max: number; order: (a: Dirent, b: Dirent) => number },
 ): Promise<{ real: string; entries: ListedEntry[]; truncated: boolean; total: number }> {
   await checkPin(root);
-  const real = await locate(root, input);
+  const way = { way: true };
+  const real = await locate(root, input, way);
   const st = await fsp.lstat(real).catch((err) => Promise.reject(pathError(err, input)));
   if (st.isSymbolicLink()) throw changed(input);
   if (!st.isDirectory()) throw notDirectory(input);
-  const dir = await openDirAt(root, real, input);
+  const dir = await openDirAt(root, real, input, way);
   try {
     const dirents = await fsp.readdir(dir.ref, { withFileTypes: true }).catch((err) => Promise.reject(pathError(err, input)));
     await reverify(dir, input);
-    const candidates = dirents.filter((d) => !root.reserved.matchesName(path.join(dir.real, d.name))).sort(opts.order);
+    const place = root.place;
+    const shown = (p: string) => place === undefined || place.contains(p) || place.leadsTo(p);
+    const candidates = dirents
+      .filter((d) => {
+        const p = path.join(dir.real, d.name);
+        return shown(p) && !root.reserved.matchesName(p);
+      })
+      .sort(opts.order);
     const entries: ListedEntry[] = [];
     let i = 0;
     let hidden = 0;

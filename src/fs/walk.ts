@@ -8,6 +8,9 @@
 // `readWalkedFile` opens a file the same way, O_NOFOLLOW|O_NONBLOCK, and reads it only if the
 // handle is a regular file that really is the entry it was listed as: never stat-then-open, and a
 // FIFO or socket is skipped without ever blocking a thread.
+//
+// For a scoped caller (root.place) the walk enters only the directories inside a scope or on the way
+// to one, and yields only entries inside a scope: a search never names anything outside.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { O_DIR, O_READ, fdRef, handlePath, hasProcFd, isInside, type Root } from './confine.js';
@@ -32,6 +35,10 @@ export interface WalkLimits {
 /** Yields entries breadth-first; `state.truncated` is set when a limit cut the walk short. */
 export async function* walk(root: Root, limits: WalkLimits, state: { truncated: boolean }): AsyncGenerator<WalkEntry> {
   if (await root.reserved.isReserved(root.real, root.real)) return;
+  const place = root.place;
+  const shown = (p: string) => place === undefined || place.contains(p);
+  const entered = (p: string) => shown(p) || place!.leadsTo(p);
+  if (!entered(root.real)) return;
   const queue: { real: string; rel: string }[] = [{ real: root.real, rel: '' }];
   let seen = 0;
   while (queue.length > 0) {
@@ -43,7 +50,7 @@ export async function* walk(root: Root, limits: WalkLimits, state: { truncated: 
       if (!st.isDirectory() || root.reserved.isReservedDir(st)) continue;
       // Moved or reached through a swapped parent since it was listed: not what was queued.
       const real = await handlePath(handle.fd, dir.real).catch(() => null);
-      if (real !== dir.real || !isInside(root.real, real)) continue;
+      if (real !== dir.real || !isInside(root.real, real) || !entered(real)) continue;
       const ref = fdRef(handle.fd, real);
       const entries = await fsp.readdir(ref, { withFileTypes: true }).catch(() => null);
       if (!entries) continue;
@@ -58,11 +65,11 @@ export async function* walk(root: Root, limits: WalkLimits, state: { truncated: 
         const rel = dir.rel ? `${dir.rel}/${e.name}` : e.name;
         const entryRef = path.join(ref, e.name);
         if (e.isDirectory()) {
-          if (SKIP_DIRS.has(e.name)) continue;
+          if (SKIP_DIRS.has(e.name) || !entered(abs)) continue;
           // Its identity is checked when it is opened, before anything inside it is read or named.
           queue.push({ real: abs, rel });
-          yield { abs, rel, type: 'directory', ref: entryRef };
-        } else if (e.isFile()) {
+          if (shown(abs)) yield { abs, rel, type: 'directory', ref: entryRef };
+        } else if (e.isFile() && shown(abs)) {
           yield { abs, rel, type: 'file', ref: entryRef };
         }
         // symlinks and special files are not followed
@@ -88,6 +95,7 @@ export async function readWalkedFile(root: Root, entry: WalkEntry, maxBytes: num
     if (!hasProcFd()) {
       const real = await handlePath(handle.fd, entry.abs).catch(() => null);
       if (real !== entry.abs || !isInside(root.real, real) || root.reserved.matchesName(real)) return null;
+      if (root.place !== undefined && !root.place.contains(real)) return null;
     }
     return await readAtMost(handle, st.size);
   } catch {

@@ -2,6 +2,10 @@
 // attaches viewers, and on shutdown ends every process it started. No HTTP here: the server maps
 // these methods to routes and WebSockets.
 //
+// A scoped caller passes its Place: it starts terminals only in a directory inside it, and lists
+// and finds by id only the terminals whose working directory lies inside it (any other is "not
+// found", exactly like an unknown id). Every event carries the terminal's directory as its place.
+//
 // Retention: an exited terminal stays listed (status 'exited', with its exit code and scrollback)
 // so a client can still read how it ended, until it is killed (removed) or until more than
 // `maxExited` exited terminals accumulate; then the oldest of them (by creation) are dropped.
@@ -12,6 +16,7 @@ import path from 'node:path';
 import type { IPty } from 'node-pty';
 import { NotFoundError, UnavailableError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
+import type { Place } from '../fs/place.js';
 import { childEnv } from '../proc/env.js';
 import { trackProcessSession } from '../proc/registry.js';
 import { Terminal, type TerminalSettings } from './terminal.js';
@@ -103,7 +108,7 @@ export class PtyManager {
     return this.settings.flow.slowClientTimeoutMs;
   }
 
-  async create(opts: CreatePtyOptions = {}): Promise<PtyInfo> {
+  async create(opts: CreatePtyOptions = {}, place?: Place): Promise<PtyInfo> {
     this.assertOpen();
     if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal options must be an object');
     const cols = opts.cols === undefined ? DEFAULTS.cols : checkSize('cols', opts.cols);
@@ -114,7 +119,7 @@ export class PtyManager {
     const ownerTokenId = opts.ownerTokenId ?? null;
     if (ownerTokenId !== null && typeof ownerTokenId !== 'string') throw new UsageError('ownerTokenId must be a string or null');
     const env = this.buildEnv(opts.env === undefined ? {} : checkEnv(opts.env));
-    const cwd = await resolveCwd(this.projectDir, opts.cwd ?? '.');
+    const cwd = await resolveCwd(this.projectDir, opts.cwd ?? '.', place);
     await resolveCommand(command, cwd, env);
     const pty = await loadPty();
     // Re-check: disposeAll may have started while we awaited, and must not miss this process.
@@ -132,27 +137,29 @@ export class PtyManager {
     const id = newId();
     const meta = { id, title, command, args, cwd, createdAt: new Date().toISOString(), ownerTokenId };
     const terminal = new Terminal(proc, meta, { cols, rows }, this.settings, {
-      onUpdate: (t) => this.publish('pty.updated', { info: t.info() }),
+      onUpdate: (t) => this.publish(t, 'pty.updated', { info: t.info() }),
       onExit: (t) => this.onExit(t),
     });
     this.terminals.set(id, terminal);
     this.live.set(terminal, release);
     const info = terminal.info();
-    this.publish('pty.created', { info });
+    this.publish(terminal, 'pty.created', { info });
     return info;
   }
 
-  list(): PtyInfo[] {
-    return [...this.terminals.values()].map((t) => t.info());
+  /** The terminals, or those inside `place`. */
+  list(place?: Place): PtyInfo[] {
+    return [...this.terminals.values()].filter((t) => visible(t, place)).map((t) => t.info());
   }
 
-  get(id: string): PtyInfo {
-    return this.find(id).info();
+  /** One terminal; NotFoundError for an unknown id, and for one outside `place`. */
+  get(id: string, place?: Place): PtyInfo {
+    return this.find(id, place).info();
   }
 
   /** Resize and/or rename. Resizing an exited terminal is accepted and does nothing. */
-  update(id: string, opts: UpdatePty): PtyInfo {
-    const t = this.find(id);
+  update(id: string, opts: UpdatePty, place?: Place): PtyInfo {
+    const t = this.find(id, place);
     if (typeof opts !== 'object' || opts === null) throw new UsageError('terminal update must be an object');
     const cols = opts.cols === undefined ? undefined : checkSize('cols', opts.cols);
     const rows = opts.rows === undefined ? undefined : checkSize('rows', opts.rows);
@@ -163,7 +170,7 @@ export class PtyManager {
       t.resize(cols ?? cur.cols, rows ?? cur.rows);
     }
     const info = t.info();
-    this.publish('pty.updated', { info });
+    this.publish(t, 'pty.updated', { info });
     return info;
   }
 
@@ -172,10 +179,10 @@ export class PtyManager {
    * (SIGHUP, then SIGKILL after `killGraceMs`). Resolves when they are gone (or after the kill
    * deadline; disposeAll retries). Attached clients get onExit when the process exits.
    */
-  async kill(id: string): Promise<void> {
-    const t = this.find(id);
+  async kill(id: string, place?: Place): Promise<void> {
+    const t = this.find(id, place);
     this.terminals.delete(id);
-    this.publish('pty.deleted', { id });
+    this.publish(t, 'pty.deleted', { id });
     await this.end(t);
   }
 
@@ -222,7 +229,7 @@ export class PtyManager {
 
   private onExit(t: Terminal): void {
     const { exitCode, signal } = t.info();
-    this.publish('pty.exited', { id: t.id, exitCode, signal });
+    this.publish(t, 'pty.exited', { id: t.id, exitCode, signal });
     // The terminal's process session ends with it: reap background jobs it left behind so they do not
     // outlive the terminal as orphans (only a process that called setsid escapes on purpose).
     void this.end(t);
@@ -233,13 +240,13 @@ export class PtyManager {
     const exited = [...this.terminals.values()].filter((t) => !t.running);
     for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) {
       this.terminals.delete(t.id);
-      this.publish('pty.deleted', { id: t.id });
+      this.publish(t, 'pty.deleted', { id: t.id });
     }
   }
 
-  private find(id: string): Terminal {
+  private find(id: string, place?: Place): Terminal {
     const t = typeof id === 'string' ? this.terminals.get(id) : undefined;
-    if (!t) throw new NotFoundError(`terminal "${String(id).slice(0, 100)}" not found`);
+    if (!t || !visible(t, place)) throw new NotFoundError(`terminal "${String(id).slice(0, 100)}" not found`);
     return t;
   }
 
@@ -253,7 +260,12 @@ export class PtyManager {
     if (this.closed) throw new UnavailableError('the terminal manager is shut down', 'shutting_down');
   }
 
-  private publish(type: string, properties: Record<string, unknown>): void {
-    this.events?.publish(type, properties);
+  /** Every event about a terminal carries its directory, for the scope filter of `GET /event`. */
+  private publish(t: Terminal, type: string, properties: Record<string, unknown>): void {
+    this.events?.publish(type, properties, t.cwd);
   }
+}
+
+function visible(t: Terminal, place: Place | undefined): boolean {
+  return place === undefined || place.contains(t.cwd);
 }

@@ -47,7 +47,10 @@ export const CreatePtySchema = z
     /** Looked up on the child's PATH unless it contains `/`. */
     command: z.string().min(1).max(MAX_STRING).optional().meta({ description: 'Default: the configured shell, else $SHELL, else /bin/bash' }),
     args: z.array(z.string().max(MAX_STRING)).max(MAX_ARGS).optional(),
-    cwd: z.string().max(MAX_CWD).optional().meta({ description: 'A directory inside the project (relative to it, or absolute); default the project' }),
+    cwd: z.string().max(MAX_CWD).optional().meta({
+      description:
+        "A directory inside the project (relative to it, or absolute), and inside a scoped token's scopes; default the project (for a scoped token: its first scope inside the project)",
+    }),
     /**
      * Added to the server's environment without its TETHER_* variables (see proc/env.ts); TERM
      * defaults to xterm-256color. Any name is accepted: these are the caller's values.

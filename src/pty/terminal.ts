@@ -92,6 +92,11 @@ export class Terminal {
     return this.pty.pid;
   }
 
+  /** Real path of the directory it started in (scope checks). */
+  get cwd(): string {
+    return this.meta.cwd;
+  }
+
   get running(): boolean {
     return this.status === 'running';
   }

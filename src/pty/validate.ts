@@ -6,6 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ForbiddenError, TetherError, UsageError } from '../errors.js';
 import { resolveInside } from '../fs/confine.js';
+import type { Place } from '../fs/place.js';
 
 import { MAX_ARGS, MAX_SIZE, MAX_STRING, MAX_TITLE, MIN_SIZE } from './shapes.js';
 
@@ -66,12 +67,12 @@ export function checkEnv(value: unknown): Record<string, string> {
   return out;
 }
 
-/** The project-confined working directory; errors are re-thrown naming the `cwd` field. */
-export async function resolveCwd(projectDir: string, input: unknown): Promise<string> {
+/** The project-confined (and `place`-confined) working directory; errors are re-thrown naming the `cwd` field. */
+export async function resolveCwd(projectDir: string, input: unknown, place?: Place): Promise<string> {
   if (typeof input !== 'string') throw new UsageError('cwd must be a string');
   let real: string;
   try {
-    real = await resolveInside(projectDir, input);
+    real = await resolveInside(projectDir, input, place);
   } catch (err) {
     if (err instanceof ForbiddenError) throw new ForbiddenError(`cwd: ${err.message}`, err.code);
     if (err instanceof TetherError) throw new UsageError(`cwd: ${err.message}`, err.code);

@@ -162,6 +162,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
       onAuthenticated: (record) => lastUsed.touch(record),
       clientAddress,
+      projectDir,
     },
     registrars: opts.registrars,
   });

@@ -2,6 +2,7 @@ import { runAgent, type AgentPart, type AgentResult, type HistoryMessage, type R
 import type { ProviderSettings } from '../agent/provider.js';
 import { NotFoundError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
+import type { Place } from '../fs/place.js';
 import { afterRun } from './runs.js';
 import type { SessionService } from './service.js';
 import type { SessionStore } from './store.js';
@@ -43,6 +44,8 @@ export interface AgentMessageOptions {
   directory: string;
   /** Its `dev:ino` pinned at the session's creation: the agent's tools refuse a directory that is no longer it. */
   directoryPin?: string;
+  /** The scopes of the token that started the run: the agent's tools reach nothing outside them. */
+  place?: Place;
   maxSteps: number;
   /** The session's run signal (from `beginRun`). */
   signal: AbortSignal;
@@ -86,6 +89,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
         settings: o.settings,
         directory: o.directory,
         ...(o.directoryPin ? { directoryPin: o.directoryPin } : {}),
+        ...(o.place ? { place: o.place } : {}),
         history,
         prompt,
         signal: o.signal,
@@ -192,13 +196,17 @@ class PartRecorder {
     }
     const offset = this.text.text.length;
     this.text.text += chunk;
-    this.o.events.publish('message.part.delta', {
-      sessionId: this.o.sessionId,
-      messageId: this.messageId,
-      partId: this.text.partId,
-      offset,
-      text: chunk,
-    });
+    this.o.events.publish(
+      'message.part.delta',
+      {
+        sessionId: this.o.sessionId,
+        messageId: this.messageId,
+        partId: this.text.partId,
+        offset,
+        text: chunk,
+      },
+      this.o.directory,
+    );
     if (now - this.text.savedAt >= (this.o.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS)) this.snapshot(now);
   }
 

@@ -5,16 +5,22 @@ import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.
 import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { checkPin, resolveInside } from '../fs/confine.js';
+import type { Place } from '../fs/place.js';
 import { idOf } from '../fs/reserved.js';
 import { startAgentMessage } from './agent-run.js';
 import { RunEvents, RunRegistry, afterRun, type RunHandle, type RunRegistryOptions, type StartedRun } from './runs.js';
 import { emptyResult, runShell, validateShellOptions, type ShellOptions, type ShellResult } from './shell.js';
-import type { NewMessage, NewPart, SessionStore } from './store.js';
+import { sessionNotFound, type NewMessage, type NewPart, type SessionStore } from './store.js';
 import type { FinalStatus, Message, MessageCreate, Part, Session, SessionCreate, SessionPatch, ShellCommand, ShellPartData } from './types.js';
 
 // The session domain as routes and the agent use it: the store, plus confinement of directories
 // to the project, one run per session (shell commands and agent prompts), and lifecycle events.
 // Every change that goes through here is published; writing to the store directly publishes nothing.
+//
+// A scoped caller passes its Place: it creates sessions only in a directory inside it, lists and
+// finds by id only sessions whose directory lies inside it (any other is "not found", like an
+// unknown id), and the agent it runs has its tools confined to it too. Every event carries the
+// session's directory as its place, for the scope filter of `GET /event`.
 
 /** How long `abortAndWait` waits for the run to wind down by default. */
 export const ABORT_WAIT_MS = 10_000;
@@ -49,10 +55,12 @@ export interface SessionServiceOptions extends RunRegistryOptions {
   agent?: SessionAgentOptions;
 }
 
-/** For a run: `signal` (e.g. the HTTP request's) also aborts it; `watch` collects its events for the caller. */
+/** For a run: `signal` (e.g. the HTTP request's) also aborts it; `watch` collects its events for the caller;
+ * `place`: the caller's scopes, which the session must lie in and the agent's tools are confined to. */
 export interface RunOptions {
   signal?: AbortSignal;
   watch?: boolean;
+  place?: Place;
 }
 
 export class SessionService {
@@ -62,6 +70,8 @@ export class SessionService {
   private readonly shell: SessionShellOptions;
   private readonly agent: SessionAgentOptions;
   private readonly runs: RunRegistry;
+  /** Session id -> directory (it never changes): the place of its events, also after it is deleted. */
+  private readonly places = new Map<string, string>();
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -88,26 +98,32 @@ export class SessionService {
 
   // --- sessions ---
 
-  /** `directory` is relative to the project (or absolute inside it); default the project itself. */
-  async create(input: SessionCreate = {}): Promise<Session> {
+  /** `directory` is relative to the project (or absolute inside it, and inside `place`); default the project itself. */
+  async create(input: SessionCreate = {}, place?: Place): Promise<Session> {
     // Pinned by identity: a directory later moved away or swapped for a symlink is refused.
-    const directory = await this.confineDirectory(input.directory ?? '.');
+    const directory = await this.confineDirectory(input.directory ?? '.', place);
     const session = this.store.createSession({ title: input.title, directory: directory.path, directoryId: directory.id });
-    this.events.publish('session.created', { session });
+    this.places.set(session.id, session.directory);
+    this.publish(session.id, 'session.created', { session });
     return session;
   }
 
-  list(): Session[] {
-    return this.store.listSessions();
+  /** The sessions, or those inside `place`. */
+  list(place?: Place): Session[] {
+    const all = this.store.listSessions();
+    return place === undefined ? all : all.filter((s) => place.contains(s.directory));
   }
 
-  get(id: string): Session {
-    return this.store.getSession(id);
+  /** One session; NotFoundError for an unknown id, and (the same error) for one outside `place`. */
+  get(id: string, place?: Place): Session {
+    const session = this.store.getSession(id);
+    if (place !== undefined && !place.contains(session.directory)) throw sessionNotFound(id);
+    return session;
   }
 
   update(id: string, patch: SessionPatch): Session {
     const session = this.store.updateSession(id, patch);
-    this.events.publish('session.updated', { session });
+    this.publish(id, 'session.updated', { session });
     return session;
   }
 
@@ -116,9 +132,29 @@ export class SessionService {
    * writes then fail with NotFoundError, which is what its caller should see.
    */
   delete(id: string): void {
+    const place = this.placeOf(id);
     this.store.deleteSession(id);
     this.runs.drop(id);
-    this.events.publish('session.deleted', { sessionId: id });
+    this.events.publish('session.deleted', { sessionId: id }, place);
+    this.places.delete(id);
+  }
+
+  /** The directory a session's events concern (undefined for one never seen, already gone). */
+  private placeOf(sessionId: string): string | undefined {
+    let dir = this.places.get(sessionId);
+    if (dir === undefined) {
+      try {
+        dir = this.store.getSession(sessionId).directory;
+        this.places.set(sessionId, dir);
+      } catch {
+        return undefined;
+      }
+    }
+    return dir;
+  }
+
+  private publish(sessionId: string, type: string, properties: Record<string, unknown>): void {
+    this.events.publish(type, properties, this.placeOf(sessionId));
   }
 
   /**
@@ -202,25 +238,25 @@ export class SessionService {
 
   createMessage(sessionId: string, input: NewMessage): Message {
     const message = this.store.createMessage(sessionId, input);
-    this.events.publish('message.created', { sessionId, message });
+    this.publish(sessionId, 'message.created', { sessionId, message });
     return message;
   }
 
   appendPart(messageId: string, input: NewPart): Part {
     const part = this.store.appendPart(messageId, input);
-    this.events.publish('message.part', { sessionId: part.sessionId, messageId, part });
+    this.publish(part.sessionId, 'message.part', { sessionId: part.sessionId, messageId, part });
     return part;
   }
 
   updatePart(partId: string, data: unknown): Part {
     const part = this.store.updatePart(partId, data);
-    this.events.publish('message.part.updated', { sessionId: part.sessionId, messageId: part.messageId, part });
+    this.publish(part.sessionId, 'message.part.updated', { sessionId: part.sessionId, messageId: part.messageId, part });
     return part;
   }
 
   finishMessage(messageId: string, input: { status: FinalStatus; error?: string | null }): Message {
     const message = this.store.finishMessage(messageId, input);
-    this.events.publish('message.completed', {
+    this.publish(message.sessionId, 'message.completed', {
       sessionId: message.sessionId,
       messageId,
       status: message.status,
@@ -247,7 +283,7 @@ export class SessionService {
    */
   async startShell(sessionId: string, input: ShellCommand, tokenId: string | null, options: RunOptions = {}): Promise<StartedRun> {
     const valid = validateShellOptions({ ...this.shell, command: input.command, timeoutMs: input.timeoutMs });
-    this.store.getSession(sessionId);
+    this.get(sessionId, options.place);
     const cwd = (await this.directory(sessionId)).path;
     return this.claim(sessionId, tokenId, options, async (run) => {
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
@@ -282,7 +318,7 @@ export class SessionService {
    * before anything is recorded: 404, 503 (no or invalid provider), 400/403 directory, 409 busy.
    */
   async startAgent(sessionId: string, input: MessageCreate, tokenId: string | null, options: RunOptions = {}): Promise<StartedRun> {
-    this.store.getSession(sessionId);
+    this.get(sessionId, options.place);
     const config = (await this.agent.config?.()) ?? {};
     const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
     const directory = await this.directory(sessionId);
@@ -301,6 +337,7 @@ export class SessionService {
           settings,
           directory: directory.path,
           directoryPin: directory.pin,
+          ...(options.place ? { place: options.place } : {}),
           maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
           signal: run.signal,
           ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
@@ -336,8 +373,8 @@ export class SessionService {
   }
 
   /** The one confinement of a session directory: inside the project (src/fs), an existing directory; with its `dev:ino`. */
-  private async confineDirectory(input: string): Promise<{ path: string; id: string }> {
-    const dir = await resolveInside(this.projectDir, input);
+  private async confineDirectory(input: string, place?: Place): Promise<{ path: string; id: string }> {
+    const dir = await resolveInside(this.projectDir, input, place);
     let stat;
     try {
       stat = await fs.stat(dir, { bigint: true });

@@ -316,7 +316,8 @@ function isFinal(status: MessageStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }
 
-function sessionNotFound(id: string): NotFoundError {
+/** The one "no such session" error: also what a caller gets for a session outside its scopes. */
+export function sessionNotFound(id: string): NotFoundError {
   return new NotFoundError(`session "${id}" not found`, 'session_not_found');
 }
 

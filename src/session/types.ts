@@ -118,7 +118,9 @@ export const SessionCreateSchema = z
       .string()
       .min(1)
       .max(DIRECTORY_MAX_CHARS)
-      .describe('An existing directory inside the project, relative to it (or absolute); default the project itself')
+      .describe(
+        "An existing directory inside the project, relative to it (or absolute), and inside a scoped token's scopes; default the project itself (for a scoped token: its first scope inside the project)",
+      )
       .optional(),
   })
   .strict();

@@ -14,7 +14,7 @@ const err = (description: string) => ({ description, content: { 'application/jso
 /** The responses every authenticated route can give, for the OpenAPI document. */
 export const authErrors = {
   401: err('Missing, malformed, unknown or expired token'),
-  403: err('The token lacks a needed permission, or the resource is outside the project'),
+  403: err("The token lacks a needed permission, or the resource is outside the project or the token's scopes (outside_scope)"),
   429: err('Too many failed authentication attempts from this address'),
 };
 

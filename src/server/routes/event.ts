@@ -11,6 +11,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { TetherEvent } from '../../events.js';
 import { eventVisible } from '../../auth/policy.js';
+import { eventInScope } from '../../auth/scope.js';
 import type { CloseReason } from '../connections.js';
 import type { ServerContext } from '../context.js';
 import { errorJson } from '../http-errors.js';
@@ -28,7 +29,7 @@ const route = createRoute({
   path: '/event',
   summary:
     'Server-sent events: lifecycle only (pty.*, session.*, message.*, config.updated), never terminal output; ' +
-    'pty/session/message events only for tokens with execute. ' +
+    'pty/session/message events only for tokens with execute, and for a scoped token only those inside its scopes. ' +
     'A comment line every heartbeat interval; closed within a second if the token is revoked or expires. ' +
     `At most ${MAX_EVENT_STREAMS_PER_TOKEN} concurrent streams per token (429 beyond) and one per connection (409); ` +
     'HEAD answers the headers only; a WebSocket upgrade is 400.',
@@ -43,7 +44,8 @@ const route = createRoute({
 /** Sockets that carry a live event stream: a pipelined second request on one could never be answered. */
 const streaming = new WeakSet<Socket>();
 
-const frame = (e: TetherEvent) => `event: message\ndata: ${JSON.stringify(e)}\n\n`;
+// Type and properties only: an event's `place` is for filtering, never sent.
+const frame = (e: TetherEvent) => `event: message\ndata: ${JSON.stringify({ type: e.type, properties: e.properties })}\n\n`;
 
 export function registerEvent(app: OpenAPIHono, ctx: ServerContext): void {
   app.openapi(route, (c) => {
@@ -97,7 +99,8 @@ export function registerEvent(app: OpenAPIHono, ctx: ServerContext): void {
         return chain;
       };
       const unsubscribe = ctx.events.subscribe((e) => {
-        if (eventVisible(e.type, auth.permissions)) void send(frame(e));
+        // Permission (policy), then place (scope): a scoped token sees only events inside its scopes.
+        if (eventVisible(e.type, auth.permissions) && eventInScope(auth.scopes, e)) void send(frame(e));
       });
       const heartbeat = setInterval(() => {
         if (pending === 0) void send(': heartbeat\n\n');

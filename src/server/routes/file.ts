@@ -1,12 +1,13 @@
 import type { Dirent } from 'node:fs';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { displayPath, type Root } from '../../fs/confine.js';
+import { displayPath } from '../../fs/confine.js';
 import { etagOf, parseTagList, PreconditionFailedError, type Precondition } from '../../fs/etag.js';
 import { listDirectory, openFile, readAtMost } from '../../fs/io.js';
 import { deleteFileConfined, FILE_MAX_BYTES, writeFileConfined } from '../../fs/write.js';
 import { NotFoundError, TetherError, TooLargeError, UsageError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
+import { fileRoot } from '../place.js';
 import { FileContentSchema, FileListingSchema, FileWriteSchema, FileWrittenSchema, type FileWrite } from '../../fs/shapes.js';
 import { authErrors, doc, ErrorSchema, errors, jsonContent } from './common.js';
 
@@ -137,10 +138,11 @@ function isText(buf: Buffer): boolean {
   }
 }
 
+// Every handler takes its Root from fileRoot(c, ctx) (src/server/place.ts), never a Root of its
+// own: that is where a scoped token's directories join the confinement.
 export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
-  const root: Root = { real: ctx.projectDir, reserved: ctx.reserved };
-
   app.openapi(list, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path ?? '.';
     const order = (a: Dirent, b: Dirent) => Number(b.isDirectory()) - Number(a.isDirectory()) || (a.name < b.name ? -1 : 1);
     const dir = await hint(listDirectory(root, input, { max: LIST_MAX_ENTRIES, order }), 'not_directory', 'read files with GET /file/content?path=');
@@ -149,6 +151,7 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
   });
 
   app.openapi(content, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path;
     const file = await hint(openFile(root, input), 'is_directory', 'list it with GET /file?path=');
     try {
@@ -174,6 +177,7 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
   });
 
   app.openapi(put, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path;
     const body = c.req.valid('json');
     const data = decodeContent(body);
@@ -190,17 +194,19 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
     if ('failed' in done) return c.json(failedBody(done.failed), 412, failedHeaders(done.failed));
     const r = done.ok;
     const written = { path: displayPath(root.real, r.real), size: r.size, etag: r.etag, created: r.created };
-    ctx.events.publish('file.written', { ...written, by: c.get('auth').tokenId });
+    // The place: a scoped token's event stream shows the change only if the file is in its scope.
+    ctx.events.publish('file.written', { ...written, by: c.get('auth').tokenId }, r.real);
     if (r.created) return c.json(written, 201, { etag: r.etag });
     return c.json(written, 200, { etag: r.etag });
   });
 
   app.openapi(del, async (c) => {
+    const root = fileRoot(c, ctx);
     const input = c.req.valid('query').path;
     const precondition = preconditionOf(c);
     const done = await orPrecondition(deleteFileConfined(root, input, { precondition }));
     if ('failed' in done) return c.json(failedBody(done.failed), 412, failedHeaders(done.failed));
-    ctx.events.publish('file.deleted', { path: displayPath(root.real, done.ok.real), by: c.get('auth').tokenId });
+    ctx.events.publish('file.deleted', { path: displayPath(root.real, done.ok.real), by: c.get('auth').tokenId }, done.ok.real);
     return c.body(null, 204);
   });
 }

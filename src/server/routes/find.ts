@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Root } from '../../fs/confine.js';
 import { readWalkedFile, walk } from '../../fs/walk.js';
 import type { ServerContext } from '../context.js';
+import { fileRoot } from '../place.js';
 import { FindFileResultSchema, FindTextResultSchema } from '../../fs/shapes.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 
@@ -46,9 +46,9 @@ const findText = createRoute({
 });
 
 export function registerFind(app: OpenAPIHono, ctx: ServerContext): void {
-  const root: Root = { real: ctx.projectDir, reserved: ctx.reserved };
-
+  // The Root from fileRoot (src/server/place.ts): a scoped token's walk sees only its scopes.
   app.openapi(findFile, async (c) => {
+    const root = fileRoot(c, ctx);
     const q = c.req.valid('query');
     const needle = q.query.toLowerCase();
     const state = { truncated: false };
@@ -65,6 +65,7 @@ export function registerFind(app: OpenAPIHono, ctx: ServerContext): void {
   });
 
   app.openapi(findText, async (c) => {
+    const root = fileRoot(c, ctx);
     const q = c.req.valid('query');
     const sensitive = q.caseSensitive === 'true';
     const needle = sensitive ? q.pattern : q.pattern.toLowerCase();

@@ -16,6 +16,7 @@ import type { RouteRegistrar, ServerContext } from '../context.js';
 import { errorJson } from '../http-errors.js';
 import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credential-headers.js';
 import type { TicketStore } from '../../auth/tickets.js';
+import { placeOf, startDirectory } from '../place.js';
 import { authErrors, errors, jsonContent } from './common.js';
 
 export const CLOSE_EXITED = 1000;
@@ -113,29 +114,35 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
       if (remaining.length > 0) ctx.log.log('error', 'pty.orphans', { pids: remaining });
     });
 
-    app.openapi(list, (c) => c.json(manager.list(), 200));
+    // A scoped token (placeOf) sees, starts and reaches only terminals inside its scopes: any
+    // other id is 404, exactly like an unknown one. Checked before anything is done to it.
+    app.openapi(list, (c) => c.json(manager.list(placeOf(c)), 200));
 
     app.openapi(create, async (c) => {
       const body = c.req.valid('json') ?? {};
       const command = body.command ?? (await ctx.settings.get()).shell;
-      const info = await manager.create({ ...body, ...(command === undefined ? {} : { command }), ownerTokenId: c.get('auth').tokenId });
+      const cwd = await startDirectory(c, ctx, body.cwd);
+      const info = await manager.create(
+        { ...body, ...(command === undefined ? {} : { command }), ...(cwd === undefined ? {} : { cwd }), ownerTokenId: c.get('auth').tokenId },
+        placeOf(c),
+      );
       return c.json(info, 201);
     });
 
-    app.openapi(get, (c) => c.json(manager.get(c.req.valid('param').id), 200));
+    app.openapi(get, (c) => c.json(manager.get(c.req.valid('param').id, placeOf(c)), 200));
 
-    app.openapi(update, (c) => c.json(manager.update(c.req.valid('param').id, c.req.valid('json')), 200));
+    app.openapi(update, (c) => c.json(manager.update(c.req.valid('param').id, c.req.valid('json'), placeOf(c)), 200));
 
     app.openapi(remove, async (c) => {
       const { id } = c.req.valid('param');
-      await manager.kill(id);
+      await manager.kill(id, placeOf(c));
       tickets.dropScope(connectPath(id));
       return c.body(null, 204);
     });
 
     app.openapi(ticket, (c) => {
       const { id } = c.req.valid('param');
-      manager.get(id); // 404 for an unknown terminal
+      manager.get(id, placeOf(c)); // 404 for an unknown terminal, or one outside the caller's scopes
       const path = connectPath(id);
       const issued = tickets.issue(c.get('auth').tokenId, path);
       return c.json({ ticket: issued.ticket, expiresAt: new Date(issued.expiresAt).toISOString(), url: `${path}?ticket=${issued.ticket}` }, 201);
@@ -157,7 +164,7 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
     });
 
     app.get('/pty/:id/connect', async (c, next) => {
-      manager.get(c.req.param('id')); // 404 before any upgrade
+      manager.get(c.req.param('id'), placeOf(c)); // 404 before any upgrade (also outside the caller's scopes)
       if (!isWebSocketUpgrade(c.req.header('upgrade'))) {
         c.header('Upgrade', 'websocket');
         return errorJson(

@@ -28,6 +28,7 @@ import {
 } from '../../session/types.js';
 import type { ServerContext } from '../context.js';
 import type { RouteRegistrar } from '../context.js';
+import { placeOf, startDirectory } from '../place.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
 
@@ -206,7 +207,7 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
   }
   // The service publishes on its own bus: the caller's stream gets events whole, `GET /event` compact.
   const bus = new EventBus();
-  bus.subscribe((e) => ctx.events.publish(e.type, compactEvent(e.properties)));
+  bus.subscribe((e) => ctx.events.publish(e.type, compactEvent(e.properties), e.place));
   const service = new SessionService({
     store,
     events: bus,
@@ -232,39 +233,59 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
   const info = (s: Session): SessionInfo => ({ ...s, busy: service.isBusy(s.id) });
   const tokenId = (c: Context) => c.get('auth').tokenId;
 
-  app.openapi(listSessions, (c) => c.json({ sessions: service.list().map(info) }, 200));
+  // A scoped token (placeOf) sees, creates and reaches only sessions inside its scopes: any other
+  // id is 404, exactly like an unknown one (`visible` checks before anything is done to it).
+  const visible = (c: Context, id: string) => service.get(id, placeOf(c));
+
+  app.openapi(listSessions, (c) => c.json({ sessions: service.list(placeOf(c)).map(info) }, 200));
 
   // Documented like the others, but parsed here: the body is optional, and an empty body is accepted
   // even with `Content-Type: application/json` (as some clients send it).
   app.openAPIRegistry.registerPath(createSession);
   app.post('/session', async (c) => {
     const body = await readOptionalJson(c, SessionCreateSchema);
-    return c.json(info(await service.create(body)), 201);
+    const directory = await startDirectory(c, ctx, body?.directory);
+    return c.json(info(await service.create({ ...body, ...(directory === undefined ? {} : { directory }) }, placeOf(c))), 201);
   });
 
-  app.openapi(getSession, (c) => c.json(info(service.get(c.req.valid('param').id)), 200));
+  app.openapi(getSession, (c) => c.json(info(visible(c, c.req.valid('param').id)), 200));
 
-  app.openapi(patchSession, (c) => c.json(info(service.update(c.req.valid('param').id, c.req.valid('json'))), 200));
+  app.openapi(patchSession, (c) => {
+    const { id } = c.req.valid('param');
+    visible(c, id);
+    return c.json(info(service.update(id, c.req.valid('json'))), 200);
+  });
 
   app.openapi(deleteSession, (c) => {
     const { id } = c.req.valid('param');
+    visible(c, id);
     service.delete(id);
     return c.json({ id, deleted: true as const }, 200);
   });
 
-  app.openapi(listMessages, (c) => c.json({ messages: service.listMessages(c.req.valid('param').id) }, 200));
+  app.openapi(listMessages, (c) => {
+    const { id } = c.req.valid('param');
+    visible(c, id);
+    return c.json({ messages: service.listMessages(id) }, 200);
+  });
 
   app.openapi(postMessage, async (c) => {
-    const run = await service.startAgent(c.req.valid('param').id, c.req.valid('json'), tokenId(c), { watch: wantsEventStream(c) });
+    const options = { watch: wantsEventStream(c), place: placeOf(c) };
+    const run = await service.startAgent(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 
   app.openapi(postShell, async (c) => {
-    const run = await service.startShell(c.req.valid('param').id, c.req.valid('json'), tokenId(c), { watch: wantsEventStream(c) });
+    const options = { watch: wantsEventStream(c), place: placeOf(c) };
+    const run = await service.startShell(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 
-  app.openapi(abortRun, async (c) => c.json({ aborted: await service.abortAndWait(c.req.valid('param').id) }, 200));
+  app.openapi(abortRun, async (c) => {
+    const { id } = c.req.valid('param');
+    visible(c, id);
+    return c.json({ aborted: await service.abortAndWait(id) }, 200);
+  });
 }
 
 /** The caller's own event stream if it asked for one, else the finished message. */
