@@ -4,6 +4,8 @@
 // variant, a symlink out of a scope). The routes come from the running server: a route added later
 // fails the first test until it has a plan here. The event streams of every token were open
 // throughout, and are checked last against everything the admin saw.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as connectWs, type ConnectOptions } from '../pty-routes/helpers.js';
 import { mcpBare, mcpPost } from './scope-mcp.js';
@@ -184,6 +186,36 @@ const content: Plan = async (t) => {
   return failures;
 };
 
+/** Writes and deletes: inside a scope they happen; outside, the same 403 whether or not the file exists, and nothing changes. */
+const writes: Plan = async (t) => {
+  const failures: Failures = [];
+  for (const [f, d] of [...Object.entries(FILES), ['app/out/k.txt', 'secret']] as [string, Dir][]) {
+    const target = `${f}.w-${t}`;
+    const abs = path.join(w.s.project, target);
+    const r = await w.call(tok(t), 'PUT', `/file/content?path=${encodeURIComponent(target)}`, { content: `written by ${t}` });
+    const ok = f === 'app/out/k.txt' ? t === 'admin' : reaches(t, d);
+    if (ok ? r.status !== 201 && r.status !== 200 : !outsideScope(r)) failures.push(`${t} PUT /file/content ${target}: ${show(r)}`);
+    if (!ok && fs.existsSync(abs)) failures.push(`${t} PUT /file/content ${target}: the file was written`);
+    // Gone again, so the searches and listings of the other plans see the world they expect.
+    fs.rmSync(abs, { force: true });
+  }
+  return failures;
+};
+
+const deletes_: Plan = async (t) => {
+  const failures: Failures = [];
+  for (const [f, d] of Object.entries<Dir>(FILES)) {
+    const target = `${f}.d-${t}`;
+    const abs = path.join(w.s.project, target);
+    fs.writeFileSync(abs, 'to delete');
+    const r = await w.call(tok(t), 'DELETE', `/file?path=${encodeURIComponent(target)}`);
+    if (reaches(t, d) ? r.status !== 204 : !outsideScope(r)) failures.push(`${t} DELETE /file ${target}: ${show(r)}`);
+    if (!reaches(t, d) && !fs.existsSync(abs)) failures.push(`${t} DELETE /file ${target}: the file is gone`);
+    fs.rmSync(abs, { force: true });
+  }
+  return failures;
+};
+
 /** A search names exactly the files the token reaches. */
 const search =
   (p: string, key: (r: Reply) => string[]): Plan =>
@@ -290,6 +322,8 @@ const PLANS: Record<string, Plan> = {
   },
   'GET /file': listing,
   'GET /file/content': content,
+  'PUT /file/content': writes,
+  'DELETE /file': deletes_,
   'GET /find/file': search('/find/file?query=.txt&limit=1000', (r) => r.body.results.map((x: { path: string }) => x.path)),
   'GET /find': search(`/find?pattern=${NEEDLE}&limit=1000`, (r) => r.body.results.map((x: { path: string }) => x.path)),
   'GET /event': async (t) => {
@@ -363,10 +397,16 @@ describe('scope matrix', () => {
       if (e.properties.session?.directory) dirOf.set(e.properties.session.id, e.properties.session.directory);
     }
     const subject = (e: { properties: any }) => e.properties.info?.id ?? e.properties.id ?? e.properties.session?.id ?? e.properties.sessionId;
-    const key = (e: { type: string; properties: any }) => `${e.type} ${subject(e)} ${JSON.stringify(e.properties).length}`;
+    const key = (e: { type: string; properties: any }) => `${e.type} ${subject(e) ?? e.properties.path} ${JSON.stringify(e.properties).length}`;
     for (const t of SCOPED.filter((x) => x !== 'outside')) {
       const reachedAbs = (p: string) => DIRS.some((d) => reaches(t, d) && abs(d) === p);
-      const want = events('admin').filter((e) => e.type === 'config.updated' || (subject(e) !== undefined && reachedAbs(dirOf.get(subject(e))!)));
+      // File changes are about the directory of the file written or deleted.
+      const fileDir = (e: { type: string; properties: any }) =>
+        e.type.startsWith('file.') ? path.dirname(path.join(w.s.project, e.properties.path as string)) : undefined;
+      const want = events('admin').filter(
+        (e) =>
+          e.type === 'config.updated' || (fileDir(e) !== undefined ? reachedAbs(fileDir(e)!) : subject(e) !== undefined && reachedAbs(dirOf.get(subject(e))!)),
+      );
       const got = events(t).filter((e) => !e.type.startsWith('server.'));
       expect(got.map(key), t).toEqual(want.map(key));
       expect(got.length, t).toBeGreaterThan(20);
