@@ -6,7 +6,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
-import { missingPermissions, requiredPermissions } from './policy.js';
+import { audienceAllows, missingPermissions, requiredPermissions } from './policy.js';
+import { isMcpForward } from './in-process.js';
+import type { AccessTokens } from './oauth/access-tokens.js';
 import { describeMalformed } from './token-format.js';
 import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
 import type { FailureLimiter } from './limiter.js';
@@ -43,6 +45,8 @@ export interface GuardOptions {
   clientAddress: (c: Context) => string;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
+  /** OAuth access tokens (src/auth/oauth/), consulted for a bearer token the token file does not know. */
+  oauthAccess?: AccessTokens;
 }
 
 export const AUTH_REALM = 'Bearer realm="tether"';
@@ -93,7 +97,13 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       refusal = { reason: 'malformed', message: `bad credentials: ${presented.problem}` };
     } else if (presented.kind === 'token') {
       const r = index.verify(presented.token);
+      // Not in the token file: perhaps an OAuth access token, good while its grant is.
+      const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
       if (r.ok) record = r.record;
+      else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`)
+        refusal = { reason: 'unknown', message: `this OAuth access token was issued for ${access.audience}, not for this server's address` };
+      else if (access && index.isActive(access.grantId) && index.get(access.grantId)?.kind === 'oauth') record = index.get(access.grantId);
+      else if (access) refusal = { reason: 'unknown', message: 'the OAuth grant behind this access token was revoked or has expired; authorize the client again' };
       else
         refusal = {
           reason: r.reason,
@@ -125,6 +135,16 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       return c.json(errorBody(`${refusal!.reason}_token`, refusal!.message), 401);
     }
 
+    // An OAuth grant's tokens are for /mcp alone (RFC 8707 audience binding; src/auth/policy.ts).
+    if (!audienceAllows(record.kind, c.req.path, isMcpForward(c.env))) {
+      return c.json(
+        errorBody(
+          'wrong_audience',
+          `an OAuth access token (grant "${record.name}") is accepted only on /mcp, the resource it was issued for; use a token from \`tether auth token create\` for ${c.req.path}`,
+        ),
+        403,
+      );
+    }
     const missing = missingPermissions(decision.permissions, record.permissions);
     if (missing.length > 0) {
       return c.json(

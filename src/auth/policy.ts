@@ -39,6 +39,13 @@ export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: st
   { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
   { methods: ['POST', 'DELETE'], path: '/auth/session' },
   { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-protected-resource/mcp' },
+  // The OAuth authorization server (src/auth/oauth/): a client has no token before it ends. Each
+  // of these proves what it accepts itself (a registration, a PKCE-bound code, a refresh token);
+  // the user's approval happens on the authenticated consent routes below.
+  { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-authorization-server' },
+  { methods: ['POST'], path: '/oauth/register' },
+  { methods: ['GET', 'HEAD'], path: '/oauth/authorize' },
+  { methods: ['POST'], path: '/oauth/token' },
 ];
 
 export interface RouteRule {
@@ -75,6 +82,14 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
   R('GET', '/.well-known/oauth-protected-resource/mcp', [], 'public: RFC 9728 metadata of /mcp (names the server, holds no data)'),
+  R('GET', '/.well-known/oauth-authorization-server', [], 'public: RFC 8414 metadata (names the endpoints, holds no data)'),
+  R('POST', '/oauth/register', [], 'public: RFC 7591 client registration (bounded, rate limited; grants nothing)'),
+  R('GET', '/oauth/authorize', [], 'public: validates a request and sends the browser to the consent page'),
+  R('POST', '/oauth/token', [], 'public: redeems a PKCE-bound code or a refresh token'),
+  // Approving grants what the approver holds (approvalRefusal below, asked by the route); read too,
+  // because the answer names the pending client.
+  R('GET', '/oauth/request/:id', ['read'], 'a pending OAuth authorization request, for the consent page'),
+  R('POST', '/oauth/request/:id', ['read', 'write'], "approves or denies it: a grant of at most the approver's own permissions and scopes"),
   R('GET', '/auth/whoami', ['read'], "the caller's own token metadata"),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),
@@ -226,6 +241,40 @@ export function requiredPermissions({ method, path, upgrade }: PolicyInput): Pol
 
 function isPublic(method: string, path: string): boolean {
   return PUBLIC_ROUTES.some((r) => r.methods.includes(method) && (typeof r.path === 'string' ? r.path === path : r.path.test(path)));
+}
+
+// --- OAuth (src/auth/oauth/) ---
+
+/**
+ * Audience binding (RFC 8707): an OAuth grant's access token is issued for the resource `/mcp`, so
+ * it is accepted there and nowhere else, except on the API requests the MCP dispatcher makes
+ * in-process on its behalf (every tool reaches the project through the API; see src/mcp/api.ts).
+ * Every other token kind is accepted wherever its permissions allow.
+ */
+export function audienceAllows(kind: string | undefined, path: string, forwardedByMcp: boolean): boolean {
+  return kind !== 'oauth' || path === '/mcp' || forwardedByMcp;
+}
+
+/** `p` is `dir` or lies below it; both absolute, already normal (no `.`, `..` or `//`). */
+function pathWithin(dir: string, p: string): boolean {
+  const normal = (x: string) => x.startsWith('/') && !/\/\/|\/\.\.?(\/|$)/.test(x);
+  return normal(dir) && normal(p) && (p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/'));
+}
+
+/**
+ * Whether a token may approve an OAuth grant: it must hold every permission it grants, and a scoped
+ * approver may grant only scopes inside its own (never the whole project). Null: it may; else why not.
+ */
+export function approvalRefusal(
+  approver: { permissions: readonly Permission[]; scopes: readonly string[] | null },
+  grant: { permissions: readonly Permission[]; scopes: readonly string[] | null },
+): string | null {
+  const missing = missingPermissions(grant.permissions, approver.permissions);
+  if (missing.length > 0) return `your token lacks ${missing.join(' and ')} permission, so it cannot grant it`;
+  if (approver.scopes === null) return null;
+  if (grant.scopes === null) return `your token is scoped to ${approver.scopes.join(', ')}: choose a directory inside it`;
+  const outside = grant.scopes.filter((g) => !approver.scopes!.some((a) => pathWithin(a, g)));
+  return outside.length === 0 ? null : `${outside.join(', ')} is outside your token's scopes (${approver.scopes.join(', ')})`;
 }
 
 export function missingPermissions(required: readonly Permission[], granted: readonly Permission[]): Permission[] {

@@ -85,12 +85,14 @@ export function placeFor(scopes: Scopes | undefined): Place | undefined {
  * - `resources`: terminals and sessions; the domain finds them by id only inside the Place (404
  *   otherwise), lists only those, and starts new ones only in a directory inside it.
  * - `events`: the event stream, filtered by `eventInScope`.
+ * - `grants`: the OAuth consent routes; the grant's scopes must lie inside the approver's
+ *   (policy.ts approvalRefusal), so a scoped token grants at most its own place.
  * - `forwards`: /mcp, whose every tool and resource calls the API again in-process with the same
  *   credential (src/mcp/api.ts), where the guard and the routes above confine it.
  * A route not named here, and not under /file or /find, is refused to a scoped token (403
  * outside_scope), so a route added later reaches nothing until it is given a rule here.
  */
-export type ScopeReach = 'identity' | 'project' | 'paths' | 'resources' | 'events' | 'forwards';
+export type ScopeReach = 'identity' | 'project' | 'paths' | 'resources' | 'events' | 'grants' | 'forwards';
 
 const RES = 'resources';
 export const SCOPE_ROUTES: ReadonlyMap<string, ScopeReach> = new Map<string, ScopeReach>([
@@ -114,6 +116,8 @@ export const SCOPE_ROUTES: ReadonlyMap<string, ScopeReach> = new Map<string, Sco
   ['POST /session/:id/message', RES],
   ['POST /session/:id/shell', RES],
   ['POST /session/:id/abort', RES],
+  ['GET /oauth/request/:id', 'grants'],
+  ['POST /oauth/request/:id', 'grants'],
   ['POST /mcp', 'forwards'],
   ['GET /mcp', 'forwards'],
   ['DELETE /mcp', 'forwards'],

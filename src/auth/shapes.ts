@@ -10,6 +10,8 @@ import { WEB_LOGIN_KEY_HEADER, WEB_LOGIN_KEY_PROTOCOL_PREFIX } from './credentia
 import { PERMISSIONS } from './permissions.js';
 import {
   ADDRESS_MAX,
+  isAudience,
+  isGrantClient,
   HASH_PATTERN,
   ID_PATTERN,
   MAX_SCOPES,
@@ -51,9 +53,18 @@ export const TokenRecordSchema = z
       .optional(),
     /** Version 2: the client address of the last use (the server records it with lastUsedAt). */
     lastUsedFrom: z.string().max(ADDRESS_MAX).nullable().optional(),
+    /** Version 2, oauth grants only: the client the user approved ({id, name, redirectHost}). */
+    client: z
+      .object({ id: z.string(), name: z.string(), redirectHost: z.string() })
+      .strict()
+      .refine(isGrantClient, 'a client id, a printable name and the redirect host')
+      .optional(),
+    /** Version 2, oauth grants only: the resource URL (`<origin>/mcp`) its access tokens are for. */
+    audience: z.string().refine(isAudience, 'an http(s) URL').optional(),
   })
   .strict()
   .refine((r) => (r.kind === 'share') === (r.target !== undefined), 'a share token has a target, and only a share token')
+  .refine((r) => (r.kind === 'oauth') === (r.client !== undefined) && (r.kind === 'oauth') === (r.audience !== undefined), 'an oauth grant has a client and an audience, and only an oauth grant')
   .refine((r) => r.kind !== 'share' || (r.permissions.length === 1 && r.permissions[0] === 'read'), 'a share token is read only');
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 

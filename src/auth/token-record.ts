@@ -14,8 +14,10 @@ export interface TokenFile {
   tokens: TokenRecord[];
 }
 
-/** What a token is for. Absent: an ordinary token made by `tether auth token create`. */
-export const TOKEN_KINDS = ['share', 'device'] as const;
+/** What a token is for. Absent: an ordinary token made by `tether auth token create`. `oauth`: a
+ * grant to an OAuth client (src/auth/oauth/); its hash is its current refresh token's, and it never
+ * authenticates as a bearer token itself (verify.ts keeps it out of the hash lookup). */
+export const TOKEN_KINDS = ['share', 'device', 'oauth'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 /** What a share token is bound to. */
 export const SHARE_TARGET_TYPES = ['pty', 'session'] as const;
@@ -25,6 +27,11 @@ export const MAX_SCOPE_LENGTH = 4096;
 /** A share target's id: the pty and session id alphabets. */
 export const TARGET_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const ADDRESS_MAX = 64;
+/** An OAuth client id (src/auth/oauth/registration.ts makes them). */
+export const CLIENT_ID_PATTERN = /^client_[0-9A-Za-z_-]{22}$/;
+export const CLIENT_NAME_MAX = 100;
+export const HOST_MAX = 255;
+export const AUDIENCE_MAX = 2048;
 
 export const ID_PATTERN = /^tok_[0-9a-z]{10}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -33,7 +40,7 @@ export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 const V1_KEYS = ['id', 'name', 'hash', 'permissions', 'createdAt', 'expiresAt', 'lastUsedAt'];
 const RECORD_KEYS: Record<1 | 2, ReadonlySet<string>> = {
   1: new Set(V1_KEYS),
-  2: new Set([...V1_KEYS, 'scopes', 'kind', 'target', 'lastUsedFrom']),
+  2: new Set([...V1_KEYS, 'scopes', 'kind', 'target', 'lastUsedFrom', 'client', 'audience']),
 };
 
 /** A scope: an absolute path (stored as the real path), no NUL, not the root of nothing. */
@@ -49,6 +56,29 @@ export function isShareTarget(v: unknown): v is { type: ShareTargetType; id: str
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const t = v as Record<string, unknown>;
   return Object.keys(t).length === 2 && (SHARE_TARGET_TYPES as readonly unknown[]).includes(t.type) && typeof t.id === 'string' && TARGET_ID_PATTERN.test(t.id);
+}
+
+/** Printable text (no control characters, no line or bidi controls): what a client's name may be once sanitized. */
+export function isDisplayText(v: unknown, max: number): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(v);
+}
+
+/** An OAuth grant's client: {id, name, redirectHost}. */
+export function isGrantClient(v: unknown): v is { id: string; name: string; redirectHost: string } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const t = v as Record<string, unknown>;
+  return (
+    Object.keys(t).length === 3 &&
+    typeof t.id === 'string' &&
+    CLIENT_ID_PATTERN.test(t.id) &&
+    isDisplayText(t.name, CLIENT_NAME_MAX) &&
+    isDisplayText(t.redirectHost, HOST_MAX)
+  );
+}
+
+/** An OAuth grant's audience: the resource URL it was issued for. */
+export function isAudience(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= AUDIENCE_MAX && /^https?:\/\/[^\s]+$/.test(v);
 }
 
 export function emptyTokenFile(): TokenFile {
@@ -129,6 +159,13 @@ function validateV2Fields(rec: Record<string, unknown>): string | null {
   }
   if (rec.kind === 'share' && !(Array.isArray(rec.permissions) && rec.permissions.length === 1 && rec.permissions[0] === 'read')) {
     return `(${id}) is a share token with permissions other than read`;
+  }
+  const oauth = rec.kind === 'oauth';
+  if (rec.client !== undefined ? !oauth || !isGrantClient(rec.client) : oauth) {
+    return `(${id}) has an invalid "client" (only an oauth grant has one, and it must: {id, name, redirectHost})`;
+  }
+  if (rec.audience !== undefined ? !oauth || !isAudience(rec.audience) : oauth) {
+    return `(${id}) has an invalid "audience" (only an oauth grant has one, and it must: the resource URL)`;
   }
   if (rec.lastUsedFrom !== undefined && rec.lastUsedFrom !== null && !(typeof rec.lastUsedFrom === 'string' && rec.lastUsedFrom.length <= ADDRESS_MAX)) {
     return `(${id}) has an invalid "lastUsedFrom"`;

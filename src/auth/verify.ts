@@ -26,13 +26,16 @@ export class TokenIndex {
         hash: Buffer.from(record.hash, 'latin1'), // the hex text's bytes: compared as they are
         expiresMs: record.expiresAt === null ? Infinity : Date.parse(record.expiresAt),
       };
-      this.byHash.set(record.hash, entry);
+      // An OAuth grant's hash is its refresh token's: that token is only ever redeemed at the token
+      // endpoint, never a credential for a request, so it is not in the lookup (byId keeps the grant,
+      // for its access tokens and connections).
+      if (record.kind !== 'oauth') this.byHash.set(record.hash, entry);
       this.byId.set(record.id, entry);
     }
   }
 
   get size(): number {
-    return this.byHash.size;
+    return this.byId.size;
   }
 
   records(): TokenRecord[] {

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { WEB_LOGIN_KEY_HEADER } from '../auth/credential-headers.js';
+import { MCP_FORWARD } from '../auth/in-process.js';
 
 /** The request headers that carry a credential (see credential-list.ts), forwarded as they came. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', WEB_LOGIN_KEY_HEADER.toLowerCase()] as const;
@@ -61,7 +62,9 @@ export function apiCaller(app: AppFetch, seed: CallerSeed): ApiCaller {
     const request = new Request(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
     // Only the socket's identity (the client address, for limits and logs); never its response
     // object, so no route can write to the MCP client's connection.
-    return app.fetch(request, { incoming: seed.incoming });
+    // Marked as the dispatcher's own call: an OAuth access token (bound to /mcp) reaches the API
+    // routes only this way (src/auth/policy.ts audienceAllows).
+    return app.fetch(request, { incoming: seed.incoming, [MCP_FORWARD]: true });
   };
   return {
     raw,

@@ -9,6 +9,7 @@ import type { WebLogins } from '../auth/web-logins.js';
 import type { SettingsStore } from '../config/settings.js';
 import type { ReservedPaths } from '../fs/reserved.js';
 import type { LiveConnections } from './connections.js';
+import type { OAuthState } from '../auth/oauth/state.js';
 import type { Logger } from '../log.js';
 
 export interface ServerContext {
@@ -32,6 +33,8 @@ export interface ServerContext {
   limiter: FailureLimiter;
   /** The address a request came from, as the limiter and the logs see it. */
   clientAddress: (c: Context) => string;
+  /** The OAuth authorization server's state (src/auth/oauth/); null with --no-auth. */
+  oauth: OAuthState | null;
   /** tether's version, for the OpenAPI document. */
   version: string;
   /** Resources that need cleanup on shutdown register here. */

@@ -18,6 +18,8 @@ import { dataDir } from '../paths.js';
 import { recordProcesses } from '../proc/reap.js';
 import { createApp } from './app.js';
 import { WebLogins } from '../auth/web-logins.js';
+import { OAuthState } from '../auth/oauth/state.js';
+import { clientsFilePath } from '../auth/oauth/client-store.js';
 import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
 import { WS_PROTOCOL } from '../auth/credential-headers.js';
 import { allowedHostNames } from './hosts.js';
@@ -131,6 +133,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const closers: (() => Promise<void> | void)[] = [];
   // One limiter for every way of presenting a credential (headers, cookies, the web login).
   const limiter = new FailureLimiter();
+  const oauth = tokens ? new OAuthState({ tokenFile, clientsFile: clientsFilePath(dataDir()), tokens }) : null;
+  // A deleted or expired grant takes its access tokens with it (the guard checks the grant anyway).
+  if (oauth) connections.onTokenGone((tokenId) => oauth.access.dropGrant(tokenId));
   const ctx: ServerContext = {
     projectDir,
     reserved: reservedPaths(projectDir, [tokenFile, opts.settingsFile]),
@@ -144,6 +149,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     tickets,
     limiter,
     clientAddress,
+    oauth,
     version: opts.version ?? '0.0.0',
     onClose: (fn) => closers.push(fn),
   };
@@ -163,6 +169,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       onAuthenticated: (record) => lastUsed.touch(record),
       clientAddress,
       projectDir,
+      ...(oauth && { oauthAccess: oauth.access }),
     },
     registrars: opts.registrars,
   });

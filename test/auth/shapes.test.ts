@@ -60,12 +60,19 @@ const fieldValue = fc.oneof(
     { type: 'pty', id: 'p1', extra: 1 },
     { type: 'file', id: 'p1' },
     '127.0.0.1',
+    { id: 'client_0123456789abcdefghijKL', name: 'Claude', redirectHost: '127.0.0.1:3000' },
+    { id: 'client_0123456789abcdefghijKL', name: 'bad\u202ename', redirectHost: 'x' },
+    { id: 'client_short', name: 'Claude', redirectHost: 'x' },
+    { id: 'client_0123456789abcdefghijKL', name: 'Claude', redirectHost: 'x', extra: 1 },
+    'http://127.0.0.1:4000/mcp',
+    'https://example.test/mcp',
+    'ftp://x/mcp',
   ),
   fc.string({ maxLength: 80 }),
   fc.array(fc.constantFrom('read', 'write', 'execute', 'admin', ''), { maxLength: 4 }),
 );
 
-const FIELDS = [...Object.keys(valid), 'scopes', 'kind', 'target', 'lastUsedFrom', 'extra', 'constructor'];
+const FIELDS = [...Object.keys(valid), 'scopes', 'kind', 'target', 'lastUsedFrom', 'client', 'audience', 'extra', 'constructor'];
 
 describe('TokenRecordSchema and the token file validator', () => {
   it('accept the same records (random field replacements, additions and removals)', () => {
@@ -100,6 +107,40 @@ describe('TokenRecordSchema and the token file validator', () => {
         expect(plainAccepts(record), `${field}=${JSON.stringify(value)}`).toBe(false);
         expect(schemaAccepts(record), `${field}=${JSON.stringify(value)}`).toBe(false);
       }
+    }
+  });
+});
+
+describe('oauth grant records', () => {
+  const grant = {
+    ...valid,
+    kind: 'oauth',
+    client: { id: 'client_0123456789abcdefghijKL', name: 'Claude Code', redirectHost: '127.0.0.1:33418' },
+    audience: 'http://127.0.0.1:4000/mcp',
+  };
+  it('both accept a grant with its client and audience, and refuse each part missing or misplaced', () => {
+    expect(plainAccepts(grant)).toBe(true);
+    expect(schemaAccepts(grant)).toBe(true);
+    const { client: _c, ...noClient } = grant;
+    const { audience: _a, ...noAudience } = grant;
+    const { kind: _k, ...notOauth } = grant;
+    const cases: unknown[] = [
+      noClient,
+      noAudience,
+      notOauth,
+      { ...grant, kind: 'device' },
+      { ...grant, client: { ...grant.client, name: 'evil\u202eemaN' } },
+      { ...grant, client: { ...grant.client, name: 'line\nbreak' } },
+      { ...grant, client: { ...grant.client, name: 'x'.repeat(101) } },
+      { ...grant, client: { ...grant.client, id: 'client_../../etc' } },
+      { ...grant, audience: 'javascript:alert(1)' },
+      { ...grant, audience: 'http://a b/mcp' },
+      { ...valid, audience: grant.audience },
+      { ...valid, client: grant.client },
+    ];
+    for (const r of cases) {
+      expect(plainAccepts(r), JSON.stringify(r)).toBe(false);
+      expect(schemaAccepts(r), JSON.stringify(r)).toBe(false);
     }
   });
 });

@@ -32,6 +32,8 @@ export async function productionRegistrars(): Promise<RouteRegistrar[]> {
     (await import('./pty.js')).registerPty,
     (await import('./session.js')).registerSession,
     (await import('./mcp.js')).registerMcp,
+    (await import('./oauth.js')).registerOAuth,
+    (await import('./oauth-consent.js')).registerOAuthConsent,
     (await import('./web.js')).registerWeb,
   ];
 }

@@ -91,6 +91,8 @@ export function registerMcp(app: OpenAPIHono, ctx: ServerContext): void {
     return c.json({
       resource: `${origin}${MCP_PATH}`,
       resource_name: 'tether',
+      // tether is its own authorization server (routes/oauth.ts).
+      authorization_servers: [origin],
       scopes_supported: ['read', 'write', 'execute'],
       bearer_methods_supported: ['header'],
     });
