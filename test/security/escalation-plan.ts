@@ -70,12 +70,14 @@ export interface Fixture {
 export const marker = (f: Fixture, kind: string) => path.join(f.markerDir, `${kind}.canary`);
 
 /** Ids that exist nowhere: a refusal must look the same for them as for real ones. */
-const FAKE_IDS: Record<string, string> = { pty: 'pty_00000000000000000000', session: 'ses_0000000000000000000000' };
+const FAKE_IDS: Record<string, string> = { pty: 'pty_00000000000000000000', session: 'ses_0000000000000000000000', oauth: 'AAAAAAAAAAAAAAAAAAAAAA' };
 
 /** A request path for a router path; `:id` takes the real (or a made-up) id of its resource. */
 export function concretePath(route: string, f: Fixture, fake = false): string {
   const resource = route.split('/')[1] ?? '';
-  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId };
+  // OAuth consent requests live minutes and need a client's flow to exist: the matrix sends a made-up
+  // one (escalation-oauth.test.ts drives real ones).
+  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId, oauth: 'BBBBBBBBBBBBBBBBBBBBBB' };
   return route
     .replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const id = fake ? FAKE_IDS[resource] : real[resource];

@@ -154,7 +154,9 @@ describe('escalation matrix', () => {
         (a.outcome.status < 200 || a.outcome.status > 299) &&
         !(a.probe.route === '/pty/:id/connect' && a.outcome.status === 426) &&
         // MCP needs a session and its headers: escalation-mcp.test.ts drives every tool that way.
-        a.probe.route !== '/mcp',
+        a.probe.route !== '/mcp' &&
+        // OAuth needs a client's flow (registration, PKCE, a pending request): escalation-oauth.test.ts.
+        !a.probe.route.startsWith('/oauth/'),
     );
     expect(refused.map((a) => `${a.probe.method} ${a.probe.path} -> ${a.outcome.status} ${a.outcome.body.slice(0, 160)}`)).toEqual([]);
     expect(attempts.find((a) => a.probe.upgrade && a.probe.route === '/pty/:id/connect')?.outcome.upgraded).toBe(true);

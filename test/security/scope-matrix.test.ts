@@ -139,6 +139,20 @@ const okUnlessOutside =
     return (t === 'outside' ? outsideScope(r) : r.status === 200) ? [] : [`${t} ${method} ${p}: ${show(r)}`];
   };
 
+const statusFor =
+  (method: string, p: string, body: unknown, status: number): Plan =>
+  async (t) => {
+    const r = await w.call(tok(t), method, p, body);
+    return r.status === status ? [] : [`${t} ${method} ${p}: ${show(r)}, want ${status}`];
+  };
+
+const notFoundUnlessOutside =
+  (method: string, p: string, body?: unknown): Plan =>
+  async (t) => {
+    const r = await w.call(tok(t), method, p, body);
+    return (t === 'outside' ? outsideScope(r) : r.status === 404) ? [] : [`${t} ${method} ${p}: ${show(r)}`];
+  };
+
 const publicRoute =
   (p: string): Plan =>
   async (t) => {
@@ -347,6 +361,14 @@ const PLANS: Record<string, Plan> = {
   'POST /session/:id/shell': byId('POST', '/session/:id/shell', 'session', 200, { command: 'pwd' }),
   'POST /session/:id/abort': byId('POST', '/session/:id/abort', 'session', 200),
   'GET /.well-known/oauth-protected-resource/mcp': publicRoute('/.well-known/oauth-protected-resource/mcp'),
+  // The OAuth routes: the public ones answer everyone alike; a made-up consent request is not found
+  // by any token that may reach the project (escalation-oauth.test.ts drives real flows, scoped too).
+  'GET /.well-known/oauth-authorization-server': publicRoute('/.well-known/oauth-authorization-server'),
+  'POST /oauth/register': statusFor('POST', '/oauth/register', { redirect_uris: ['http://evil.example/cb'] }, 400),
+  'GET /oauth/authorize': statusFor('GET', '/oauth/authorize', undefined, 400),
+  'POST /oauth/token': statusFor('POST', '/oauth/token', {}, 400),
+  'GET /oauth/request/:id': notFoundUnlessOutside('GET', '/oauth/request/AAAAAAAAAAAAAAAAAAAAAA'),
+  'POST /oauth/request/:id': notFoundUnlessOutside('POST', '/oauth/request/AAAAAAAAAAAAAAAAAAAAAA', { approve: true }),
   'POST /mcp': mcpPost(
     () => w,
     (t) => (DEFAULT_DIR[t] === null ? null : abs(DEFAULT_DIR[t])),
