@@ -14,6 +14,7 @@
 import './csp-styles.js';
 import { onSessionEnded } from './modules/api.js';
 import { $ } from './modules/dom.js';
+import { mountConsent } from './modules/consent.js';
 import { mountFiles } from './modules/files.js';
 import { FRAGMENT_REFUSED, endSession, eraseFragmentToken, showLogin, start, wireLogin } from './modules/login.js';
 import { registerScreens, route } from './modules/router.js';
@@ -29,6 +30,7 @@ registerScreens({
   session: mountSession,
   files: mountFiles,
   config: mountSettings,
+  consent: mountConsent,
 });
 // A 401 anywhere, a revoked token's closing event or WebSocket close: back to the login page.
 onSessionEnded(endSession);

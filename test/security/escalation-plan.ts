@@ -76,8 +76,8 @@ const FAKE_IDS: Record<string, string> = { pty: 'pty_00000000000000000000', sess
 export function concretePath(route: string, f: Fixture, fake = false): string {
   const resource = route.split('/')[1] ?? '';
   // OAuth consent requests live minutes and need a client's flow to exist: the matrix sends a made-up
-  // one (escalation-oauth.test.ts drives real ones).
-  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId, oauth: 'BBBBBBBBBBBBBBBBBBBBBB' };
+  // one, the same in both (escalation-oauth.test.ts drives real ones).
+  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId, oauth: FAKE_IDS.oauth! };
   return route
     .replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const id = fake ? FAKE_IDS[resource] : real[resource];

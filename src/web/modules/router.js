@@ -1,12 +1,13 @@
 // @ts-check
-// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config, else home.
+// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config,
+// #/consent/<request> (an OAuth client asking for access), else home.
 // One screen is mounted at a time; mounting returns what disposes it and takes its events.
 import { $, show } from './dom.js';
 import { renderLists } from './lists.js';
 import { canRun, state } from './state.js';
 import { showBanner } from './status.js';
 
-export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config']);
+export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config', 'consent']);
 /** @typedef {typeof SCREENS[number]} Screen */
 
 /** @type {Record<Screen, (arg: string | null) => Mounted> | null} */
