@@ -4,6 +4,7 @@
 // replayed code, a wrong verifier, an unregistered redirect URI, a resource mismatch, a weaker
 // token approving more than it holds, a rotated refresh token reused, a deleted grant.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTokens, listTokens } from '../../src/auth/token-admin.js';
@@ -213,6 +214,61 @@ describe('attacks', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).clients.length).toBeLessThanOrEqual(MAX_CLIENTS);
   });
 });
+
+describe('restarts and limits', () => {
+  it('a restart forgets access tokens; the grant and its refresh token survive, and a refused refresh writes nothing', async () => {
+    // Its own server on a fixed port: the grant's audience is the server's address, which a restart keeps.
+    const port = await freePort();
+    const s2 = await startTestServer({ registrars: await productionRegistrars(), port });
+    try {
+      const admin2 = (await s2.token()).token;
+      const clientId = await registered(s2.url);
+      const { verifier, challenge } = pkce();
+      const code = await approvedCode(s2.url, admin2, await authorize(s2.url, clientId, challenge));
+      const g = (await redeem(s2.url, clientId, code, verifier)).body;
+      const init = (token: string) =>
+        fetch(`${s2.url}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+        });
+      expect((await init(g.access_token)).status).toBe(200);
+      const stat = () => fs.statSync(s2.env.tokenFile).mtimeMs;
+      const before = stat();
+      expect((await refresh(s2.url, clientId, 'tether_' + 'A'.repeat(28))).body.error).toBe('invalid_grant');
+      expect(stat()).toBe(before);
+      await s2.restart();
+      expect(s2.url).toBe(`http://127.0.0.1:${port}`);
+      expect((await init(g.access_token)).status).toBe(401);
+      const r = await refresh(s2.url, clientId, g.refresh_token);
+      expect(r.status).toBe(200);
+      expect((await init(r.body.access_token)).status).toBe(200);
+    } finally {
+      await s2.close();
+    }
+  });
+
+  it('registrations are rate limited per network', async () => {
+    let limited: Response | undefined;
+    for (let i = 0; i < 25 && !limited; i++) {
+      const r = await register(s.url);
+      if (r.status === 429) limited = r;
+    }
+    expect(limited?.status).toBe(429);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 async function createScoped(dir: string) {
   const { createToken } = await import('../../src/auth/token-admin.js');

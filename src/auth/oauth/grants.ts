@@ -61,18 +61,26 @@ export async function createGrant(file: string, input: GrantInput, now = Date.no
 
 export type RotateResult = { ok: true; refreshToken: string; record: TokenRecord } | { ok: false; description: string };
 
+/** Thrown inside the token-file update to leave the file untouched (a refused redemption writes nothing). */
+class Refused extends Error {}
+
 /** Redeems a refresh token for a new one (the old one dies). The grant must belong to `clientId`. */
 export async function rotateRefreshToken(file: string, presented: unknown, clientId: string, now = Date.now()): Promise<RotateResult> {
   const parsed = parseToken(presented);
   if (!parsed.ok) return { ok: false, description: 'the refresh token is malformed' };
   const oldHash = hashToken(parsed.token);
   const refreshToken = generateToken();
-  return updateTokenFile(file, (data) => {
-    const rec = data.tokens.find((t) => t.kind === 'oauth' && t.hash === oldHash);
-    // Unknown, already rotated (a replayed old token) or the grant deleted: all the same answer.
-    if (!rec || rec.client?.id !== clientId) return { data, result: { ok: false, description: 'the refresh token is not valid (rotated, revoked or never issued)' } as RotateResult };
-    if (isExpired(rec, now)) return { data, result: { ok: false, description: 'the grant has expired; authorize the client again' } as RotateResult };
-    rec.hash = hashToken(refreshToken);
-    return { data, result: { ok: true, refreshToken, record: structuredClone(rec) } as RotateResult };
-  });
+  try {
+    return await updateTokenFile(file, (data) => {
+      const rec = data.tokens.find((t) => t.kind === 'oauth' && t.hash === oldHash);
+      // Unknown, already rotated (a replayed old token) or the grant deleted: all the same answer.
+      if (!rec || rec.client?.id !== clientId) throw new Refused('the refresh token is not valid (rotated, revoked or never issued)');
+      if (isExpired(rec, now)) throw new Refused('the grant has expired; authorize the client again');
+      rec.hash = hashToken(refreshToken);
+      return { data, result: { ok: true, refreshToken, record: structuredClone(rec) } as RotateResult };
+    });
+  } catch (err) {
+    if (err instanceof Refused) return { ok: false, description: err.message };
+    throw err;
+  }
 }
