@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Permission } from '../auth/permissions.js';
-import type { LiveConnections } from '../server/connections.js';
 import type { Logger } from '../log.js';
 import { apiCaller, apiErrorText, type ApiCaller, type AppFetch, type CallerSeed } from './api.js';
 import { registerResources } from './resources.js';
@@ -27,7 +26,9 @@ export interface McpSession {
 
 export interface McpSessionsOptions {
   app: AppFetch;
-  connections: LiveConnections;
+  /** The server's live connections (src/server/connections.ts), described here so that mcp/ does
+   * not import server/ (which imports mcp/). */
+  connections: { add(tokenId: string | null, close: (reason: string) => void): () => void };
   log: Logger;
   version: string;
   now?: () => number;
