@@ -1,5 +1,6 @@
 // @ts-check
-// Small DOM helpers. Nothing from the server is ever parsed as HTML: text goes in as text nodes.
+// Small DOM helpers. Nothing from the server is ever inserted as HTML: text goes in as text nodes
+// (agent replies' Markdown is rebuilt from an allowlist of elements: markdown-view.js).
 
 /** The element with this id (the page's markup is fixed: a missing one is a bug). */
 export function $(/** @type {string} */ id) {
