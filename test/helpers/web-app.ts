@@ -46,7 +46,8 @@ export interface WebApp {
   browser: Browser;
   /** A token with every permission, named `web-admin`. */
   admin: { token: string; id: string };
-  newPage(viewport?: ViewportName): Promise<WatchedPage>;
+  /** A page in a fresh context; requests to anything but the test server are aborted and listed in `offLoopback`. */
+  newPage(viewport?: ViewportName): Promise<WatchedPage & { offLoopback: string[] }>;
   /** Opens the page and logs in through the form. */
   login(page: Page, token?: string): Promise<void>;
   /** POST with the admin token; returns the JSON answer. */
@@ -76,7 +77,17 @@ export async function startWebApp(): Promise<WebApp> {
     async newPage(viewport = 'desktop') {
       const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
       contexts.push(context);
-      return watchedPage(context);
+      // Tests send traffic to loopback only, whatever a page under test tries.
+      const offLoopback: string[] = [];
+      const origin = new URL(s.url).origin;
+      await context.route(
+        (url) => url.origin !== origin,
+        (route) => {
+          offLoopback.push(route.request().url());
+          return route.abort();
+        },
+      );
+      return { ...(await watchedPage(context)), offLoopback };
     },
     async login(page, token = admin.token) {
       await page.goto(s.url + '/');

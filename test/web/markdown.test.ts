@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as source from '../../src/web/bundles/markdown.js';
+import { HOSTILE } from '../helpers/hostile-markdown.js';
 
 type Renderer = { renderMarkdown(src: string): string };
 
@@ -84,52 +85,6 @@ function checkSafe(html: string, input: string): URL[] {
   expect(html.replace(TAG, ''), `stray markup from ${JSON.stringify(input)}`).not.toMatch(/</);
   return links;
 }
-
-const HOSTILE = [
-  '<script>alert(1)</script>',
-  '<img src=x onerror=alert(1)>',
-  '<svg onload=alert(1)>',
-  '<a href="javascript:alert(1)">x</a>',
-  '<iframe src="javascript:alert(1)"></iframe>',
-  '[x](javascript:alert(1))',
-  '[x](JaVaScRiPt:alert(1))',
-  '[x](  javascript:alert(1))',
-  '[x](java&#115;cript:alert(1))',
-  '[x](&#x6A;avascript:alert(1))',
-  '[x](&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1))',
-  '[x](<java\tscript:alert(1)>)',
-  '[x](\u0001javascript:alert(1))',
-  '[x](vbscript:msgbox(1))',
-  '[x](VBScript:msgbox(1))',
-  '[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
-  '[x](data:image/png;base64,iVBORw0KGgo=)',
-  '[x](file:///etc/passwd)',
-  '[x](blob:http://page.test/uuid)',
-  '[x][r]\n\n[r]: javascript:alert(1)',
-  '[x][r]\n\n[r]: <data:text/html,<script>alert(1)</script>>',
-  '<javascript:alert(1)>',
-  '<vbscript:msgbox(1)>',
-  '<data:text/html,<script>alert(1)</script>>',
-  'javascript:alert(1)',
-  'see www.example.com and javascript://%0aalert(1)',
-  '![a](javascript:alert(1))',
-  '![a](data:image/png;base64,iVBORw0KGgo=)',
-  '![a" onerror="alert(1)](https://evil.test/x.png)',
-  '![a](https://evil.test/x.png "t\\" onerror=\\"alert(1)")',
-  '[<img src=x onerror=alert(1)>](https://ok.test/)',
-  '**<b onmouseover=alert(1)>x</b>**',
-  '`<script>alert(1)</script>`',
-  '```html\n<script>alert(1)</script>\n```',
-  '```js" onclick="alert(1)\nx\n```',
-  '```"><script>alert(1)</script>\nx\n```',
-  '[x](https://ok.test/ "a\\" onmouseover=\\"alert(1)")',
-  '> <style>body{display:none}</style>\n> - <form action=https://evil.test><input name=t></form>',
-  '- [a](javascript:alert(1))\n  - **[b](vbscript:x)**\n    > `c` <img src=x onerror=1>',
-  '| a | b |\n|:-:|--:|\n| <img src=x onerror=1> | [x](javascript:1) |',
-  '&lt;script&gt;alert(1)&lt;/script&gt;',
-  '<!-- comment --><div style="position:fixed">x</div>',
-  '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
-];
 
 describe.each([
   ['source module', () => source as Renderer],
