@@ -158,7 +158,7 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
     // Made elsewhere: the list is re-rendered with one more session.
     const other = await app.post('/session', { title: 'made-meanwhile' });
     await page.locator(`#session-list a[data-id="${other.id}"]`).waitFor({ timeout: UI_TIMEOUT });
-    expect(await before!.evaluate((el: any) => el.isConnected)).toBe(false); // a new element...
+    expect(await before.evaluate((el: any) => el.isConnected)).toBe(false); // a new element...
     expect(await page.evaluate<string>('document.activeElement.dataset.id')).toBe(first.id); // ...with the focus
     expect((await focused(page)).shown).toBe(true);
     expect(await cspViolations()).toEqual([]);
