@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { deleteTokens } from '../../src/auth/token-admin.js';
 import { screenshot } from '../helpers/browser.js';
 import { UI_TIMEOUT, VIEWPORTS, describeBrowser, runAxe, seriousViolations, startWebApp, type ViewportName, type WebApp } from '../helpers/web-app.js';
 
@@ -165,6 +166,25 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('the login page says once why a token was refused, and what to do', async () => {
+    const gone = await app.s.token(['read'], { name: 'a11y-deleted' });
+    await deleteTokens([gone.id], app.s.env.tokenFile);
+    const expired = await app.s.token(['read'], { name: 'a11y-expired', expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    const { page, errors } = await app.newPage('desktop');
+    await page.goto(app.s.url + '/');
+    await page.locator('#login').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    for (const [token, text] of [
+      [gone.token, 'That token was not accepted: this server does not know it (it may have been deleted).'],
+      [expired.token, 'That token was not accepted: it has expired; create a new one on the server.'],
+      ['tether_short', 'That token was not accepted: it is not a whole tether token (one is tether_ and 28 letters and digits).'],
+    ]) {
+      await page.fill('#login-token', token);
+      await page.click('#login-submit');
+      await expect.poll(() => page.locator('#login-message').innerText(), { timeout: UI_TIMEOUT }).toBe(text);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('a read-only token: its home screen with the note, and its files (no serious or critical violation)', async () => {
     const reader = await app.s.token(['read'], { name: 'a11y-reader' });
     const { page, errors, cspViolations } = await app.newPage('desktop');
@@ -190,7 +210,10 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
       // The login page with an error message on show (its colours are checked too).
       await page.fill('#login-token', 'tether_notarealtoken');
       await page.click('#login-submit');
-      await expect.poll(() => page.locator('#login-message').innerText(), { timeout: UI_TIMEOUT }).toMatch(/not accepted/);
+      // Said once, and what to do (it used to read "not accepted (that token was not accepted)").
+      await expect
+        .poll(() => page.locator('#login-message').innerText(), { timeout: UI_TIMEOUT })
+        .toBe('That token was not accepted: it is not a whole tether token (one is tether_ and 28 letters and digits).');
       await check(page, 'login-error', size);
 
       await app.login(page);
