@@ -253,8 +253,13 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
       await expect.poll(() => page.locator('#file-view').innerText(), { timeout: UI_TIMEOUT }).toContain('hello from the project');
       await check(page, 'files', size);
 
+      // Loaded when GET /config has answered and the screen no longer says "Loading" (whatever
+      // controls it shows the values in).
+      const settings = page.waitForResponse((r) => new URL(r.url()).pathname === '/config' && r.request().method() === 'GET', { timeout: UI_TIMEOUT });
       await page.goto(app.s.url + '/#/config');
-      await expect.poll(() => page.locator('#view-config').innerText(), { timeout: UI_TIMEOUT }).toContain('/bin/bash');
+      expect((await settings).status()).toBe(200);
+      await page.locator('#view-config').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await expect.poll(() => page.locator('#view-config').innerText(), { timeout: UI_TIMEOUT }).not.toMatch(/Loading/);
       await check(page, 'settings', size);
 
       expect(await cspViolations()).toEqual([]);
