@@ -1,7 +1,7 @@
 // @ts-check
 // The sidebar: the terminal and session lists, and which navigation link is active.
 import { api } from './api.js';
-import { $, h } from './dom.js';
+import { $, h, replaceKeepingFocus } from './dom.js';
 import { ago } from './format.js';
 import { canRun, state } from './state.js';
 import { reportError } from './status.js';
@@ -52,8 +52,9 @@ export function terminalTitle(/** @type {string} */ id) {
  */
 function renderList(listId, items, emptyText, route, describe) {
   const cur = state.current;
-  $(listId).replaceChildren(
-    ...(items.length === 0
+  replaceKeepingFocus(
+    $(listId),
+    items.length === 0
       ? [h('li', { className: 'empty' }, emptyText)]
       : items.map((x) => {
           const { dot, label, meta } = describe(x);
@@ -72,7 +73,7 @@ function renderList(listId, items, emptyText, route, describe) {
               h('span', { className: 'meta' }, meta),
             ),
           );
-        })),
+        }),
   );
 }
 

@@ -58,6 +58,19 @@ export function endSession(/** @type {string} */ message) {
   state.ending = false;
 }
 
+/** Why a token was refused, said once (the server's message is added only when it says more). */
+function refusal(/** @type {{ code: string, message: string }} */ e) {
+  const why =
+    e.code === 'malformed_token'
+      ? 'it is not a whole tether token (one is tether_ and 28 letters and digits)'
+      : e.code === 'expired_token'
+        ? 'it has expired; create a new one on the server'
+        : e.code === 'unknown_token' || /not accepted/i.test(e.message)
+          ? 'this server does not know it (it may have been deleted)'
+          : e.message;
+  return `That token was not accepted: ${why}.`;
+}
+
 async function login(/** @type {string} */ token) {
   submitButton().disabled = true;
   try {
@@ -75,7 +88,7 @@ async function login(/** @type {string} */ token) {
         res.status === 429
           ? `Too many failed attempts. Try again in ${retry || 'a few'} seconds.`
           : res.status === 401 || res.status === 400
-            ? `That token was not accepted (${e.message}).`
+            ? refusal(e)
             : `Login failed: ${e.message}`;
       showLogin(text, 'error');
       return;

@@ -1,6 +1,8 @@
 // @ts-check
-// How a session's messages and their parts look. Pure rendering: text goes in as text, never HTML.
+// How a session's messages and their parts look. Text goes in as text, never HTML; the agent's
+// replies are Markdown, rebuilt from an allowlist by markdown-view.js.
 import { h } from './dom.js';
+import { markdownView } from './markdown-view.js';
 
 const ROLE_LABEL = { user: 'You', assistant: 'Agent', shell: 'Shell' };
 
@@ -46,11 +48,11 @@ function shellView(/** @type {PartData} */ d) {
   );
 }
 
-function partView(/** @type {Part} */ part) {
+function partView(/** @type {Part} */ part, /** @type {Message['role']} */ role) {
   const d = part.data || {};
   switch (part.type) {
     case 'text':
-      return h('div', { className: 'part text' }, d.text || '');
+      return role === 'assistant' ? markdownView(d.text || '', 'part text') : h('div', { className: 'part text plain' }, d.text || '');
     case 'reasoning':
       return h('details', { className: 'part reasoning' }, h('summary', {}, 'Thinking'), h('div', { className: 'text' }, d.text || ''));
     case 'tool_call':
@@ -101,7 +103,7 @@ export function messageView(/** @type {Message} */ m) {
     ...m.parts
       .slice()
       .sort((a, b) => a.seq - b.seq)
-      .map(partView),
+      .map((p) => partView(p, m.role)),
     m.error && m.status !== 'completed' ? h('div', { className: 'part error' }, m.error) : null,
   );
 }

@@ -80,6 +80,18 @@ export class TerminalView {
     this.term.onResize(({ cols, rows }) => this.sendControl({ type: 'resize', cols, rows }));
     this.term.onData((data) => this.sendBytes(encoder.encode(data)));
     this.term.onBinary((data) => this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+    // Tab and Shift+Tab belong to the shell, so F6 is the keyboard's way out of the terminal (to
+    // its toolbar); the page says so under the terminal.
+    this.term.attachCustomKeyEventHandler((ev) => {
+      if (ev.key !== 'F6' || ev.ctrlKey || ev.altKey || ev.metaKey) return true;
+      if (ev.type === 'keydown') {
+        ev.preventDefault();
+        const kill = $('term-kill');
+        if (kill instanceof HTMLButtonElement && !kill.disabled) kill.focus();
+        else $('term-title').focus();
+      }
+      return false;
+    });
   }
 
   refit() {
