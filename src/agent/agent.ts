@@ -4,6 +4,7 @@ import { UsageError, errorMessage } from '../errors.js';
 import type { RunCommand } from './command.js';
 import { systemPrompt } from './prompt.js';
 import type { ProviderSettings } from './provider.js';
+import { ModelUnreachableError } from './reach.js';
 import { createTools, isToolFailure } from './tools.js';
 
 // The agent loop: one user prompt, then model steps and tool calls until the model answers
@@ -100,7 +101,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const fail = (err: unknown) => {
     failed = true;
     // Name the provider: "connect ECONNREFUSED" alone does not say which setting to fix.
-    onPart({ type: 'error', message: settings.redact(`model provider ${settings.baseURL}: ${errorMessage(err)}`) });
+    const message =
+      err instanceof ModelUnreachableError
+        ? `cannot reach the model at ${settings.baseURL}: ${err.reason}. That URL is ${settings.urlVariable ? `${settings.urlVariable} in the server's environment` : 'the server setting modelUrl (see `tether config` or the Settings page)'}`
+        : `model provider ${settings.baseURL}: ${errorMessage(err)}`;
+    onPart({ type: 'error', message: settings.redact(message) });
   };
 
   try {

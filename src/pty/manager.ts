@@ -3,8 +3,9 @@
 // these methods to routes and WebSockets.
 //
 // Retention: an exited terminal stays listed (status 'exited', with its exit code and scrollback)
-// so a client can still read how it ended, until it is killed (removed) or until more than
-// `maxExited` exited terminals accumulate; then the oldest of them (by creation) are dropped.
+// so a client can still read how it ended, until it is killed (removed), until `exitedRetentionMs`
+// (10 minutes) after it exited, or until more than `maxExited` exited terminals accumulate; then
+// the oldest of them (by creation) are dropped. Each drop is a `pty.deleted` event.
 // Each holds at most `scrollbackBytes`, so exited terminals cost at most maxExited x 1 MiB.
 
 import { randomBytes } from 'node:crypto';
@@ -32,6 +33,7 @@ const DEFAULTS = {
   clientLowWaterBytes: 256 * 1024,
   slowClientTimeoutMs: 10_000,
   maxExited: 16,
+  exitedRetentionMs: 10 * 60_000,
   killGraceMs: 1000,
   disposeTimeoutMs: 5000,
 };
@@ -74,6 +76,11 @@ export class PtyManager {
   private readonly defaultShell: string;
   private readonly settings: TerminalSettings;
   private readonly maxExited: number;
+  private readonly exitedRetentionMs: number;
+  private readonly now: () => number;
+  /** When each listed exited terminal exited (by `now`). */
+  private readonly exitedAt = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
   /** Listed terminals, in creation order. */
   private readonly terminals = new Map<string, Terminal>();
   /**
@@ -96,6 +103,10 @@ export class PtyManager {
       killGraceMs: positiveInt('killGraceMs', options.killGraceMs, DEFAULTS.killGraceMs, 0),
     };
     this.maxExited = positiveInt('maxExited', options.maxExited, DEFAULTS.maxExited, 0);
+    this.exitedRetentionMs = positiveInt('exitedRetentionMs', options.exitedRetentionMs, DEFAULTS.exitedRetentionMs, 0);
+    this.now = options.now ?? Date.now;
+    // Lists also sweep when read; this keeps watchers' lists (pty.deleted events) in step.
+    this.sweeper = setInterval(() => this.sweepExited(), Math.max(1000, Math.min(60_000, this.exitedRetentionMs))).unref();
   }
 
   /** How long a client may hold the others back (flow control); also how long a closing one may stall. */
@@ -143,7 +154,19 @@ export class PtyManager {
   }
 
   list(): PtyInfo[] {
+    this.sweepExited();
     return [...this.terminals.values()].map((t) => t.info());
+  }
+
+  /** Drops exited terminals older than exitedRetentionMs. */
+  sweepExited(): void {
+    const limit = this.now() - this.exitedRetentionMs;
+    for (const [id, at] of this.exitedAt) if (at <= limit) this.drop(id);
+  }
+
+  private drop(id: string): void {
+    this.exitedAt.delete(id);
+    if (this.terminals.delete(id)) this.publish('pty.deleted', { id });
   }
 
   get(id: string): PtyInfo {
@@ -174,8 +197,7 @@ export class PtyManager {
    */
   async kill(id: string): Promise<void> {
     const t = this.find(id);
-    this.terminals.delete(id);
-    this.publish('pty.deleted', { id });
+    this.drop(id);
     await this.end(t);
   }
 
@@ -192,8 +214,10 @@ export class PtyManager {
    */
   async disposeAll(timeoutMs = DEFAULTS.disposeTimeoutMs): Promise<{ remaining: number[] }> {
     this.closed = true;
+    clearInterval(this.sweeper);
     const all = [...this.live.keys()];
     this.terminals.clear();
+    this.exitedAt.clear();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     try {
@@ -223,6 +247,7 @@ export class PtyManager {
   private onExit(t: Terminal): void {
     const { exitCode, signal } = t.info();
     this.publish('pty.exited', { id: t.id, exitCode, signal });
+    if (this.terminals.has(t.id)) this.exitedAt.set(t.id, this.now());
     // The terminal's process session ends with it: reap background jobs it left behind so they do not
     // outlive the terminal as orphans (only a process that called setsid escapes on purpose).
     void this.end(t);
@@ -231,10 +256,7 @@ export class PtyManager {
 
   private pruneExited(): void {
     const exited = [...this.terminals.values()].filter((t) => !t.running);
-    for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) {
-      this.terminals.delete(t.id);
-      this.publish('pty.deleted', { id: t.id });
-    }
+    for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) this.drop(t.id);
   }
 
   private find(id: string): Terminal {
