@@ -71,7 +71,7 @@ export function effectiveSettings(file: Settings, env: NodeJS.ProcessEnv): Effec
         source: 'env',
         env: variable,
         ...(fromFile !== undefined && fromFile !== fromEnv
-          ? { overridden: true, note: `the config file's ${key} (${fromFile}) is not used: ${variable} in the server's environment takes precedence` }
+          ? { overridden: true, note: `the config file's ${key} (${fromFile}) is not used: the environment takes precedence` }
           : {}),
       };
       return fromEnv;
