@@ -101,8 +101,8 @@ export function effectiveSettings(file: Settings, env: NodeJS.ProcessEnv): Effec
       sources.apiKey.note = `the config file's apiKey is not used: the key comes from where modelUrl comes from (${ENV_MODEL_URL}), so from ${ENV_MODEL_API_KEY}`;
     }
   } else if (urlSource === 'file') {
-    apiKey = fileKey ?? null;
-    sources.apiKey = { source: fileKey ? 'file' : 'default' };
+    apiKey = fileKey ?? password ?? null;
+    sources.apiKey = { source: apiKey ? 'file' : 'default' };
     if (envKey) {
       sources.apiKey.note = `${ENV_MODEL_API_KEY} is not used: it is sent only to ${ENV_MODEL_URL}, and modelUrl comes from the config file`;
     }
