@@ -23,19 +23,28 @@ export interface ChosenSession {
   created: boolean;
   /** An existing shell session: another one is made if it turns out busy. */
   reused: boolean;
+  /** Says which session was made (once), when the server has accepted the request: a session
+   * removed after a refusal is never announced. */
+  announce(): void;
 }
 
 export async function chooseSession(client: TetherClient, flags: SessionFlags, opts: { avoid?: string } = {}): Promise<ChosenSession> {
-  if (flags.session !== undefined) return { id: flags.session, created: false, reused: false };
+  const quiet = () => {};
+  if (flags.session !== undefined) return { id: flags.session, created: false, reused: false, announce: quiet };
   const shared = flags.shell !== undefined && !flags.newSession && flags.title === undefined;
   if (shared && opts.avoid === undefined) {
     const idle = (await client.listSessions()).find((s) => s.title === SHELL_SESSION_TITLE && !s.busy);
-    if (idle) return { id: idle.id, created: false, reused: true };
+    if (idle) return { id: idle.id, created: false, reused: true, announce: quiet };
   }
   const title = shared ? SHELL_SESSION_TITLE : flags.title?.slice(0, 200);
   const s = await client.createSession(title ? { title } : {});
-  process.stderr.write(dim(`session ${visible(s.id)} (continue it with --session ${visible(s.id)})`, process.stderr) + '\n');
-  return { id: s.id, created: true, reused: false };
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    process.stderr.write(dim(`session ${visible(s.id)} (continue it with --session ${visible(s.id)})`, process.stderr) + '\n');
+  };
+  return { id: s.id, created: true, reused: false, announce };
 }
 
 /**

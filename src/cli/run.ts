@@ -100,6 +100,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
+      chosen.announce();
       process.stderr.write('\ninterrupted: aborting the run...\n');
       void client.abortSession(sessionId()).catch(() => {});
     };
@@ -113,6 +114,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
           chosen = await chooseSession(client, opts, { avoid: chosen.id });
           return shell();
         });
+        chosen.announce();
         process.exitCode = reportShell(m, raw, client.url);
       } else {
         const printer = new ReplyPrinter(
@@ -121,7 +123,15 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
           raw,
         );
         const m = await client
-          .sendMessage(sessionId(), message!, (e) => printer.handle(e), ctl.signal)
+          .sendMessage(
+            sessionId(),
+            message!,
+            (e) => {
+              chosen.announce();
+              printer.handle(e);
+            },
+            ctl.signal,
+          )
           .catch(async (err: unknown) => {
             if (!(err instanceof ApiError && err.code === 'no_provider')) throw err;
             // Refused before anything was recorded: do not leave an empty session behind.
@@ -131,6 +141,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
             return null;
           });
         if (m === null) return;
+        chosen.announce();
         if (!printer.printedAnything) {
           for (const part of m.parts) {
             const text = (part.data as { text?: unknown } | null)?.text;

@@ -49,7 +49,9 @@ describe('an unreachable model', () => {
       const errors = parts.filter((p) => p.type === 'error');
       expect(errors).toHaveLength(1);
       const message = (errors[0] as { message: string }).message;
-      expect(message).toMatch(new RegExp(`^cannot reach the model at ${url.replace(/[.]/g, '\\.')}: connection refused \\(is the model server running\\?\\)\\. `));
+      expect(message).toMatch(
+        new RegExp(`^cannot reach the model at ${url.replace(/[.]/g, '\\.')}: connection refused \\(is the model server running\\?\\)\\. `),
+      );
       expect(message).toMatch(where);
     }
   });
@@ -76,17 +78,17 @@ describe('an unreachable model', () => {
 
   it("the caller's abort stays an abort; a failure after connecting is passed on as it was (the SDK may retry it)", async () => {
     const ctl = new AbortController();
-    const reachable = fastFailFetch({ probe: async () => null, fetch: hangingFetch });
+    const reachable = fastFailFetch({ probe: () => Promise.resolve(null), fetch: hangingFetch });
     const pending = reachable('http://127.0.0.1:1/v1', { signal: ctl.signal }).catch((e: unknown) => e);
     ctl.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });
 
     const reset = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
-    const broken = fastFailFetch({ probe: async () => null, fetch: () => Promise.reject(reset) });
+    const broken = fastFailFetch({ probe: () => Promise.resolve(null), fetch: () => Promise.reject(reset) });
     expect(await broken('http://127.0.0.1:1/v1').catch((e: unknown) => e)).toBe(reset);
 
     const ok = new Response('{}');
-    expect(await fastFailFetch({ probe: async () => 'never asked', fetch: async () => ok })('http://127.0.0.1:1/v1')).toBe(ok);
+    expect(await fastFailFetch({ probe: () => Promise.resolve('never asked'), fetch: () => Promise.resolve(ok) })('http://127.0.0.1:1/v1')).toBe(ok);
   });
 
   it('names connect failures found anywhere in the cause chain', () => {

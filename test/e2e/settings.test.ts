@@ -127,7 +127,9 @@ describe.skipIf(found.path === null)('settings, the no-model notice and list clu
       await page.locator('#config-form').waitFor({ timeout: UI_TIMEOUT });
       expect(await page.isDisabled('#set-model')).toBe(true);
       expect(await page.inputValue('#set-model')).toBe('from-the-env');
-      expect(await source(page, 'model')).toMatch(/^Set by TETHER_MODEL in the server's environment: the config file's model \(from-the-file\) is not used: the environment takes precedence/);
+      expect(await source(page, 'model')).toMatch(
+        /^Set by TETHER_MODEL in the server's environment: the config file's model \(from-the-file\) is not used: the environment takes precedence/,
+      );
       expect(await page.locator('#src-model.overridden').count()).toBe(1);
       await screenshot(page, 'settings-desktop-4-env');
       expect(errors).toEqual([]);
@@ -202,7 +204,7 @@ describe.skipIf(found.path === null)('settings, the no-model notice and list clu
     const { page, errors } = await open(admin, SIZES[0], '#/');
     await page.click('#home-session');
     await page.waitForURL(/#\/session\/ses_/, { timeout: UI_TIMEOUT });
-    const id = decodeURIComponent(page.url().split('#/session/')[1]!);
+    const id = decodeURIComponent(page.url().split('#/session/')[1]);
     await page.click('.mode label:has(input[value="shell"])');
     await page.fill('#composer-input', 'echo titled-by-its-first-command');
     await page.keyboard.press('Enter');
@@ -211,7 +213,12 @@ describe.skipIf(found.path === null)('settings, the no-model notice and list clu
     await expect.poll(() => page.locator('#ses-title').innerText(), { timeout: UI_TIMEOUT }).toBe('echo titled-by-its-first-command');
 
     // An exited terminal: shown as exited, and removable without a question.
-    const r = await s.fetch('/pty', { method: 'POST', token: admin, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: '/bin/true', title: 'short-lived' }) });
+    const r = await s.fetch('/pty', {
+      method: 'POST',
+      token: admin,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: '/bin/true', title: 'short-lived' }),
+    });
     const pty = (await r.json()) as { id: string };
     const item = page.locator(`#terminal-list li:has(a[data-id="${pty.id}"])`);
     await expect.poll(() => item.getAttribute('class').catch(() => null), { timeout: UI_TIMEOUT }).toBe('exited');
@@ -219,7 +226,7 @@ describe.skipIf(found.path === null)('settings, the no-model notice and list clu
     await screenshot(page, 'settings-desktop-8-lists');
     await item.locator('button.remove').click();
     await expect.poll(() => item.count(), { timeout: UI_TIMEOUT }).toBe(0);
-    expect((await (await s.fetch(`/pty/${pty.id}`, { token: admin })).status)).toBe(404);
+    expect((await s.fetch(`/pty/${pty.id}`, { token: admin })).status).toBe(404);
 
     // The session on show: removed after a confirmation, and the page goes home.
     page.once('dialog', (d) => void d.accept());

@@ -58,7 +58,7 @@ describe('where each setting comes from', () => {
     });
     expect(((await r.json()) as { status: string }).status).toBe('completed');
     expect(fresh.requests).toHaveLength(1);
-    expect(fresh.requests[0]!.body.model).toBe('stale-model');
+    expect(fresh.requests[0].body.model).toBe('stale-model');
     expect(stale.requests).toHaveLength(0);
   });
 

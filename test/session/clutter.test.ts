@@ -25,7 +25,7 @@ const service = (project: string, withModel = false) => {
     events: bus,
     projectDir: project,
     shell: { killGraceMs: 200 },
-    agent: { config: async () => (withModel ? { modelUrl: model.baseURL, model: 'm' } : {}), env: () => ({}), maxRetries: 0 },
+    agent: { config: () => Promise.resolve(withModel ? { modelUrl: model.baseURL, model: 'm' } : {}), env: () => ({}), maxRetries: 0 },
   });
 };
 
