@@ -5,6 +5,7 @@
 //   running commands does not leave a session per command behind. Created when there is none.
 // - Otherwise a new session, titled by the server from its first message (or --title).
 import type { TetherClient } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 import { dim } from './output.js';
 import { visible } from './sanitize.js';
 
@@ -33,7 +34,12 @@ export async function chooseSession(client: TetherClient, flags: SessionFlags, o
   if (flags.session !== undefined) return { id: flags.session, created: false, reused: false, announce: quiet };
   const shared = flags.shell !== undefined && !flags.newSession && flags.title === undefined;
   if (shared && opts.avoid === undefined) {
-    const idle = (await client.listSessions()).find((s) => s.title === SHELL_SESSION_TITLE && !s.busy);
+    // A server that cannot list sessions (404) just gets a new one: reuse is a convenience.
+    const listed = await client.listSessions().catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return [];
+      throw err;
+    });
+    const idle = listed.find((s) => s.title === SHELL_SESSION_TITLE && !s.busy);
     if (idle) return { id: idle.id, created: false, reused: true, announce: quiet };
   }
   const title = shared ? SHELL_SESSION_TITLE : flags.title?.slice(0, 200);

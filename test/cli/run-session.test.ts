@@ -52,13 +52,17 @@ describe('tether run: sessions', () => {
   }, 60_000);
 
   it('a busy shell session is not waited for: the command runs in another one', async () => {
-    const slow = spawnCli(['run', '--url', s.url, '--shell', 'sleep 3'], env());
+    const slow = spawnCli(['run', '--url', s.url, '--shell', 'sleep 60'], env());
     const exited = new Promise((resolve) => slow.on('close', resolve));
-    await waitFor(async () => (await sessions()).some((x) => x.title === 'shell' && x.busy), { what: 'the shell session to be busy', timeout: 20_000 });
+    const busy = await waitFor(async () => (await sessions()).find((x) => x.title === 'shell' && x.busy), {
+      what: 'the shell session to be busy',
+      timeout: 20_000,
+    });
     const r = await run(['--shell', 'echo meanwhile']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('meanwhile\n');
     expect((await sessions()).filter((x) => x.title === 'shell').length).toBe(2);
+    await s.fetch(`/session/${busy.id}/abort`, { method: 'POST', token });
     await exited;
   }, 60_000);
 });
