@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { stepCountIs, streamText, type FinishReason, type ModelMessage } from 'ai';
+import { DEFAULT_AGENT_MAX_STEPS } from '../config/effective.js';
 import { UsageError, errorMessage } from '../errors.js';
 import type { RunCommand } from './command.js';
 import { systemPrompt } from './prompt.js';
@@ -58,7 +59,8 @@ export interface AgentResult {
   aborted: boolean;
 }
 
-export const DEFAULT_MAX_STEPS = 20;
+/** One default, shown by GET /config too. */
+export const DEFAULT_MAX_STEPS = DEFAULT_AGENT_MAX_STEPS;
 
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const { settings, directory, signal } = options;
