@@ -91,8 +91,9 @@ export function buildProgram(): Command {
     .command('run')
     .description('send a message to a session and print the streamed reply, or run a shell command with --shell')
     .argument('[message]', 'what to ask the agent')
-    .option('--session <id>', 'continue this session (default: create one and print its id)')
-    .option('--title <title>', 'title for a new session')
+    .option('--session <id>', "continue this session (default: a new one; with --shell, the project's shell session)")
+    .option('--new-session', 'with --shell: use a new session instead of the shared "shell" one')
+    .option('--title <title>', 'title for a new session (default: from the first message)')
     .option('--shell <command>', 'run this shell command in the session and exit with its exit code')
     .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
     .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
@@ -100,6 +101,8 @@ export function buildProgram(): Command {
     .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) => (await import('./run.js')).runCommand(message, opts));
+
+  registerConfig(program);
 
   program
     .command('serve')
@@ -115,6 +118,37 @@ export function buildProgram(): Command {
     .action(async (opts: Arg<typeof import('./serve.js').serveCommand>) => (await import('./serve.js')).serveCommand(opts, version()));
 
   return program;
+}
+
+/** `tether config [get|set|unset]`: the server's settings (src/cli/config.ts). */
+function registerConfig(program: Command): void {
+  type Config = typeof import('./config.js');
+  const config = program
+    .command('config')
+    .description("show or change the server's settings (model, API key, shell...), each with its source: environment, config file or default");
+  const common = (c: Command) =>
+    c
+      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+      .option('--json', 'print JSON');
+  common(config.command('list', { isDefault: true }).description('every setting with its value and source (the default)')).action(
+    async (opts: Arg<Config['listCommand']>) => (await import('./config.js')).listCommand(opts),
+  );
+  common(
+    config.command('get').description("one setting's value (exit 1 if it is not set)").argument('<key>', 'modelUrl, model, apiKey, shell or agentMaxSteps'),
+  ).action(async (key: string, opts: Arg<Config['getCommand'], 1>) => (await import('./config.js')).getCommand(key, opts));
+  common(
+    config
+      .command('set')
+      .description("change a setting in the server's config file (needs write and execute)")
+      .argument('<key>', 'modelUrl, model, apiKey, shell or agentMaxSteps')
+      .argument('[value]', 'the value (never for apiKey: it is read from a hidden prompt or --stdin)')
+      .option('--stdin', 'read the value from standard input'),
+  ).action(async (key: string, value: string | undefined, opts: Arg<Config['setCommand'], 2>) => (await import('./config.js')).setCommand(key, value, opts));
+  common(
+    config.command('unset').description("remove a setting from the server's config file (needs write and execute)").argument('<key>', 'the setting'),
+  ).action(async (key: string, opts: Arg<Config['unsetCommand'], 1>) => (await import('./config.js')).unsetCommand(key, opts));
 }
 
 function collect(value: string, previous: string[] = []): string[] {

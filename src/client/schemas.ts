@@ -32,12 +32,26 @@ export const Whoami: z.ZodType<T.Whoami> = z.looseObject({
 
 export const Health = z.looseObject({ ok: z.literal(true) });
 
+const settingSource = z.looseObject({
+  source: literals<T.SettingSource['source']>({ file: true, env: true, default: true }),
+  env: z.string().optional(),
+  overridden: z.boolean().optional(),
+  note: z.string().optional(),
+});
+
 export const PublicConfig: z.ZodType<T.PublicConfig> = z.looseObject({
   shell: z.string().nullable(),
   modelUrl: z.string().nullable(),
   model: z.string().nullable(),
   apiKeySet: z.boolean(),
-  agentMaxSteps: z.number().nullable(),
+  agentMaxSteps: z.number().int(),
+  sources: z.looseObject({
+    modelUrl: settingSource,
+    model: settingSource,
+    apiKey: settingSource,
+    shell: settingSource,
+    agentMaxSteps: settingSource,
+  }),
 });
 
 export const Listing: z.ZodType<T.Listing> = z.looseObject({

@@ -6,6 +6,7 @@ export type { Whoami } from '../auth/shapes.js';
 export type { PtyInfo as Pty, PtyStatus, CreatePty, UpdatePty, PtyTicket, PtyServerMessage, PtyClientMessage } from '../pty/shapes.js';
 
 export type { PublicSettings as PublicConfig, SettingsPatch as ConfigPatch } from '../config/settings.js';
+export type { SettingSource, SettingKey } from '../config/effective.js';
 export type { FileListing as Listing, FileContent, FindFileResult, FindTextResult } from '../fs/shapes.js';
 
 export interface ServerEvent {

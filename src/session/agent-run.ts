@@ -128,7 +128,7 @@ function outcome(
       status: 'error',
       error:
         `the agent stopped at the step limit (${o.maxSteps} model calls) before it finished; ` +
-        'send another message to let it continue, or raise agentMaxSteps with PATCH /config',
+        'send another message to let it continue, or raise agentMaxSteps (`tether config set agentMaxSteps N` or the Settings page)',
     };
   }
   return { status: 'completed', error: null };

@@ -4,12 +4,13 @@ import { DEFAULT_MAX_STEPS } from '../agent/agent.js';
 import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.js';
 import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
-import { checkPin, resolveInside } from '../fs/confine.js';
+import { checkPin, isInside, resolveInside } from '../fs/confine.js';
 import type { Place } from '../fs/place.js';
 import { idOf } from '../fs/reserved.js';
 import { startAgentMessage } from './agent-run.js';
 import { RunEvents, RunRegistry, afterRun, type RunHandle, type RunRegistryOptions, type StartedRun } from './runs.js';
 import { emptyResult, runShell, validateShellOptions, type ShellOptions, type ShellResult } from './shell.js';
+import { titleFrom } from './title.js';
 import { sessionNotFound, type NewMessage, type NewPart, type SessionStore } from './store.js';
 import type { FinalStatus, Message, MessageCreate, Part, Session, SessionCreate, SessionPatch, ShellCommand, ShellPartData } from './types.js';
 
@@ -108,9 +109,12 @@ export class SessionService {
     return session;
   }
 
-  /** The sessions, or those inside `place`. */
+  /**
+   * The sessions this server can run (those whose directory is inside its project: the database is
+   * shared by every server this user starts), or of those, the ones inside `place`.
+   */
   list(place?: Place): Session[] {
-    const all = this.store.listSessions();
+    const all = this.store.listSessions().filter((s) => isInside(this.projectDir, s.directory));
     return place === undefined ? all : all.filter((s) => place.contains(s.directory));
   }
 
@@ -164,6 +168,13 @@ export class SessionService {
    */
   async directory(sessionId: string): Promise<{ path: string; pin: string }> {
     const session = this.store.getSession(sessionId);
+    if (!isInside(this.projectDir, session.directory)) {
+      throw new ForbiddenError(
+        `session ${sessionId} belongs to another project: its directory ${session.directory} is outside this server's project ${this.projectDir}; ` +
+          'use it from a server started with that project, or start a new session here',
+        'session_other_project',
+      );
+    }
     const missing = () =>
       new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
     const replaced = () =>
@@ -286,6 +297,7 @@ export class SessionService {
     this.get(sessionId, options.place);
     const cwd = (await this.directory(sessionId)).path;
     return this.claim(sessionId, tokenId, options, async (run) => {
+      this.autoTitle(sessionId, valid.command);
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
       const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });
@@ -322,28 +334,31 @@ export class SessionService {
     const config = (await this.agent.config?.()) ?? {};
     const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
     const directory = await this.directory(sessionId);
-    return this.claim(
-      sessionId,
-      tokenId,
-      options,
-      (run) =>
-        startAgentMessage({
-          service: this,
-          store: this.store,
-          events: this.events,
-          sessionId,
-          text: input.text,
-          tokenId,
-          settings,
-          directory: directory.path,
-          directoryPin: directory.pin,
-          ...(options.place ? { place: options.place } : {}),
-          maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
-          signal: run.signal,
-          ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
-          ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
-        }).done,
-    );
+    return this.claim(sessionId, tokenId, options, (run) => {
+      this.autoTitle(sessionId, input.text);
+      return startAgentMessage({
+        service: this,
+        store: this.store,
+        events: this.events,
+        sessionId,
+        text: input.text,
+        tokenId,
+        settings,
+        directory: directory.path,
+        directoryPin: directory.pin,
+        ...(options.place ? { place: options.place } : {}),
+        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
+        signal: run.signal,
+        ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
+        ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
+      }).done;
+    });
+  }
+
+  /** A session still untitled takes its title from its first message (see title.ts). */
+  private autoTitle(sessionId: string, text: string): void {
+    const title = titleFrom(text);
+    if (title && this.store.titleIfUntitled(sessionId, title)) this.events.publish('session.updated', { session: this.store.getSession(sessionId) });
   }
 
   /**

@@ -103,13 +103,23 @@ interface FileContent {
   content: string;
 }
 
-/** GET /config */
+/** GET /config: the values the server uses, each with its source. */
 interface Settings {
   shell: string | null;
   modelUrl: string | null;
   model: string | null;
   apiKeySet: boolean;
-  agentMaxSteps: number | null;
+  agentMaxSteps: number;
+  sources: Record<'modelUrl' | 'model' | 'apiKey' | 'shell' | 'agentMaxSteps', SettingSource>;
+}
+
+interface SettingSource {
+  source: 'file' | 'env' | 'default';
+  /** With source env: the variable. */
+  env?: string;
+  /** The config file's value for it is not used. */
+  overridden?: boolean;
+  note?: string;
 }
 
 /** The `properties` of an event on GET /event or on a session's own stream: free-form JSON. */

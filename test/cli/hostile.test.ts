@@ -117,7 +117,9 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(stripEscapes(EVIL)).toBe('Xevilx');
     expect(r.stderr).toContain(`[${EVIL_VISIBLE}`); // the tool name
     expect(r.stderr).toContain(`error: ${EVIL_VISIBLE}`); // the error part
-    expect(r.stderr).toContain(`the run ended error: ${EVIL_VISIBLE}`);
+    // Said once (issue 12): the error part already showed the run's error, so its ending does not repeat it.
+    expect(r.stderr.split(`error: ${EVIL_VISIBLE}`)).toHaveLength(2);
+    expect(r.stderr).not.toContain('the run ended');
     expect(r.stderr).toContain('session ses_hostile (continue it with --session ses_hostile)');
   });
 

@@ -215,7 +215,8 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     ...(options.shell ? { shell: options.shell } : {}),
     agent: {
       config: () => ctx.settings.get(),
-      ...(options.env ? { env: options.env } : {}),
+      // The same environment GET /config reads, so what it shows is what the agent uses.
+      env: options.env ?? ctx.settings.env,
       ...(options.modelRetries !== undefined ? { maxRetries: options.modelRetries } : {}),
       ...(options.textSnapshotMs !== undefined ? { snapshotIntervalMs: options.textSnapshotMs } : {}),
     },

@@ -98,7 +98,7 @@ export function authHeaders() {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body] sent as JSON
- * @param {{ headers?: Record<string, string>, signal?: AbortSignal }} [init]
+ * @param {{ headers?: Record<string, string>, signal?: AbortSignal, keepalive?: boolean }} [init]
  * @returns {Promise<Response>}
  */
 async function request(method, path, body, init = {}) {
@@ -114,6 +114,8 @@ async function request(method, path, body, init = {}) {
       credentials: 'same-origin',
       cache: 'no-store',
       signal: init.signal,
+      // Outlives the page (a request sent as it closes).
+      keepalive: init.keepalive,
     });
   } catch (err) {
     if (err instanceof Error && err.name === 'AbortError') throw err;
@@ -136,10 +138,11 @@ async function request(method, path, body, init = {}) {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
+ * @param {{ keepalive?: boolean }} [init]
  * @returns {Promise<any>}
  */
-export async function api(method, path, body) {
-  const res = await request(method, path, body);
+export async function api(method, path, body, init) {
+  const res = await request(method, path, body, init);
   if (res.status === 204) return null;
   return res.json();
 }

@@ -104,6 +104,9 @@ export function messageView(/** @type {Message} */ m) {
       .slice()
       .sort((a, b) => a.seq - b.seq)
       .map((p) => partView(p, m.role)),
-    m.error && m.status !== 'completed' ? h('div', { className: 'part error' }, m.error) : null,
+    // The run's error, unless an error part already says it (said once, not twice).
+    m.error && m.status !== 'completed' && !m.parts.some((p) => p.type === 'error' && p.data && p.data.message === m.error)
+      ? h('div', { className: 'part error' }, m.error)
+      : null,
   );
 }
