@@ -44,8 +44,18 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   }
   process.stdout.write(
     table(
-      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
-      tokens.map((t) => [t.id, t.name, t.permissions.join(','), shortTime(t.createdAt), shortTime(t.expiresAt), shortTime(t.lastUsedAt), t.status]),
+      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'SHARES'],
+      tokens.map((t) => [
+        t.id,
+        t.name,
+        t.permissions.join(','),
+        shortTime(t.createdAt),
+        shortTime(t.expiresAt),
+        shortTime(t.lastUsedAt),
+        t.status,
+        // A share link's token: what it lets its holder watch (and nothing else).
+        t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : '-',
+      ]),
     ),
   );
 }

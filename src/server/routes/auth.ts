@@ -5,14 +5,21 @@ import { authErrors, jsonContent } from './common.js';
 const whoami = createRoute({
   method: 'get',
   path: '/auth/whoami',
-  summary: "The calling token's id, name, permissions and expiry",
+  summary: "The calling token's id, name, permissions and expiry (and, for a share link's token, its kind and target)",
   responses: { 200: jsonContent(WhoamiSchema.openapi('Whoami'), 'The token'), ...authErrors },
 });
 
 export function registerAuth(app: OpenAPIHono): void {
   app.openapi(whoami, (c) => {
     const a = c.get('auth');
-    const body: Whoami = { id: a.tokenId, name: a.name, permissions: a.permissions, expiresAt: a.expiresAt, authenticatedBy: a.via };
+    const body: Whoami = {
+      id: a.tokenId,
+      name: a.name,
+      permissions: a.permissions,
+      expiresAt: a.expiresAt,
+      authenticatedBy: a.via,
+      ...(a.share ? { kind: 'share' as const, target: a.share } : {}),
+    };
     return c.json(body, 200);
   });
 }

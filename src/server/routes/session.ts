@@ -30,6 +30,7 @@ import type { ServerContext } from '../context.js';
 import type { RouteRegistrar } from '../context.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
+import { createShare, shareRoute } from './share.js';
 
 export interface SessionRoutesOptions {
   /** Default `$XDG_DATA_HOME/tether/tether.db`, resolved when the routes are registered. */
@@ -265,6 +266,12 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
   });
 
   app.openapi(abortRun, async (c) => c.json({ aborted: await service.abortAndWait(c.req.valid('param').id) }, 200));
+
+  app.openapi(shareRoute('session', IdParam), async (c) => {
+    const { id } = c.req.valid('param');
+    service.get(id); // 404 for an unknown session
+    return c.json(await createShare(c, ctx, { type: 'session', id }, c.req.valid('json')), 201);
+  });
 }
 
 /** The caller's own event stream if it asked for one, else the finished message. */
