@@ -3,6 +3,9 @@
 import { createToken } from '../../src/auth/token-admin.js';
 import type { TestServer } from '../helpers/server.js';
 
+/** What the helpers use of a test server. */
+export type ShareServer = Pick<TestServer, 'fetch' | 'env'>;
+
 export interface MadeShare {
   token: string;
   id: string;
@@ -11,7 +14,7 @@ export interface MadeShare {
 }
 
 /** POST /<type>/<id>/share with `token`; throws unless 201. */
-export async function makeShare(s: TestServer, type: 'pty' | 'session', id: string, token: string, body: unknown = {}): Promise<MadeShare> {
+export async function makeShare(s: ShareServer, type: 'pty' | 'session', id: string, token: string, body: unknown = {}): Promise<MadeShare> {
   const res = await s.fetch(`/${type}/${id}/share`, { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = await res.json();
   if (res.status !== 201) throw new Error(`POST /${type}/${id}/share -> ${res.status}: ${JSON.stringify(json)}`);
@@ -19,7 +22,7 @@ export async function makeShare(s: TestServer, type: 'pty' | 'session', id: stri
 }
 
 /** A share token expiring `ms` from now (shorter than the API's one-minute minimum). */
-export async function briefShare(s: TestServer, type: 'pty' | 'session', id: string, ms: number): Promise<{ token: string; id: string; expiresAt: number }> {
+export async function briefShare(s: ShareServer, type: 'pty' | 'session', id: string, ms: number): Promise<{ token: string; id: string; expiresAt: number }> {
   const expiresAt = Date.now() + ms;
   const { token, record } = await createToken(
     { permissions: ['read'], expiresAt: new Date(expiresAt).toISOString(), kind: 'share', target: { type, id } },
