@@ -59,11 +59,15 @@ export function openShareDialog(/** @type {'pty' | 'session'} */ type, /** @type
     url.select();
     void navigator.clipboard?.writeText(url.value).catch(() => {});
   };
-  $as('share-close', HTMLButtonElement).onclick = () => dialog.close();
   // The link is a secret: gone from the page once the dialog closes (Close, Escape).
-  dialog.onclose = () => {
+  const forget = () => {
     url.value = '';
     $('share-note').textContent = '';
   };
+  $as('share-close', HTMLButtonElement).onclick = () => {
+    forget();
+    dialog.close();
+  };
+  dialog.onclose = forget;
   dialog.showModal();
 }
