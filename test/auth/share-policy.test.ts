@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROUTE_RULES, SHARE_RULES, mayHoldWebLogin, shareDecision, shareEventVisible, viewOnlyConnection, type ShareTarget } from '../../src/auth/policy.js';
 import { createShareToken, shareLink } from '../../src/auth/share.js';
+import { createToken } from '../../src/auth/token-admin.js';
 import { SHARE_MAX_EXPIRY_MS, parseShareExpiry } from '../../src/auth/spec.js';
 import { readTokenFile } from '../../src/auth/token-file.js';
 import { tempEnv } from '../helpers/env.js';
@@ -194,6 +195,25 @@ describe('createShareToken', () => {
       // A bad expiry writes nothing.
       await expect(createShareToken({ target: PTY, expires: 'never' }, env.tokenFile)).rejects.toThrow(/always expires/);
       expect((await readTokenFile(env.tokenFile)).tokens).toHaveLength(2);
+    } finally {
+      env.cleanup();
+    }
+  });
+
+  it('drops expired share tokens (and only those) when the next one is made, and caps the live ones', async () => {
+    const env = tempEnv();
+    try {
+      const past = new Date(Date.now() - 1000).toISOString();
+      await createToken({ name: 'old-share', permissions: ['read'], expiresAt: past, kind: 'share', target: PTY }, env.tokenFile);
+      await createToken({ name: 'old-ordinary', permissions: ['read'], expiresAt: past }, env.tokenFile);
+      await createShareToken({ target: PTY, name: 'live-1' }, env.tokenFile, Date.now(), 2);
+      expect((await readTokenFile(env.tokenFile)).tokens.map((t) => t.name)).toEqual(['old-ordinary', 'live-1']);
+      await createShareToken({ target: SES, name: 'live-2' }, env.tokenFile, Date.now(), 2);
+      await expect(createShareToken({ target: SES, name: 'live-3' }, env.tokenFile, Date.now(), 2)).rejects.toMatchObject({
+        status: 409,
+        code: 'too_many_shares',
+      });
+      expect((await readTokenFile(env.tokenFile)).tokens.map((t) => t.name)).toEqual(['old-ordinary', 'live-1', 'live-2']);
     } finally {
       env.cleanup();
     }
