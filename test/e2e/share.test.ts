@@ -279,6 +279,16 @@ describe.skipIf(found.path === null)('share links in Chromium', () => {
     await ui.page.goto(`${s.url}/#/session/${ses.id}`);
     await ui.page.locator('#ses-share').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(ui.errors).toEqual([]);
+    const { token: rx } = await s.token(['read', 'execute']);
+    const weak = await newPage();
+    await weak.page.goto(s.url + '/');
+    await weak.page.fill('#login-token', rx);
+    await weak.page.click('#login-submit');
+    await weak.page.locator('#app').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await weak.page.goto(`${s.url}/#/terminal/${id}`);
+    await weak.page.locator('#term-title').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await expect.poll(() => weak.page.locator('#term-title').innerText(), { timeout: UI_TIMEOUT }).not.toBe('Terminal');
+    expect(await weak.page.locator('#term-share').isHidden()).toBe(true);
     expect(viewer.errors).toEqual([]);
     owner.close();
   });
