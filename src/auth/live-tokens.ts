@@ -31,6 +31,11 @@ export class LiveTokens {
     this.stamp = snap.stamp;
   }
 
+  /** The token file followed (share links are written to it through token-admin). */
+  get file(): string {
+    return this.opts.file;
+  }
+
   current(): TokenIndex {
     const now = performance.now();
     if (now - this.checkedAt >= MAX_STALENESS_MS) {

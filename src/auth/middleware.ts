@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
-import { missingPermissions, requiredPermissions } from './policy.js';
+import { missingPermissions, requiredPermissions, shareDecision, type ShareTarget } from './policy.js';
 import { describeMalformed } from './token-format.js';
 import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
 import type { FailureLimiter } from './limiter.js';
@@ -27,6 +27,8 @@ export interface AuthInfo {
   /** The directories the token is confined to (absolute real paths); null: unscoped. Every route
    * that touches a place reads it through src/server/place.ts. */
   scopes: readonly string[] | null;
+  /** Present only for a share token: the one terminal or session it may watch. */
+  share?: ShareTarget;
 }
 
 export type { CredentialSource };
@@ -125,7 +127,10 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       return c.json(errorBody(`${refusal!.reason}_token`, refusal!.message), 401);
     }
 
-    const missing = missingPermissions(decision.permissions, record.permissions);
+    // A share token is decided by its own table (policy.ts), not by what its permissions would allow.
+    const share = record.kind === 'share' ? shareDecision(record.target, { method: c.req.method, path: c.req.path, upgrade }) : null;
+    if (share && !share.ok) return c.json(errorBody(share.code, share.message), share.status);
+    const missing = missingPermissions(share ? share.needs : decision.permissions, record.permissions);
     if (missing.length > 0) {
       return c.json(
         errorBody(
@@ -150,6 +155,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       expiresAt: record.expiresAt,
       via: presented!.via,
       scopes,
+      ...(share && record.target ? { share: record.target } : {}),
     } satisfies AuthInfo);
     opts.onAuthenticated?.(record);
     return next();

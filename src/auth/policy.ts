@@ -39,6 +39,8 @@ export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: st
   { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
   { methods: ['POST', 'DELETE'], path: '/auth/session' },
   { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-protected-resource/mcp' },
+  // The share page: static, like the login page; the token stays in the fragment, read by the page.
+  { methods: ['GET', 'HEAD'], path: '/share' },
 ];
 
 export interface RouteRule {
@@ -72,6 +74,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/health', [], 'public: liveness only'),
   R('GET', '/', [], 'public: the web UI page'),
   R('GET', '/ui/*', [], 'public: the web UI static files'),
+  R('GET', '/share', [], 'public: the share page (static; the token is in the fragment, never sent with it)'),
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
   R('GET', '/.well-known/oauth-protected-resource/mcp', [], 'public: RFC 9728 metadata of /mcp (names the server, holds no data)'),
@@ -95,6 +98,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('PUT', '/pty/:id', ['write', 'execute'], 'resizes a terminal'),
   R('DELETE', '/pty/:id', ['write', 'execute'], 'ends a terminal'),
   R('POST', '/pty/:id/ticket', ['write', 'execute'], 'a ticket that opens the terminal'),
+  R('POST', '/pty/:id/share', ['read', 'write', 'execute'], 'a share link: lets anyone holding it watch the terminal'),
   R('GET', '/pty/:id/connect', ['read', 'execute'], 'the terminal stream (a WebSocket upgrade)'),
   R('GET', '/session', ['read', 'execute'], 'agent sessions'),
   R('POST', '/session', ['write', 'execute'], 'creates an agent session'),
@@ -105,6 +109,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('POST', '/session/:id/message', ['write', 'execute'], 'runs the agent'),
   R('POST', '/session/:id/shell', ['write', 'execute'], 'runs a command'),
   R('POST', '/session/:id/abort', ['write', 'execute'], 'stops a run'),
+  R('POST', '/session/:id/share', ['read', 'write', 'execute'], 'a share link: lets anyone holding it watch the session'),
   R('POST', '/mcp', ['read'], 'MCP messages; each tools/call is decided by TOOL_RULES', 'body-decides'),
   R('GET', '/mcp', ['read'], "the MCP session's notification stream"),
   R('DELETE', '/mcp', ['read'], "ends the caller's own MCP session", 'body-decides'),
@@ -243,4 +248,96 @@ export const EVENT_PERMISSION: ReadonlyArray<readonly [prefix: string, needs: Pe
 
 export function eventVisible(type: string, granted: readonly Permission[]): boolean {
   return EVENT_PERMISSION.every(([prefix, needs]) => !type.startsWith(prefix) || granted.includes(needs));
+}
+
+// --- Share tokens ---
+// A share token (kind `share`: permissions exactly read, bound to one terminal or session, always
+// expiring) is not judged by its permissions. It reaches what SHARE_RULES lists, for its own target
+// only, and nothing else: every other request is 403 `outside_share`, and the same routes for
+// another terminal or session are 404, the answer an id that exists nowhere gets, so a share token
+// cannot learn which others exist. The guard asks shareDecision instead of the tables above.
+
+/** What a share token is bound to (the token record's `target`). */
+export interface ShareTarget {
+  type: 'pty' | 'session';
+  id: string;
+}
+
+export interface ShareRule {
+  /** Router syntax; `:id` must be the token's own target id. The method is GET (HEAD shares it). */
+  path: string;
+  /** The target type whose id `:id` is; null: the route has no id. */
+  target: ShareTarget['type'] | null;
+  /** A WebSocket upgrade is accepted here (and nowhere else). */
+  upgrade: boolean;
+  why: string;
+}
+
+export const SHARE_RULES: readonly ShareRule[] = [
+  { path: '/auth/whoami', target: null, upgrade: false, why: 'its own metadata, target and expiry, for the share page' },
+  { path: '/event', target: null, upgrade: false, why: 'lifecycle events of its own target only (shareEventVisible)' },
+  { path: '/pty/:id', target: 'pty', upgrade: false, why: "the terminal's size, title and status" },
+  { path: '/pty/:id/connect', target: 'pty', upgrade: true, why: 'the terminal stream, always view only (viewOnlyConnection)' },
+  { path: '/session/:id', target: 'session', upgrade: false, why: "the session's title, directory and status" },
+  { path: '/session/:id/message', target: 'session', upgrade: false, why: "the session's messages, tool calls and shell results" },
+];
+
+export type ShareDecision = { ok: true; needs: Permission[] } | { ok: false; status: 403 | 404; code: string; message: string };
+
+/** What the route's own 404 says for an id that does not exist, word for word. */
+const NOT_FOUND: Record<ShareTarget['type'], (id: string) => { code: string; message: string }> = {
+  pty: (id) => ({ code: 'not_found', message: `terminal "${id.slice(0, 100)}" not found` }),
+  session: (id) => ({ code: 'session_not_found', message: `session "${id}" not found` }),
+};
+
+export function shareDecision(target: ShareTarget | undefined, { method, path, upgrade }: PolicyInput): ShareDecision {
+  const what = target ? `${target.type === 'pty' ? 'terminal' : 'session'} ${target.id}` : 'nothing';
+  const refuse: ShareDecision = {
+    ok: false,
+    status: 403,
+    code: 'outside_share',
+    message: `this is a share link token: it can only watch ${what} (read only); ${upgrade ? 'a WebSocket upgrade to' : method} ${path} is not part of it`,
+  };
+  // A share record without a target reaches nothing (never fails open).
+  if (!target || (method !== 'GET' && method !== 'HEAD')) return refuse;
+  const parts = path.split('/').slice(1);
+  for (const rule of SHARE_RULES) {
+    const segments = rule.path.split('/').slice(1);
+    if (segments.length !== parts.length || !segments.every((s, i) => (s === ':id' ? parts[i] !== '' : s === parts[i]))) continue;
+    if (upgrade && !rule.upgrade) return refuse;
+    if (rule.target === null) return { ok: true, needs: ['read'] };
+    if (rule.target !== target.type) return refuse;
+    const id = parts[segments.indexOf(':id')]!;
+    if (id !== target.id) return { ok: false, status: 404, ...NOT_FOUND[rule.target](id) };
+    return { ok: true, needs: ['read'] };
+  }
+  return refuse;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Whether an event on `GET /event` reaches a share token: only those about its own target. */
+export function shareEventVisible(target: ShareTarget, event: { type: string; properties: Record<string, unknown> }): boolean {
+  const p = event.properties;
+  if (target.type === 'pty') {
+    if (!event.type.startsWith('pty.')) return false;
+    return (isObject(p.info) ? p.info.id : p.id) === target.id;
+  }
+  if (!event.type.startsWith('session.') && !event.type.startsWith('message.')) return false;
+  return (isObject(p.session) ? p.session.id : p.sessionId) === target.id;
+}
+
+/**
+ * Whether a terminal connection is view only (the server ignores its input and resize frames):
+ * always for a share token, and for any other token that asks with `?view=1`. Watching needs what
+ * attaching needs (read + execute: terminal output is execute-level, DESIGN 3a); only a share
+ * token, made by a holder of read + write + execute on that terminal, watches with read alone.
+ */
+export function viewOnlyConnection(share: ShareTarget | undefined, asked: boolean): boolean {
+  return share !== undefined || asked;
+}
+
+/** Whether a token may be exchanged for a web login (`POST /auth/session`): a share token may not. */
+export function mayHoldWebLogin(kind: string | undefined): boolean {
+  return kind !== 'share';
 }

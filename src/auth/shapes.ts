@@ -71,6 +71,9 @@ export const WhoamiSchema = z.object({
   authenticatedBy: z.string(),
   /** Only for a scoped token: the directories it is confined to. */
   scopes: record.scopes,
+  /** Only for a share token: `share`, and the one terminal or session it may watch. */
+  kind: record.kind,
+  target: record.target,
 });
 export type Whoami = z.infer<typeof WhoamiSchema>;
 
@@ -88,3 +91,22 @@ export const WebLoginResultSchema = z.object({
   }),
 });
 export type WebLoginResult = z.infer<typeof WebLoginResultSchema>;
+
+/** `POST /pty/:id/share`, `POST /session/:id/share`: a share link's lifetime and name. */
+export const ShareCreateSchema = z
+  .object({
+    expires: z.string().min(1).max(64).optional().meta({ description: 'A duration (15m, 1h, 2d, 7d) or a future ISO date-time; default 1h, at most 7 days' }),
+    name: record.name.optional(),
+  })
+  .strict();
+export type ShareCreate = z.infer<typeof ShareCreateSchema>;
+
+/** The new share link, shown once: `url` carries the token in its fragment. */
+export const ShareLinkSchema = z.object({
+  id: record.id,
+  name: record.name,
+  target: z.object({ type: z.enum(SHARE_TARGET_TYPES), id: z.string() }),
+  expiresAt: isoDateTime,
+  url: z.string().meta({ description: 'http(s)://HOST:PORT/share#<token>: the only time the token is shown' }),
+});
+export type ShareLink = z.infer<typeof ShareLinkSchema>;

@@ -52,7 +52,7 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   }
   process.stdout.write(
     table(
-      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'SCOPES'],
+      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'SCOPES', 'SHARES'],
       tokens.map((t) => [
         t.id,
         t.name,
@@ -62,6 +62,8 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
         shortTime(t.lastUsedAt),
         t.status,
         t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : '-',
+        // A share link's token: what it lets its holder watch (and nothing else).
+        t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : '-',
       ]),
     ),
   );

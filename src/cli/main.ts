@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { TetherError } from '../errors.js';
-import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED } from '../auth/spec.js';
+import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED, SHARE_EXPIRES_ACCEPTED } from '../auth/spec.js';
 import { visible } from './sanitize.js';
 
 // Commander hands options over untyped; each action names the type its command takes. Type-only:
@@ -77,10 +77,31 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .action(async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts));
 
+  const share = program
+    .command('share')
+    .description('a read-only link to watch one terminal or session: expires, shown once, revoked with `tether auth token delete`');
+  for (const [type, noun, example] of [
+    ['pty', 'terminal', 'pty_0123456789abcdef'],
+    ['session', 'agent session', 'ses_3q2ZK7m9TgWv0xYbL1cR8A'],
+  ] as const) {
+    share
+      .command(type)
+      .description(`print a link that lets whoever holds it watch this ${noun} (and nothing else) until it expires`)
+      .argument('<id>', `the ${noun}'s id, e.g. ${example}`)
+      .option('--expires <spec>', `${SHARE_EXPIRES_ACCEPTED} (default: 1h)`)
+      .option('--name <name>', 'token name (default: share-<id>-<random>)')
+      .option('--json', 'print one JSON object {id, name, target, expiresAt, url}')
+      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096); the link uses the address you reach it at')
+      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials); needs read, write and execute')
+      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+      .action(async (id: string, opts: Arg<typeof import('./share.js').shareCommand, 2>) => (await import('./share.js')).shareCommand(type, id, opts));
+  }
+
   program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')
+    .option('--view', 'with --pty: watch only; nothing you type is sent (any token that may attach, or a share link token)')
     .option('--command <cmd>', "for a new terminal: the program to run (default: the server's shell)")
     .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')

@@ -130,13 +130,18 @@ export class TetherClient {
   updatePty = (id: string, body: T.UpdatePty) => this.request('PUT', `/pty/${encodeURIComponent(id)}`, S.Pty, { body });
   deletePty = async (id: string): Promise<void> => void (await this.request('DELETE', `/pty/${encodeURIComponent(id)}`, S.Anything));
   ptyTicket = (id: string) => this.request('POST', `/pty/${encodeURIComponent(id)}/ticket`, S.PtyTicket);
+  /** A read-only share link to a terminal or session (shown once). */
+  share = (type: 'pty' | 'session', id: string, body: T.ShareCreate = {}) =>
+    this.request('POST', `/${type}/${encodeURIComponent(id)}/share`, S.ShareLink, { body });
 
   /** Opens the terminal WebSocket (Node: the `ws` package); credentials ride in the subprotocol offer.
    * The socket is returned paused: attach listeners, then call `resume()`. A redirect is refused
-   * like any other (`ws` follows none unless told to; said here so it stays that way). */
-  async connectPty(id: string): Promise<import('ws').WebSocket> {
+   * like any other (`ws` follows none unless told to; said here so it stays that way). With
+   * `view`, the connection is view only: the server ignores whatever it sends. */
+  async connectPty(id: string, opts: { view?: boolean } = {}): Promise<import('ws').WebSocket> {
     const { WebSocket } = await import('ws');
-    const ws = new WebSocket(this.wsUrl(`/pty/${encodeURIComponent(id)}/connect`), this.wsProtocols(), { followRedirects: false });
+    const path = `/pty/${encodeURIComponent(id)}/connect${opts.view ? '?view=1' : ''}`;
+    const ws = new WebSocket(this.wsUrl(path), this.wsProtocols(), { followRedirects: false });
     return new Promise((resolve, reject) => {
       // Paused: the scrollback can arrive with the handshake, before the caller has listeners.
       // The caller attaches its handlers, then calls ws.resume().

@@ -28,6 +28,12 @@ export const Whoami: z.ZodType<T.Whoami> = z.looseObject({
   expiresAt: isoTime.nullable(),
   authenticatedBy: z.string(),
   scopes: z.array(z.string()).optional(),
+  // Unknown kinds or targets from a newer server read as absent.
+  kind: z.enum(['share', 'device']).optional().catch(undefined),
+  target: z
+    .object({ type: z.enum(['pty', 'session']), id: z.string() })
+    .optional()
+    .catch(undefined),
 });
 
 export const Health = z.looseObject({ ok: z.literal(true) });
@@ -95,6 +101,15 @@ export const Pty: z.ZodType<T.Pty> = z.looseObject({
   signal: z.number().int().nullable(),
   createdAt: z.string(),
   ownerTokenId: z.string().nullable(),
+});
+
+/** A new share link (its `url` carries the token in the fragment). */
+export const ShareLink: z.ZodType<T.ShareLink> = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  target: z.object({ type: z.enum(['pty', 'session']), id: z.string() }),
+  expiresAt: isoTime,
+  url: z.string().regex(/^https?:\/\/[^#\s]+\/share#tether_[0-9A-Za-z]{28}$/, 'expected a link http(s)://HOST:PORT/share#<token>'),
 });
 
 export const PtyTicket: z.ZodType<T.PtyTicket> = z.looseObject({ ticket: z.string(), expiresAt: z.string(), url: z.string() });

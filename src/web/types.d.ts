@@ -11,6 +11,9 @@ interface Me {
   name: string;
   permissions: Permission[];
   expiresAt: string | null;
+  /** Only for a share link's token: `share`, and what it may watch. */
+  kind?: string;
+  target?: { type: 'pty' | 'session'; id: string };
 }
 
 interface Can {

@@ -31,6 +31,7 @@ import type { RouteRegistrar } from '../context.js';
 import { placeOf, startDirectory } from '../place.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
+import { createShare, shareRoute } from './share.js';
 
 export interface SessionRoutesOptions {
   /** Default `$XDG_DATA_HOME/tether/tether.db`, resolved when the routes are registered. */
@@ -286,6 +287,12 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     const { id } = c.req.valid('param');
     visible(c, id);
     return c.json({ aborted: await service.abortAndWait(id) }, 200);
+  });
+
+  app.openapi(shareRoute('session', IdParam), async (c) => {
+    const { id } = c.req.valid('param');
+    visible(c, id); // 404 for an unknown session (and one outside the caller's scopes)
+    return c.json(await createShare(c, ctx, { type: 'session', id }, c.req.valid('json')), 201);
   });
 }
 

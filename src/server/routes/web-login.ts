@@ -5,6 +5,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, readCookie } from '../../auth/credential-headers.js';
+import { mayHoldWebLogin } from '../../auth/policy.js';
 import { WebLoginRequestSchema, WebLoginResultSchema, type WebLoginResult } from '../../auth/shapes.js';
 import type { RouteRegistrar } from '../context.js';
 import { errorJson } from '../http-errors.js';
@@ -18,7 +19,13 @@ const login = createRoute({
   path: '/auth/session',
   summary: 'Web UI login: exchange a token for an HttpOnly, SameSite=Strict login cookie (no token header needed; rate limited)',
   request: { body: { content: { 'application/json': { schema: Login } }, required: true } },
-  responses: { 200: jsonContent(LoginResult, 'Logged in; Set-Cookie carries the login'), 400: errors[400], 401: errors[400], 429: errors[400] },
+  responses: {
+    200: jsonContent(LoginResult, 'Logged in; Set-Cookie carries the login'),
+    400: errors[400],
+    401: errors[400],
+    403: errors[400],
+    429: errors[400],
+  },
 });
 
 const logout = createRoute({
@@ -59,6 +66,14 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
       );
     }
     const rec = result.record;
+    if (!mayHoldWebLogin(rec.kind)) {
+      return errorJson(
+        c,
+        403,
+        'share_token_not_a_login',
+        'this is a share link token: open its link (/share#<token>) to watch what it shares; it cannot log in',
+      );
+    }
     // At the global cap this throws a 429 rather than evicting another token's login.
     const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
     c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure(c) ? '; Secure' : ''}`);

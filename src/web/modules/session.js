@@ -5,10 +5,11 @@
 import { ApiError, api, apiStream, endSession, sessionEndedMessage } from './api.js';
 import { $, $as, h, show } from './dom.js';
 import { refreshListsSoon } from './lists.js';
-import { messageView } from './messages.js';
+import { applyRunEvent, messageView } from './messages.js';
 import { navigate } from './router.js';
 import { readJsonEvents } from './sse.js';
 import { state } from './state.js';
+import { wireShare } from './share-dialog.js';
 import { reportError, showBanner } from './status.js';
 
 const EMPTY = 'No messages yet. Ask the agent something, or switch to Shell and run a command.';
@@ -33,33 +34,6 @@ function noModelNotice(/** @type {string} */ message) {
 function shellMode() {
   const checked = document.querySelector('input[name="mode"]:checked');
   return checked instanceof HTMLInputElement && checked.value === 'shell';
-}
-
-/**
- * Applies one event of a run's stream to the messages it holds.
- * @param {Map<string, Message>} messages
- * @param {string} type
- * @param {EventProps} props
- */
-export function applyRunEvent(messages, type, props) {
-  if (type === 'message.created' && props.message) {
-    messages.set(props.message.id, { ...props.message, parts: props.message.parts || [] });
-  } else if ((type === 'message.part' || type === 'message.part.updated') && props.part) {
-    const m = messages.get(props.part.messageId);
-    if (m) m.parts = [...m.parts.filter((p) => p.id !== props.part.id), props.part];
-  } else if (type === 'message.part.delta') {
-    const m = messages.get(props.messageId);
-    const part = m && m.parts.find((p) => p.id === props.partId);
-    if (part) {
-      const text = (part.data && part.data.text) || '';
-      part.data = { ...part.data, text: text.slice(0, props.offset) + props.text };
-    }
-  } else if (type === 'message.completed') {
-    const m = messages.get(props.messageId);
-    if (m) Object.assign(m, { status: props.status, error: props.error });
-  } else if (type === 'done' && props.message) {
-    messages.set(props.message.id, props.message);
-  }
 }
 
 /** @returns {Mounted} */
@@ -216,6 +190,7 @@ export function mountSession(/** @type {string | null} */ arg) {
       reportError(err);
     }
   };
+  wireShare('ses-share', 'session', id);
   void load();
   setTimeout(() => alive && input.focus(), 0);
   // A session made by "New session" and left without a message is removed, not left in the list.
