@@ -34,8 +34,8 @@ export interface GuardOptions {
   log: Logger;
   /** Web logins and WebSocket tickets, consulted by the credential list. */
   stores?: CredentialStores;
-  /** Called on every authenticated request (last-use tracking). */
-  onAuthenticated?: (record: TokenRecord) => void;
+  /** Called on every authenticated request with the client's address (last-use tracking). */
+  onAuthenticated?: (record: TokenRecord, address: string) => void;
   clientAddress: (c: Context) => string;
 }
 
@@ -137,7 +137,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       expiresAt: record.expiresAt,
       via: presented!.via,
     } satisfies AuthInfo);
-    opts.onAuthenticated?.(record);
+    if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
     return next();
   };
 }

@@ -4,6 +4,7 @@ import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { bold, yellow, dim, relative, shortTime, table } from './output.js';
+import { visible } from './sanitize.js';
 
 export interface CreateOptions {
   name?: string;
@@ -44,8 +45,19 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   }
   process.stdout.write(
     table(
-      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
-      tokens.map((t) => [t.id, t.name, t.permissions.join(','), shortTime(t.createdAt), shortTime(t.expiresAt), shortTime(t.lastUsedAt), t.status]),
+      ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'FROM', 'STATUS'],
+      tokens.map((t) => [
+        t.id,
+        t.name,
+        // A device was paired (`tether pair`); a plain token was made by `auth token create`.
+        t.kind ?? 'token',
+        t.permissions.join(','),
+        shortTime(t.createdAt),
+        shortTime(t.expiresAt),
+        shortTime(t.lastUsedAt),
+        t.lastUsedFrom ? visible(t.lastUsedFrom) : '-',
+        t.status,
+      ]),
     ),
   );
 }

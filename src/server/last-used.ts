@@ -1,12 +1,14 @@
 // Token last-use tracking, off the request path: the guard calls `touch` (a Map write); a token's
 // first use since start is logged and persisted about a second later, then at most once a minute.
+// The client address of the latest use is kept with it (`auth token list` shows where a device was
+// last seen).
 import type { TokenRecord } from '../auth/shapes.js';
 import { recordLastUsed } from '../auth/token-admin.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export class LastUsedTracker {
-  private readonly pending = new Map<string, number>();
+  private readonly pending = new Map<string, { at: number; from?: string }>();
   private readonly persistedAt = new Map<string, number>();
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -19,12 +21,12 @@ export class LastUsedTracker {
     private readonly debounceMs = 1_000,
   ) {}
 
-  touch(record: TokenRecord, now = Date.now()): void {
+  touch(record: TokenRecord, address?: string, now = Date.now()): void {
     if (!this.seen.has(record.id)) {
       this.seen.add(record.id);
       this.log.log('info', 'token.first_use', { tokenId: record.id, name: record.name });
     }
-    this.pending.set(record.id, now);
+    this.pending.set(record.id, address === undefined ? { at: now } : { at: now, from: address });
     const last = this.persistedAt.get(record.id) ?? -Infinity;
     const due = Math.max(now + this.debounceMs, last + this.minIntervalMs);
     this.schedule(due - now);
@@ -46,11 +48,11 @@ export class LastUsedTracker {
       const batch = new Map(this.pending);
       this.pending.clear();
       try {
-        await recordLastUsed(new Map([...batch].map(([id, at]) => [id, new Date(at).toISOString()])), this.file);
+        await recordLastUsed(new Map([...batch].map(([id, use]) => [id, { ...use, at: new Date(use.at).toISOString() }])), this.file);
         const now = Date.now();
         for (const id of batch.keys()) this.persistedAt.set(id, now);
       } catch (err) {
-        for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+        for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
         this.log.log('error', 'token.last_used_write_failed', { error: errorMessage(err) });
         this.schedule(this.minIntervalMs);
       }
