@@ -32,7 +32,10 @@ describe('pairingGrantDecision: a token grants a device at most what it holds', 
     for (const held of subsets()) {
       for (const asked of subsets()) {
         const ok = asked.every((p) => held.includes(p));
-        expect(pairingGrantDecision({ permissions: held, expiresAt: null }, { permissions: asked, expiresAt: null }).ok, `${held} -> ${asked}`).toBe(ok);
+        expect(
+          pairingGrantDecision({ permissions: held, expiresAt: null }, { permissions: asked, expiresAt: null }).ok,
+          `${held.join()} -> ${asked.join()}`,
+        ).toBe(ok);
       }
     }
   });

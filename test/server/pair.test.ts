@@ -24,12 +24,12 @@ const json = { 'content-type': 'application/json' };
 
 async function newCode(token: string, body: unknown = {}) {
   const r = await s.fetch('/auth/pair/code', { method: 'POST', token, headers: json, body: JSON.stringify(body) });
-  return { r, body: (await r.json()) as any };
+  return { r, body: await r.json() };
 }
 
 async function redeem(code: string, userAgent = ANDROID) {
   const r = await s.fetch('/auth/pair', { method: 'POST', headers: { ...json, 'user-agent': userAgent }, body: JSON.stringify({ code }) });
-  const body = (await r.json()) as any;
+  const body = await r.json();
   const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0];
   return { r, body, headers: { cookie, 'x-tether-session': body.sessionKey ?? '' } };
 }
