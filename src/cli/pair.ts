@@ -40,16 +40,27 @@ export function pairingRequest(opts: PairOptions, cwd = process.cwd()): PairingC
 
 export async function pairCommand(opts: PairOptions): Promise<void> {
   const body = pairingRequest(opts);
-  await withClient(opts, async (client) => {
-    const created = await client.createPairingCode(body);
-    const link = `${client.url}/pair#${created.code}`;
-    if (opts.json) process.stdout.write(safeJson({ id: created.id, link, expiresAt: created.expiresAt, grant: created.grant }) + '\n');
-    else await printCode(created, link);
-    const final = await waitForDevice(client, created.id, POLL_MS);
-    if (opts.json) process.stdout.write(safeJson(final) + '\n');
-    else printOutcome(final);
-    if (final.state !== 'paired') process.exitCode = 1;
-  });
+  // Ctrl-C cancels the code: listened for before the code exists, so that no signal in between
+  // kills the command and leaves a live code behind.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await withClient(opts, async (client) => {
+      const created = await client.createPairingCode(body);
+      const link = `${client.url}/pair#${created.code}`;
+      if (opts.json) process.stdout.write(safeJson({ id: created.id, link, expiresAt: created.expiresAt, grant: created.grant }) + '\n');
+      else await printCode(created, link);
+      const final = await waitForDevice(client, created.id, POLL_MS, stop.signal);
+      if (opts.json) process.stdout.write(safeJson(final) + '\n');
+      else printOutcome(final);
+      if (final.state !== 'paired') process.exitCode = 1;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 async function printCode(created: PairingStatus, link: string): Promise<void> {
@@ -101,32 +112,23 @@ function printOutcome(s: PairingStatus): void {
 }
 
 /**
- * Asks for the code's state until it is no longer pending. Ctrl-C (SIGINT) cancels the code on the
- * server and resolves with the cancelled state.
+ * Asks for the code's state until it is no longer pending. An abort (Ctrl-C) cancels the code on
+ * the server and resolves with the cancelled state.
  */
-async function waitForDevice(client: TetherClient, id: string, pollMs: number): Promise<PairingStatus> {
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    for (;;) {
-      await sleep(pollMs, stop.signal);
-      if (stop.signal.aborted) return await cancel(client, id);
-      let s: PairingStatus;
-      try {
-        s = await client.pairingStatus(id);
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) {
-          throw new TetherError('pairing_gone', 'the server no longer knows this pairing code (it restarted?); run `tether pair` again', 404, 1);
-        }
-        throw err;
+async function waitForDevice(client: TetherClient, id: string, pollMs: number, stop: AbortSignal): Promise<PairingStatus> {
+  for (;;) {
+    await sleep(pollMs, stop);
+    if (stop.aborted) return cancel(client, id);
+    let s: PairingStatus;
+    try {
+      s = await client.pairingStatus(id);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        throw new TetherError('pairing_gone', 'the server no longer knows this pairing code (it restarted?); run `tether pair` again', 404, 1);
       }
-      if (s.state !== 'pending') return s;
+      throw err;
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (s.state !== 'pending') return s;
   }
 }
 
