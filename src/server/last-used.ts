@@ -12,6 +12,7 @@ export class LastUsedTracker {
   private readonly persistedAt = new Map<string, number>();
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -32,10 +33,16 @@ export class LastUsedTracker {
     this.schedule(due - now);
   }
 
+  /** One timer for all tokens, moved earlier when a token is due sooner: another token's
+   * once-a-minute wait must not hold back a first use (a newly paired device's above all). */
   private schedule(delay: number): void {
-    if (this.timer) return;
+    const due = Date.now() + delay;
+    if (this.timer && due >= this.timerDue) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerDue = Infinity;
       void this.flush();
     }, delay);
     this.timer.unref();
@@ -63,5 +70,6 @@ export class LastUsedTracker {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerDue = Infinity;
   }
 }

@@ -40,9 +40,10 @@ async function errorMessage(res) {
   return `${res.status} ${res.statusText}`;
 }
 
-const code = takeCode();
 const button = /** @type {HTMLButtonElement} */ (el('pair-submit'));
 el('pair-host').textContent = location.host;
+/** @type {string | null} */
+let code = null;
 
 async function pair(/** @type {string} */ c) {
   button.disabled = true;
@@ -78,9 +79,18 @@ async function pair(/** @type {string} */ c) {
   location.replace('/');
 }
 
-if (code === null) {
-  say('This link holds no pairing code. Run `tether pair` on the server and open the link or QR code it shows.', 'error');
-} else {
-  button.disabled = false;
-  button.addEventListener('click', () => void pair(code));
+/** Takes the code from the fragment; again when only the fragment changes (no page load then). */
+function arm() {
+  const taken = takeCode();
+  if (taken === null && code !== null) return; // our own erasing of the fragment
+  code = taken;
+  el('pair-message').hidden = true;
+  button.disabled = code === null;
+  if (code === null) say('This link holds no pairing code. Run `tether pair` on the server and open the link or QR code it shows.', 'error');
 }
+
+button.addEventListener('click', () => {
+  if (code !== null) void pair(code);
+});
+window.addEventListener('hashchange', arm);
+arm();
