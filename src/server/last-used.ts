@@ -1,5 +1,6 @@
 // Token last-use tracking, off the request path: the guard calls `touch` (a Map write); a token's
-// first use since start is logged and persisted about a second later, then at most once a minute.
+// first use since start is logged and persisted about a second later, then at most once a minute;
+// the file is written at most once every 5 seconds in all (it is shared with the CLI's writers).
 // The client address of the latest use is kept with it (`auth token list` shows where a device was
 // last seen).
 import type { TokenRecord } from '../auth/shapes.js';
@@ -13,6 +14,7 @@ export class LastUsedTracker {
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
+  private lastWriteAt = -Infinity;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -20,6 +22,7 @@ export class LastUsedTracker {
     private readonly log: Logger,
     private readonly minIntervalMs = 60_000,
     private readonly debounceMs = 1_000,
+    private readonly minGapMs = 5_000,
   ) {}
 
   touch(record: TokenRecord, address?: string, now = Date.now()): void {
@@ -29,7 +32,7 @@ export class LastUsedTracker {
     }
     this.pending.set(record.id, address === undefined ? { at: now } : { at: now, from: address });
     const last = this.persistedAt.get(record.id) ?? -Infinity;
-    const due = Math.max(now + this.debounceMs, last + this.minIntervalMs);
+    const due = Math.max(now + this.debounceMs, last + this.minIntervalMs, this.lastWriteAt + this.minGapMs);
     this.schedule(due - now);
   }
 
@@ -54,6 +57,7 @@ export class LastUsedTracker {
       if (this.pending.size === 0) return;
       const batch = new Map(this.pending);
       this.pending.clear();
+      this.lastWriteAt = Date.now();
       try {
         await recordLastUsed(new Map([...batch].map(([id, use]) => [id, { ...use, at: new Date(use.at).toISOString() }])), this.file);
         const now = Date.now();

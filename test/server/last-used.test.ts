@@ -21,7 +21,7 @@ describe('LastUsedTracker', () => {
   it("another token's once-a-minute wait does not hold back a new token's first use", async () => {
     const a = await createToken({ name: 'a', permissions: ['read'], expiresAt: null }, file);
     const b = await createToken({ name: 'b', permissions: ['read'], expiresAt: null }, file);
-    const t = new LastUsedTracker(file, silentLogger, 60_000, 50);
+    const t = new LastUsedTracker(file, silentLogger, 60_000, 50, 100);
     try {
       t.touch(a.record, '10.0.0.1');
       const used = async (id: string) => (await listTokens(file)).find((x) => x.id === id)!;
@@ -32,6 +32,24 @@ describe('LastUsedTracker', () => {
       await waitFor(async () => (await used(b.record.id)).lastUsedAt !== null, { what: "b's first use", timeout: 2000 });
       expect(await used(b.record.id)).toMatchObject({ lastUsedFrom: '10.0.0.2' });
       expect(await used(a.record.id)).toMatchObject({ lastUsedFrom: '10.0.0.1' });
+    } finally {
+      t.stop();
+    }
+  });
+
+  it('writes the file at most once per gap in all, however many tokens are first used', async () => {
+    const tokens = await Promise.all(['a', 'b', 'c'].map((name) => createToken({ name, permissions: ['read'], expiresAt: null }, file)));
+    const t = new LastUsedTracker(file, silentLogger, 60_000, 10, 600);
+    try {
+      t.touch(tokens[0].record, '10.0.0.1');
+      const used = async (id: string) => (await listTokens(file)).find((x) => x.id === id)!.lastUsedAt !== null;
+      await waitFor(() => used(tokens[0].record.id), { what: 'the first write' });
+      const first = fs.statSync(file).mtimeMs;
+      t.touch(tokens[1].record, '10.0.0.2');
+      t.touch(tokens[2].record, '10.0.0.3');
+      await waitFor(async () => (await used(tokens[1].record.id)) && used(tokens[2].record.id), { what: 'the second write' });
+      // Both in one write, not before the gap has passed (file times: what the disk saw).
+      expect(fs.statSync(file).mtimeMs - first).toBeGreaterThanOrEqual(590);
     } finally {
       t.stop();
     }
