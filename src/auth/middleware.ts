@@ -40,8 +40,8 @@ export interface GuardOptions {
   log: Logger;
   /** Web logins and WebSocket tickets, consulted by the credential list. */
   stores?: CredentialStores;
-  /** Called on every authenticated request (last-use tracking). */
-  onAuthenticated?: (record: TokenRecord) => void;
+  /** Called on every authenticated request with the client's address (last-use tracking). */
+  onAuthenticated?: (record: TokenRecord, address: string) => void;
   clientAddress: (c: Context) => string;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
@@ -157,7 +157,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       scopes,
       ...(share && record.target ? { share: record.target } : {}),
     } satisfies AuthInfo);
-    opts.onAuthenticated?.(record);
+    if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
     return next();
   };
 }

@@ -30,8 +30,9 @@ export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 
 
 /**
  * Requests that need no token and hold no data: liveness, the web UI's static files (its login
- * page must load without a token), and the web login/logout exchange (login verifies the token it
- * is given; logout only ends the web login its own cookie names).
+ * page must load without a token), the web login/logout exchange (login verifies the token it
+ * is given; logout only ends the web login its own cookie names), and pairing: the page a pairing
+ * link opens, and the exchange of a one-time pairing code (the code is the credential; rate limited).
  */
 export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: string | RegExp }> = [
   { methods: ['GET', 'HEAD'], path: '/health' },
@@ -41,6 +42,8 @@ export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: st
   { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-protected-resource/mcp' },
   // The share page: static, like the login page; the token stays in the fragment, read by the page.
   { methods: ['GET', 'HEAD'], path: '/share' },
+  { methods: ['GET', 'HEAD'], path: '/pair' },
+  { methods: ['POST'], path: '/auth/pair' },
 ];
 
 export interface RouteRule {
@@ -79,6 +82,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
   R('GET', '/.well-known/oauth-protected-resource/mcp', [], 'public: RFC 9728 metadata of /mcp (names the server, holds no data)'),
   R('GET', '/auth/whoami', ['read'], "the caller's own token metadata"),
+  R('GET', '/pair', [], 'public: the page a pairing link opens (static, holds no data)'),
+  R('POST', '/auth/pair', [], 'public: exchanges a one-time pairing code (the credential) for a device login; rate limited'),
+  R('POST', '/auth/pair/code', ['read', 'write'], 'mints a pairing code; what it grants is judged by pairingGrantDecision; its creator watches it'),
+  R('GET', '/auth/pair/code/:id', ['read'], "the state of the caller's own pairing code"),
+  R('DELETE', '/auth/pair/code/:id', ['write'], "cancels the caller's own pairing code"),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),
   R('PATCH', '/config', ['write', 'execute'], 'settings decide what runs (shell) and where prompts go (model URL)'),
@@ -340,4 +348,79 @@ export function viewOnlyConnection(share: ShareTarget | undefined, asked: boolea
 /** Whether a token may be exchanged for a web login (`POST /auth/session`): a share token may not. */
 export function mayHoldWebLogin(kind: string | undefined): boolean {
   return kind !== 'share';
+}
+
+// ---------- pairing: decisions about what a request BODY asks for ----------
+
+/** The token creating a pairing code, as the policy sees it. */
+export interface PairingCreator {
+  permissions: readonly Permission[];
+  /** ISO 8601, or null for never. */
+  expiresAt: string | null;
+  /** Absolute real paths; absent = not confined. */
+  scopes?: readonly string[] | undefined;
+  kind?: string | undefined;
+}
+
+/** What a pairing code would grant the device token made from it. */
+export interface PairingGrantRequest {
+  permissions: readonly Permission[];
+  expiresAt: string | null;
+  scopes?: readonly string[] | undefined;
+}
+
+export type GrantDecision = { ok: true } | { ok: false; code: string; message: string };
+
+/** Whether real path `inner` is `outer` or lies inside it (both absolute, as realpath gives them). */
+export function scopeWithin(inner: string, outer: string): boolean {
+  return outer === '/' || inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
+}
+
+/**
+ * A token may only hand a device what it holds itself: every permission, no longer a life, and (a
+ * scoped token) only directories inside its own scopes. A share token pairs nothing. The guard has
+ * already checked the route (POST /auth/pair/code needs read + write); this judges the body.
+ */
+export function pairingGrantDecision(creator: PairingCreator, grant: PairingGrantRequest): GrantDecision {
+  if (creator.kind === 'share') return { ok: false, code: 'share_token', message: 'a share token cannot pair devices' };
+  const missing = missingPermissions(grant.permissions, creator.permissions);
+  if (missing.length > 0) {
+    return {
+      ok: false,
+      code: 'grant_exceeds_token',
+      message:
+        `this token lacks ${missing.join(' and ')} permission, so it cannot pair a device with it; ` +
+        `pair with --permissions ${creator.permissions.join(',')} (or fewer), or use a token that holds ${missing.join(' and ')}`,
+    };
+  }
+  if (creator.expiresAt !== null && (grant.expiresAt === null || Date.parse(grant.expiresAt) > Date.parse(creator.expiresAt))) {
+    return {
+      ok: false,
+      code: 'expiry_exceeds_token',
+      message: `this token expires at ${creator.expiresAt}; a device it pairs cannot outlive it: give --expires at or before that`,
+    };
+  }
+  if (creator.scopes !== undefined) {
+    if (grant.scopes === undefined) {
+      return {
+        ok: false,
+        code: 'scope_required',
+        message: `this token is confined to ${creator.scopes.join(', ')}; a device it pairs must be confined too (--scope)`,
+      };
+    }
+    const outside = grant.scopes.filter((s) => !creator.scopes!.some((o) => scopeWithin(s, o)));
+    if (outside.length > 0) {
+      return {
+        ok: false,
+        code: 'scope_outside',
+        message: `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside this token's scopes (${creator.scopes.join(', ')}); a device it pairs may only get directories inside them`,
+      };
+    }
+  }
+  return { ok: true };
+}
+
+/** A pairing code is watched and cancelled by the token that created it, and by no other. */
+export function mayManagePairing(callerTokenId: string | null, creatorTokenId: string): boolean {
+  return callerTokenId !== null && callerTokenId === creatorTokenId;
 }

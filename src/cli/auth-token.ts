@@ -52,18 +52,20 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
   }
   process.stdout.write(
     table(
-      ['ID', 'NAME', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'SCOPES', 'SHARES'],
+      ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'FROM', 'STATUS', 'REACH'],
       tokens.map((t) => [
         t.id,
         t.name,
+        // A device was paired (`tether pair`); a plain token was made by `auth token create`.
+        t.kind ?? 'token',
         t.permissions.join(','),
         shortTime(t.createdAt),
         shortTime(t.expiresAt),
         shortTime(t.lastUsedAt),
+        t.lastUsedFrom ? visible(t.lastUsedFrom) : '-',
         t.status,
-        t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : '-',
-        // A share link's token: what it lets its holder watch (and nothing else).
-        t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : '-',
+        // Where it reaches: a share link's one terminal or session, a scoped token's directories, or all.
+        t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : 'all',
       ]),
     ),
   );

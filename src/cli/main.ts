@@ -98,6 +98,19 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('pair')
+    .description('pair a phone or another browser: print a one-time link and QR code (valid 5 minutes) that gives it a token of its own, and wait')
+    .option('--name <name>', "the device token's name (default: after its browser, e.g. Chrome-on-Android)")
+    .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: those of the token you pair with; never more)`)
+    .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d, or your token's expiry if sooner)`)
+    .option('--scope <dir>', "confine the device to this directory on the server (repeatable; default: your token's scopes)", collect)
+    .option('--url <url>', 'server URL, also the base of the link (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token and the code are sent unencrypted)')
+    .option('--json', 'print JSON lines (the link, then the outcome) instead of the QR code')
+    .action(async (opts: Arg<typeof import('./pair.js').pairCommand>) => (await import('./pair.js')).pairCommand(opts));
+
+  program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')

@@ -115,6 +115,9 @@ export class TetherClient {
   // --- core ---
   health = () => this.request('GET', '/health', S.Health);
   whoami = () => this.request('GET', '/auth/whoami', S.Whoami);
+  createPairingCode = (body: T.PairingCodeRequest = {}) => this.request('POST', '/auth/pair/code', S.PairingCodeCreated, { body });
+  pairingStatus = (id: string) => this.request('GET', `/auth/pair/code/${encodeURIComponent(id)}`, S.PairingStatus);
+  cancelPairing = async (id: string): Promise<void> => void (await this.request('DELETE', `/auth/pair/code/${encodeURIComponent(id)}`, S.Anything));
   getConfig = () => this.request('GET', '/config', S.PublicConfig);
   patchConfig = (patch: T.ConfigPatch) => this.request('PATCH', '/config', S.PublicConfig, { body: patch });
   listDir = (path = '.') => this.request('GET', '/file', S.Listing, { query: { path } });

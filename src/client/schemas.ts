@@ -45,6 +45,26 @@ const settingSource = z.looseObject({
   note: z.string().optional(),
 });
 
+const pairingState = literals<T.PairingState>({ pending: true, paired: true, expired: true, cancelled: true, failed: true });
+
+export const PairingStatus: z.ZodType<T.PairingStatus> = z.looseObject({
+  id: z.string(),
+  state: pairingState,
+  expiresAt: isoTime,
+  grant: z.looseObject({
+    name: z.string().nullable(),
+    permissions: z.array(permission),
+    expiresAt: isoTime.nullable(),
+    scopes: z.array(z.string()).optional(),
+  }),
+  device: z.looseObject({ id: z.string(), name: z.string() }).optional(),
+});
+
+export const PairingCodeCreated: z.ZodType<T.PairingCodeCreated> = z.intersection(
+  PairingStatus,
+  z.looseObject({ code: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/) }),
+);
+
 export const PublicConfig: z.ZodType<T.PublicConfig> = z.looseObject({
   shell: z.string().nullable(),
   modelUrl: z.string().nullable(),

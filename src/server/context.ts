@@ -6,6 +6,7 @@ import type { FailureLimiter } from '../auth/limiter.js';
 import type { LiveTokens } from '../auth/live-tokens.js';
 import type { TicketStore } from '../auth/tickets.js';
 import type { WebLogins } from '../auth/web-logins.js';
+import type { PairingService } from '../auth/pairing-service.js';
 import type { SettingsStore } from '../config/settings.js';
 import type { ReservedPaths } from '../fs/reserved.js';
 import type { LiveConnections } from './connections.js';
@@ -26,6 +27,8 @@ export interface ServerContext {
   heartbeatMs: number;
   /** Web UI logins (cookie + key), a credential source. */
   webLogins: WebLogins;
+  /** Pairing codes (`tether pair`) and their exchange for device tokens; null with --no-auth. */
+  pairing: PairingService | null;
   /** One-time WebSocket tickets, a credential source. */
   tickets: TicketStore;
   /** The guard's failed-authentication limiter, shared with the web login. */

@@ -18,6 +18,9 @@ import { dataDir } from '../paths.js';
 import { recordProcesses } from '../proc/reap.js';
 import { createApp } from './app.js';
 import { WebLogins } from '../auth/web-logins.js';
+import { webLoginsFilePath } from '../auth/web-login-file.js';
+import { PairingCodes, type PairingOptions } from '../auth/pairing.js';
+import { PairingService } from '../auth/pairing-service.js';
 import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
 import { WS_PROTOCOL } from '../auth/credential-headers.js';
 import { allowedHostNames } from './hosts.js';
@@ -85,6 +88,10 @@ export interface StartOptions {
   version?: string;
   /** WebSocket ticket options (tests use a fake clock). */
   tickets?: TicketStoreOptions;
+  /** Pairing code options (tests use a fake clock). */
+  pairing?: PairingOptions;
+  /** Where web logins are kept across restarts (default: web-logins.json in the data directory). */
+  webLoginsFile?: string;
 }
 
 export interface RunningServer {
@@ -128,6 +135,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const tickets = new TicketStore(opts.tickets);
   connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
   const lastUsed = new LastUsedTracker(tokenFile, log);
+  // Web logins are restored from the data directory (only with auth: without it there are none).
+  const webLogins = new WebLogins(
+    tokens
+      ? {
+          file: opts.webLoginsFile ?? webLoginsFilePath(),
+          isTokenActive: (id) => tokens.current().isActive(id),
+          report: (level, event, fields) => log.log(level, event, fields),
+        }
+      : {},
+  );
+  // Pairing codes live in memory only; those of a token that is deleted or expires go with it.
+  const pairing = tokens ? new PairingService({ tokens, codes: new PairingCodes(opts.pairing), logins: webLogins, tokenFile, now: opts.pairing?.now }) : null;
+  connections.onTokenGone((tokenId) => pairing?.codes.dropToken(tokenId));
   const closers: (() => Promise<void> | void)[] = [];
   // One limiter for every way of presenting a credential (headers, cookies, the web login).
   const limiter = new FailureLimiter();
@@ -140,7 +160,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     settings: new SettingsStore(opts.settingsFile),
     log,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
-    webLogins: new WebLogins(),
+    webLogins,
+    pairing,
     tickets,
     limiter,
     clientAddress,
@@ -160,7 +181,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       limiter,
       log,
       stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
-      onAuthenticated: (record) => lastUsed.touch(record),
+      onAuthenticated: (record, address) => lastUsed.touch(record, address),
       clientAddress,
       projectDir,
     },
@@ -238,6 +259,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         log.stop();
         lastUsed.stop();
         await lastUsed.flush();
+        await webLogins.persisted();
       })();
       return closing;
     },

@@ -12,6 +12,7 @@ import { registerEvent } from './event.js';
 import { registerFile } from './file.js';
 import { registerFind } from './find.js';
 import { registerHealth } from './health.js';
+import { registerPair } from './pair.js';
 import { registerWebLogin } from './web-login.js';
 
 /** Registered by every server, first, in this order. */
@@ -23,6 +24,7 @@ export const CORE_REGISTRARS: readonly RouteRegistrar[] = [
   registerFind,
   registerEvent,
   registerWebLogin,
+  registerPair,
   registerDoc,
 ];
 
