@@ -3,6 +3,8 @@ import { createToken, deleteTokens, listTokens, defaultExpiry } from '../auth/to
 import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
+import { CLI_ADDRESS } from '../audit/kinds.js';
+import { recordOnce } from '../audit/log.js';
 import { bold, yellow, dim, relative, shortTime, table } from './output.js';
 
 export interface CreateOptions {
@@ -16,6 +18,11 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   const permissions = opts.permissions === undefined ? [...PERMISSIONS] : parsePermissionList(opts.permissions);
   const expiresAt = opts.expires === undefined ? defaultExpiry() : parseExpiry(opts.expires);
   const { token, record } = await createToken({ name: opts.name, permissions, expiresAt });
+  recordOnce(
+    'token.create',
+    { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
+    { permissions: record.permissions, expiresAt: record.expiresAt },
+  );
   if (opts.json) {
     const { hash: _hash, ...pub } = record;
     process.stdout.write(JSON.stringify({ ...pub, token }) + '\n');
@@ -52,5 +59,6 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
 
 export async function deleteCommand(refs: string[]): Promise<void> {
   const deleted = await deleteTokens(refs);
+  for (const t of deleted) recordOnce('token.delete', { tokenId: t.id, tokenName: t.name, address: CLI_ADDRESS }, {});
   for (const t of deleted) process.stdout.write(`Deleted token ${t.name} (${t.id})\n`);
 }

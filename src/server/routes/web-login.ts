@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, readCookie } from '../../auth/credential-headers.js';
 import { WebLoginRequestSchema, WebLoginResultSchema, type WebLoginResult } from '../../auth/shapes.js';
 import type { RouteRegistrar } from '../context.js';
+import { auditActor } from '../audit.js';
 import { errorJson } from '../http-errors.js';
 import { errors, jsonContent } from './common.js';
 
@@ -63,6 +64,7 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
     const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
     c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure(c) ? '; Secure' : ''}`);
     ctx.log.log('info', 'web.login', { tokenId: rec.id });
+    ctx.audit.record('web.login', { tokenId: rec.id, tokenName: rec.name, address: clientAddress(c) }, {});
     const body: WebLoginResult = { id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key };
     return c.json(body, 200);
   });
@@ -70,7 +72,12 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
   app.openapi(logout, (c) => {
     const id = readCookie(c.req.header('cookie'), WEB_LOGIN_COOKIE);
     const key = c.req.header(WEB_LOGIN_KEY_HEADER);
-    if (id && key !== undefined && logins.lookup(id, key)) logins.delete(id);
+    const tokenId = id && key !== undefined ? logins.lookup(id, key) : null;
+    if (tokenId !== null) {
+      logins.delete(id!);
+      const name = ctx.tokens?.current().get(tokenId)?.name ?? null;
+      ctx.audit.record('web.logout', { ...auditActor(c, clientAddress), tokenId, tokenName: name }, {});
+    }
     c.header('Set-Cookie', `${WEB_LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure(c) ? '; Secure' : ''}`);
     return c.body(null, 204);
   });
