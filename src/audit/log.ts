@@ -81,7 +81,8 @@ export interface AuditSink {
 
 const stderrLogger: Logger = {
   log(_level, event, fields = {}) {
-    process.stderr.write(`tether: warning: ${event}: ${String(fields.error ?? '')} (${String(fields.file ?? '')})\n`);
+    const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+    process.stderr.write(`tether: warning: ${event}: ${text(fields.error)} (${text(fields.file)})\n`);
   },
 };
 

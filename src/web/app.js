@@ -5,7 +5,7 @@
 //
 // The modules, by concern: api (requests, the session key), sse (the one event-stream parser),
 // events (live updates), layout, lists (sidebar), router, status (banner), login and tabs, and one
-// per screen: terminals (with terminal-view), session (with messages), files, settings.
+// per screen: terminals (with terminal-view), session (with messages), files, settings, audit.
 // Security notes live where the code is: login.js (tokens, links, tabs), api.js (the cookie and
 // the key), terminal-view.js (the WebSocket). Nothing from the server is parsed as HTML (dom.js).
 //
@@ -13,6 +13,7 @@
 // modules) ever runs.
 import './csp-styles.js';
 import { onSessionEnded } from './modules/api.js';
+import { mountAudit } from './modules/audit.js';
 import { $ } from './modules/dom.js';
 import { mountFiles } from './modules/files.js';
 import { FRAGMENT_REFUSED, endSession, eraseFragmentToken, showLogin, start, wireLogin } from './modules/login.js';
@@ -29,6 +30,7 @@ registerScreens({
   session: mountSession,
   files: mountFiles,
   config: mountSettings,
+  audit: mountAudit,
 });
 // A 401 anywhere, a revoked token's closing event or WebSocket close: back to the login page.
 onSessionEnded(endSession);
