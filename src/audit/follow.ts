@@ -1,18 +1,22 @@
-// `tether audit --follow`: tails audit.jsonl across rotation. It reads the open file to its end;
-// when audit.jsonl names another file (rotated) or none (mid-rotation, or removed), it reads the
+// `tether audit --follow`: tails audit.jsonl across rotation, missing no line and repeating none.
+//
+// It reads the open file to its end. When audit.jsonl names another file (rotated), it reads the
 // old one to its end once more (a writer may still have appended through an old descriptor), then
-// moves to the new file from its start. Woken by a directory watch, with a poll as the fallback
-// (a watch can miss events, and some filesystems have none).
+// every file rotated since (however many rotations happened between two looks: they are found by
+// identity, the newest opened first, as the reader does), oldest first, then the new audit.jsonl
+// from its start. Woken by a directory watch, with a poll as the fallback (a watch can miss
+// events, and some filesystems have none).
 import fs from 'node:fs';
 import path from 'node:path';
+import { TextDecoder } from 'node:util';
 import { parseLine } from './format.js';
 import type { AuditEvent } from './kinds.js';
-import { AUDIT_FILE } from './log.js';
+import { AUDIT_FILE, auditFileName } from './log.js';
 import type { AuditPosition } from './reader.js';
 
 export interface FollowOptions {
   dir: string;
-  /** Continue from here (from readAudit); null: from the start of the current file. */
+  /** Continue from here (from readAudit); null: from the oldest file there is. */
   from: AuditPosition | null;
   onEvent: (e: AuditEvent) => void;
   /** A line that is not an event (a torn line). */
@@ -25,16 +29,23 @@ export interface Follower {
 }
 
 const CHUNK = 64 * 1024;
+const ROTATED = /^audit\.([1-9]\d{0,3})\.jsonl$/;
+
+/** One open file being read. */
+interface Reading {
+  fd: number;
+  identity: string;
+  offset: number;
+  partial: string;
+  decoder: TextDecoder;
+}
 
 export function followAudit(opts: FollowOptions): Follower {
   const file = path.join(opts.dir, AUDIT_FILE);
-  let fd: number | undefined;
-  let identity = '';
-  let offset = 0;
-  let partial = '';
+  let current: Reading | undefined;
+  /** The last file read to its end, or where the backlog read stopped: what came before is done. */
+  let anchor: { identity: string; offset: number | null } | null = opts.from ? { identity: opts.from.identity, offset: opts.from.offset } : null;
   let stopped = false;
-  const decoder = new TextDecoder('utf-8');
-  let from = opts.from;
 
   const emit = (line: string) => {
     if (line.trim() === '') return;
@@ -43,27 +54,39 @@ export function followAudit(opts: FollowOptions): Follower {
     else opts.onSkip?.();
   };
 
-  const drain = () => {
-    if (fd === undefined) return;
+  const open = (p: string): Reading | undefined => {
+    let fd: number;
+    try {
+      fd = fs.openSync(p, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const st = fs.fstatSync(fd);
+    return { fd, identity: `${st.dev}:${st.ino}`, offset: 0, partial: '', decoder: new TextDecoder('utf-8') };
+  };
+
+  const drain = (r: Reading) => {
     const buf = Buffer.alloc(CHUNK);
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, offset);
+      const n = fs.readSync(r.fd, buf, 0, CHUNK, r.offset);
       if (n <= 0) break;
-      offset += n;
-      partial += decoder.decode(buf.subarray(0, n), { stream: true });
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
+      r.offset += n;
+      r.partial += r.decoder.decode(buf.subarray(0, n), { stream: true });
+      const lines = r.partial.split('\n');
+      r.partial = lines.pop()!;
       for (const l of lines) emit(l);
     }
   };
 
-  const closeCurrent = () => {
-    if (fd === undefined) return;
-    // What is left without a newline in a file that is no longer written is a torn line.
-    if (partial !== '') emit(partial);
-    partial = '';
-    fs.closeSync(fd);
-    fd = undefined;
+  /** Reads a file that is no longer written to its end; what is left without a newline is torn. */
+  const finish = (r: Reading) => {
+    try {
+      drain(r);
+      if (r.partial !== '') emit(r.partial);
+    } finally {
+      fs.closeSync(r.fd);
+    }
   };
 
   const identityOfPath = () => {
@@ -75,48 +98,56 @@ export function followAudit(opts: FollowOptions): Follower {
     }
   };
 
+  /** The files rotated after the anchor, oldest first (each opened, newest first). */
+  const rotatedSinceAnchor = (): Reading[] => {
+    const top = Math.max(0, ...fs.readdirSync(opts.dir).map((n) => Number(ROTATED.exec(n)?.[1] ?? 0)));
+    const found: Reading[] = [];
+    const seen = new Set<string>();
+    // Upwards, as rotation moves files: one moved while we look is seen twice (skipped), never missed.
+    for (let g = 1; g <= top + 1; g++) {
+      const r = open(path.join(opts.dir, auditFileName(g)));
+      if (!r) continue;
+      if (seen.has(r.identity)) {
+        fs.closeSync(r.fd);
+        continue;
+      }
+      seen.add(r.identity);
+      if (anchor && r.identity === anchor.identity) {
+        // Where the backlog stopped: its rest is new. A file we finished ourselves: nothing is.
+        if (anchor.offset !== null) {
+          r.offset = anchor.offset;
+          found.push(r);
+        } else fs.closeSync(r.fd);
+        break;
+      }
+      found.push(r);
+    }
+    return found.reverse();
+  };
+
   const tick = () => {
     if (stopped) return;
     try {
-      if (fd !== undefined && identityOfPath() !== identity) {
-        drain();
-        closeCurrent();
+      if (current && identityOfPath() !== current.identity) {
+        const old = current;
+        current = undefined;
+        anchor = { identity: old.identity, offset: null };
+        finish(old);
       }
-      if (fd === undefined) {
-        try {
-          fd = fs.openSync(file, 'r');
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-          throw err;
+      if (!current) {
+        const next = open(file);
+        if (!next) return; // mid-rotation (or none yet): the next tick
+        if (anchor && next.identity === anchor.identity) {
+          next.offset = anchor.offset ?? 0;
+        } else {
+          for (const r of rotatedSinceAnchor()) finish(r);
         }
-        const st = fs.fstatSync(fd);
-        identity = `${st.dev}:${st.ino}`;
-        offset = from && from.identity === identity ? from.offset : 0;
-        from = null;
+        anchor = null;
+        current = next;
       }
-      drain();
+      drain(current);
     } catch {
-      // A transient failure (the file went between stat and open): the next tick tries again.
-    }
-  };
-
-  // Rotated between the read that gave `from` and now: finish that file (now audit.1.jsonl) first.
-  const catchUp = () => {
-    if (!from) return;
-    try {
-      const rfd = fs.openSync(path.join(opts.dir, 'audit.1.jsonl'), 'r');
-      const st = fs.fstatSync(rfd);
-      if (`${st.dev}:${st.ino}` !== from.identity || identityOfPath() === from.identity) {
-        fs.closeSync(rfd);
-        return;
-      }
-      fd = rfd;
-      offset = from.offset;
-      from = null;
-      drain();
-      closeCurrent();
-    } catch {
-      // no such file: nothing to catch up on
+      // A transient failure (a file went between list and open): the next tick tries again.
     }
   };
 
@@ -129,15 +160,14 @@ export function followAudit(opts: FollowOptions): Follower {
     // no watch: the poll alone
   }
   const timer = setInterval(tick, opts.pollMs ?? 500);
-  catchUp();
   tick();
   return {
     stop() {
       stopped = true;
       clearInterval(timer);
       watcher?.close();
-      if (fd !== undefined) fs.closeSync(fd);
-      fd = undefined;
+      if (current) fs.closeSync(current.fd);
+      current = undefined;
     },
   };
 }

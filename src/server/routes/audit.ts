@@ -1,4 +1,4 @@
-// GET /audit: the audit trail with the filters of `tether audit` (since, token, kind, limit), the
+// GET /audit: the audit trail with the filters of `tether audit` (since, by = --token, kind, limit), the
 // newest matching events oldest first, bounded in count and size. Needs read + execute (the policy
 // table): the trail shows the commands that ran. The log's own health comes with it (`log`).
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
@@ -14,7 +14,8 @@ const text = (description: string, example: string) => z.string().optional().ope
 
 const Query = z.object({
   since: text('Events at or after: a duration back from now (30m, 1h, 7d) or an ISO 8601 date or time', '1h'),
-  token: text('A token id or name: events by that token', 'laptop'),
+  // Not `token`: the guard refuses any request with a `token` query parameter (a token in a URL).
+  by: text('A token id or name: events by that token (`--token` of `tether audit`)', 'laptop'),
   kind: text('Comma-separated kinds (pty.start) or groups (pty = every pty.* kind)', 'pty,shell.exit'),
   limit: text('The newest this many matching events (1 to 10000, default 1000)', '100'),
 });
@@ -50,7 +51,8 @@ const route = createRoute({
 
 export function registerAudit(app: OpenAPIHono, ctx: ServerContext): void {
   app.openapi(route, async (c) => {
-    const query = parseAuditQuery(c.req.valid('query'), { since: 'since', token: 'token', kind: 'kind', limit: 'limit' });
+    const { since, by, kind, limit } = c.req.valid('query');
+    const query = parseAuditQuery({ since, token: by, kind, limit }, { since: 'since', token: 'by', kind: 'kind', limit: 'limit' });
     const result = await readAudit(ctx.audit.dir, query, { maxResultBytes: MAX_RESULT_BYTES });
     const { ok, error, failingSince, lostLines } = ctx.audit.status();
     return c.json({ events: result.events, truncated: result.truncated, skippedLines: result.skippedLines, log: { ok, error, failingSince, lostLines } }, 200);

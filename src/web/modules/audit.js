@@ -82,7 +82,7 @@ export function mountAudit() {
     if (value('audit-since')) q.set('since', value('audit-since'));
     if (value('audit-kind')) q.set('kind', value('audit-kind'));
     const t = /** @type {HTMLInputElement} */ (token).value.trim();
-    if (t) q.set('token', t);
+    if (t) q.set('by', t); // not `token`: the server refuses that name in a URL
     summary.textContent = 'Loading…';
     try {
       /** @type {AuditResult} */
