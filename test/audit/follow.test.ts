@@ -81,7 +81,7 @@ describe('followAudit', () => {
 describe('tether audit --follow', () => {
   it('prints the backlog, then every new line across rotation, in order, with the filters applied', async () => {
     const env = tempEnv();
-    cleanups.push(env.cleanup);
+    cleanups.push(() => env.cleanup());
     const audit = new AuditLog({ dir: env.auditDir, maxBytes: 1500, maxFiles: 3 });
     cleanups.push(() => audit.close());
     write(audit, 0, 5);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AuditEvent } from '../../src/audit/kinds.js';
 import { parseLine } from '../../src/audit/format.js';
 
-export function tempDir(prefix = 'tether-audit-'): { dir: string; cleanup(): void } {
+export function tempDir(prefix = 'tether-audit-'): { dir: string; cleanup: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir: path.join(root, 'state', 'tether'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }

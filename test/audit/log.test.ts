@@ -35,7 +35,7 @@ describe('the audit file', () => {
     const lines = text.split('\n');
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(3);
-    const first = JSON.parse(lines[0]!);
+    const first = JSON.parse(lines[0]);
     expect(Object.keys(first).slice(0, 5)).toEqual(['time', 'kind', 'tokenId', 'tokenName', 'address']);
     expect(first).toMatchObject({ kind: 'config.update', tokenId: 'tok_a', tokenName: 'laptop', address: '10.0.0.7', keys: ['model', 'apiKey'] });
     expect(Date.parse(first.time)).toBeGreaterThan(Date.now() - 60_000);
@@ -57,7 +57,7 @@ describe('the audit file', () => {
     const { dir, audit } = setup();
     audit.record('file.write', actor('tok_real', 'real'), { path: 'a.txt', tokenId: 'tok_forged', kind: 'x', time: '1970-01-01T00:00:00Z' } as never);
     expect(events(dir)[0]).toMatchObject({ kind: 'file.write', tokenId: 'tok_real', tokenName: 'real', path: 'a.txt' });
-    expect(events(dir)[0]!.time).not.toMatch(/^1970/);
+    expect(events(dir)[0].time).not.toMatch(/^1970/);
   });
 
   it('never holds a tether token: one inside a command is redacted, whatever the field', () => {
@@ -68,8 +68,8 @@ describe('the audit file', () => {
     const text = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8');
     expect(text).not.toContain(token);
     expect(text).not.toMatch(/tether_[0-9A-Za-z]{28}/);
-    expect(events(dir)[0]!.command).toBe(`curl -H "Authorization: Bearer ${REDACTED_TOKEN}" http://x`);
-    expect((events(dir)[1]!.args as string[])[1]).toBe(`echo ${REDACTED_TOKEN}`);
+    expect(events(dir)[0].command).toBe(`curl -H "Authorization: Bearer ${REDACTED_TOKEN}" http://x`);
+    expect((events(dir)[1].args as string[])[1]).toBe(`echo ${REDACTED_TOKEN}`);
   });
 
   it('caps long strings and arrays, and escapes what a terminal would act on', () => {
@@ -79,12 +79,13 @@ describe('the audit file', () => {
     audit.record('pty.start', actor(), { ptyId: 'p', command: 'sh', args: Array.from({ length: 1000 }, (_, i) => String(i)), cwd: '/p' });
     audit.record('shell.start', actor(), { sessionId: 's', command: 'echo \u001b]52;c;aGk=\u0007 \u202e \u2028 \u009b', cwd: '/p' });
     const lines = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').split('\n');
-    expect(lines[0]!.length).toBeLessThan(MAX_FIELD_CHARS + 1000);
-    expect(events(dir)[0]!.command).toMatch(/^x{4096}… \[5238784 more characters not logged\]$/);
-    expect(events(dir)[1]!.args).toHaveLength(65);
+    expect(lines[0].length).toBeLessThan(MAX_FIELD_CHARS + 1000);
+    expect(events(dir)[0].command).toMatch(/^x{4096}… \[5238784 more characters not logged\]$/);
+    expect(events(dir)[1].args).toHaveLength(65);
     // Raw in the file: no ESC, BEL, bidi override, line separator or C1 byte.
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
     expect(lines[2]).not.toMatch(/[\u001b\u0007\u202e\u2028\u009b]/);
-    expect(events(dir)[2]!.command).toBe('echo \u001b]52;c;aGk=\u0007 \u202e \u2028 \u009b');
+    expect(events(dir)[2].command).toBe('echo \u001b]52;c;aGk=\u0007 \u202e \u2028 \u009b');
   });
 });
 
@@ -134,11 +135,11 @@ describe('rotation', () => {
       i++;
     }
     const seen = events(t.dir).map((e) => e.path as string);
-    const first = Number(seen[0]!.slice(1));
+    const first = Number(seen[0].slice(1));
     const expected = [];
     for (let j = first; j < i; j++) expected.push(`a${j}`, `b${j}`);
     // The oldest kept line may be either writer's: compare from the first complete pair.
-    expect(seen.slice(seen[0]!.startsWith('a') ? 0 : 1)).toEqual(expected.slice(seen[0]!.startsWith('a') ? 0 : 1));
+    expect(seen.slice(seen[0].startsWith('a') ? 0 : 1)).toEqual(expected.slice(seen[0].startsWith('a') ? 0 : 1));
   });
 });
 
@@ -173,7 +174,7 @@ describe('the log failing', () => {
     cleanups.push(() => audit.close());
     expect(() => audit.record('config.update', actor(), { keys: ['shell'] })).not.toThrow();
     expect(audit.status()).toMatchObject({ ok: false, lostLines: 1 });
-    expect(String(reports[0]!.error)).toMatch(/ENOSPC/);
+    expect(String(reports[0].error)).toMatch(/ENOSPC/);
   });
 
   it('a descriptor that starts failing mid-run (EIO, short writes): lines are counted, and an audit.lost line says so once it works again', () => {
@@ -202,7 +203,7 @@ describe('the log failing', () => {
     // The short write left a torn fragment: skipped, and the next line started fresh.
     const lines = rawLines(dir);
     expect(lines.map((l) => l.event?.kind ?? 'TORN')).toEqual(['web.login', 'TORN', 'audit.lost', 'web.logout']);
-    expect(lines[2]!.event).toMatchObject({ lines: 4, error: expect.stringMatching(/short write/), tokenId: null, address: 'server' });
+    expect(lines[2].event).toMatchObject({ lines: 4, error: expect.stringMatching(/short write/), tokenId: null, address: 'server' });
     expect(reports.map((r) => r.event)).toEqual(['audit.write_failed', 'audit.recovered']);
   });
 

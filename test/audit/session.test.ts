@@ -69,8 +69,8 @@ describe('a scripted session', () => {
     r = await s.fetch('/auth/session', { method: 'POST', headers: { ...json, origin: s.url }, body: JSON.stringify({ token: admin.token }) });
     ok(r);
     const { sessionKey } = await r.json();
-    const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
-    secrets.push(sessionKey, cookie.split('=')[1]!);
+    const cookie = r.headers.get('set-cookie')!.split(';')[0];
+    secrets.push(sessionKey, cookie.split('=')[1]);
     expect(last('web.login')).toMatchObject(me);
     ok(await s.fetch('/auth/session', { method: 'DELETE', headers: { cookie, 'x-tether-session': sessionKey, origin: s.url } }), 204);
     expect(last('web.logout')).toMatchObject(me);
@@ -275,6 +275,7 @@ describe('tether audit (the CLI, reading the file)', () => {
       ['audit', '--kind', 'shell.start', '--follow'],
     ]) {
       const out = args.includes('--follow') ? await followOnce(args) : (await runCli(args, s.env.env)).stdout;
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point
       expect(out, args.join(' ')).not.toMatch(/[\u0007\u001b\r\u202e]/);
       expect(out).toMatch(/\^\[\]52|\\u001b\]52/);
     }
