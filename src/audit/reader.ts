@@ -7,6 +7,7 @@
 // points at a file already read is skipped.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { StoreError, errorMessage } from '../errors.js';
 import { parseLine } from './format.js';
 import type { AuditEvent } from './kinds.js';
 import { matches, type AuditQuery } from './query.js';
@@ -22,8 +23,10 @@ export async function listAuditFiles(dir: string): Promise<string[]> {
   try {
     names = await fsp.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    // No directory (or something else in its place): no log to read; the writer reports why.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new StoreError(`cannot read the audit log directory ${dir}: ${errorMessage(err)}`, 'audit_unreadable');
   }
   return names
     .map((n) => ({ n, m: NAME.exec(n) }))
@@ -62,7 +65,7 @@ async function readTail(file: string): Promise<OpenedFile | null> {
     handle = await fsp.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw new StoreError(`cannot read the audit log ${file}: ${errorMessage(err)}`, 'audit_unreadable');
   }
   try {
     const st = await handle.stat();
