@@ -98,6 +98,8 @@ export class AuditLog implements AuditSink {
   private fd: number | undefined;
   /** dev:ino of the file `fd` is open on. */
   private identity = '';
+  /** The file's size right after our last whole line (-1: unknown). */
+  private knownEnd = -1;
   private closed = false;
   private failure: { since: number; error: string; lost: number; reportedAt: number } | undefined;
 
@@ -160,9 +162,14 @@ export class AuditLog implements AuditSink {
       size = fs.fstatSync(fd).size;
     }
     // A torn last line (a writer died mid-write): start on a fresh line, so only that one is lost.
-    const data = Buffer.from(size > 0 && !this.endsWithNewline(fd, size) ? `\n${line}\n` : `${line}\n`);
+    // Where the file still ends where our last whole line did, that byte is known to be "\n".
+    const fresh = size === 0 || size === this.knownEnd || this.endsWithNewline(fd, size);
+    const data = Buffer.from(fresh ? `${line}\n` : `\n${line}\n`);
+    this.knownEnd = -1;
     const written = this.io.write(fd, data);
     if (written !== data.length) throw new Error(`short write to ${this.file}: ${written} of ${data.length} bytes (disk full?)`);
+    // Our line is the last one only if no other process appended meanwhile: then the size says so.
+    this.knownEnd = size + data.length;
   }
 
   /** The descriptor for audit.jsonl as it is now: reopened if the file was rotated or removed. */
@@ -249,6 +256,7 @@ export class AuditLog implements AuditSink {
     }
     this.fd = undefined;
     this.identity = '';
+    this.knownEnd = -1;
   }
 
   // --- failure ---

@@ -97,6 +97,7 @@ export async function readAudit(dir: string, query: AuditQuery, opts: { maxResul
   let truncated = false;
   let skippedLines = 0;
   let position: AuditPosition | null = null;
+  const worthParsing = prefilter(query);
   for (const [i, file] of files.entries()) {
     const f = await readTail(file);
     if (f === null || seen.has(f.identity)) continue;
@@ -107,7 +108,7 @@ export async function readAudit(dir: string, query: AuditQuery, opts: { maxResul
     let olderThanSince = false;
     for (let j = lines.length - 1; j >= 0; j--) {
       const line = lines[j]!;
-      if (line.trim() === '') continue;
+      if (line.trim() === '' || !worthParsing(line)) continue;
       const e = parseLine(line);
       if (!e) {
         skippedLines++;
@@ -126,4 +127,16 @@ export async function readAudit(dir: string, query: AuditQuery, opts: { maxResul
     if (truncated || olderThanSince) break;
   }
   return { events: newestFirst.reverse(), truncated, skippedLines, position };
+}
+
+/**
+ * A cheap test on the raw line that every line the filters could match passes (JSON.stringify
+ * writes `"kind":"..."` and the token fields exactly so), to skip parsing the rest: a search for a
+ * rare kind through 50 MiB then parses only what it finds. Lines it skips are not examined, so
+ * `skippedLines` counts only torn lines among those examined.
+ */
+function prefilter(q: AuditQuery): (line: string) => boolean {
+  const kinds = q.kinds.map((k) => `"kind":${JSON.stringify(k).slice(0, k.endsWith('.') ? -1 : undefined)}`);
+  const token = q.token === undefined ? undefined : JSON.stringify(q.token);
+  return (line) => (kinds.length === 0 || kinds.some((k) => line.includes(k))) && (token === undefined || line.includes(token));
 }

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
 import { readAudit } from '../../src/audit/reader.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { filesOldestFirst, rawLines, tempDir } from './helpers.js';
 
@@ -91,5 +93,35 @@ describe('concurrent writers in separate processes', () => {
     const files = filesOldestFirst(t.dir);
     for (const f of files) expect(fs.statSync(f).size).toBeLessThanOrEqual(100_000 + 400);
     for (const f of files.slice(0, -1)) expect(fs.statSync(f).size, path.basename(f)).toBeGreaterThan(100_000 - 2 * 400);
+  }, 60_000);
+});
+
+describe('the server and the CLI writing at once', () => {
+  it('every line of both is whole and none is lost', async () => {
+    const s = await startTestServer({ audit: { maxBytes: 20_000 } });
+    cleanups.push(() => void s.close());
+    const admin = await s.token(['read', 'write', 'execute']);
+    const patches = 300;
+    const clis = 6;
+    const patch = (i: number) =>
+      s.fetch('/config', { method: 'PATCH', token: admin.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `m${i}` }) });
+    // Requests in waves of 20 while the CLI processes create tokens.
+    const cli = Promise.all(Array.from({ length: clis }, (_, i) => runCli(['auth', 'token', 'create', '--name', `cli-${i}`, '--json'], s.env.env)));
+    for (let i = 0; i < patches; i += 20) {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, j) => patch(i + j)));
+      expect(rs.every((r) => r.status === 200)).toBe(true);
+    }
+    const results = await cli;
+    expect(results.map((r) => r.code)).toEqual(Array.from({ length: clis }, () => 0));
+    const lines = rawLines(s.env.auditDir);
+    expect(lines.filter((l) => !l.event).map((l) => l.line)).toEqual([]);
+    expect(lines.filter((l) => l.event!.kind === 'config.update')).toHaveLength(patches);
+    expect(
+      lines
+        .filter((l) => l.event!.kind === 'token.create')
+        .map((l) => l.event!.tokenName)
+        .sort(),
+    ).toEqual(Array.from({ length: clis }, (_, i) => `cli-${i}`));
+    expect(filesOldestFirst(s.env.auditDir).length).toBeGreaterThan(2);
   }, 60_000);
 });
