@@ -21,7 +21,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   recordOnce(
     'token.create',
     { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
-    { permissions: record.permissions, expiresAt: record.expiresAt },
+    { permissions: record.permissions, expiresAt: record.expiresAt, ...(record.scopes ? { scopes: record.scopes } : {}) },
   );
   if (opts.json) {
     const { hash: _hash, ...pub } = record;
