@@ -47,6 +47,8 @@ export interface RunAgentOptions {
   runCommand?: RunCommand;
   /** Retries of a failed model request (AI SDK default 2, with backoff). */
   maxRetries?: number;
+  /** Each valid tool call, just before the tool acts (see ToolOptions.onToolCall). */
+  onToolCall?: (tool: string, input: unknown) => void;
 }
 
 export interface AgentResult {
@@ -123,6 +125,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         ...(options.directoryPin ? { pin: options.directoryPin } : {}),
         ...(options.place ? { place: options.place } : {}),
         ...(options.runCommand ? { runCommand: options.runCommand } : {}),
+        ...(options.onToolCall ? { onToolCall: options.onToolCall } : {}),
       }),
       stopWhen: stepCountIs(maxSteps),
       abortSignal: controller.signal,

@@ -89,6 +89,8 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     const index = opts.tokens.current();
     let record: TokenRecord | undefined;
     let refusal: { reason: RefusalReason; message: string } | undefined;
+    /** The token behind a refused credential, when it is known (expired, or deleted under a login). */
+    let refusedId: string | undefined;
     if (presented === null) {
       refusal = { reason: 'missing', message: REFUSAL_MESSAGE.missing };
     } else if (presented.kind === 'invalid') {
@@ -96,15 +98,20 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     } else if (presented.kind === 'token') {
       const r = index.verify(presented.token);
       if (r.ok) record = r.record;
-      else
+      else {
+        refusedId = r.record?.id;
         refusal = {
           reason: r.reason,
           message: r.reason === 'malformed' && r.detail ? `${REFUSAL_MESSAGE.malformed}: ${describeMalformed(r.detail)}` : REFUSAL_MESSAGE[r.reason],
         };
+      }
     } else {
       const rec = index.get(presented.tokenId);
       if (rec && index.isActive(rec.id)) record = rec;
-      else refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      else {
+        refusedId = presented.tokenId;
+        refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      }
     }
 
     if (!record) {
@@ -113,6 +120,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       const retryAfter = presented === null ? 0 : opts.limiter.fail(address);
       opts.log.log('warn', 'auth.failure', {
         reason: refusal!.reason,
+        ...(refusedId ? { tokenId: refusedId } : {}),
         via: presented?.via ?? 'none',
         address,
         method: c.req.method,

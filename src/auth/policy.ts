@@ -100,6 +100,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/find/file', ['read'], 'project file names'),
   R('GET', '/find', ['read'], 'project file content search'),
   R('GET', '/event', ['read'], 'lifecycle events; interactive ones filtered by EVENT_PERMISSION'),
+  R('GET', '/audit', ['read', 'execute'], 'the audit trail shows the commands that ran and who ran them'),
   R('GET', '/pty', ['read', 'execute'], 'terminals'),
   R('POST', '/pty', ['write', 'execute'], 'starts a program'),
   R('GET', '/pty/:id', ['read', 'execute'], 'a terminal'),

@@ -4,6 +4,8 @@ import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { resolveScopeDirs } from '../auth/scope-dirs.js';
+import { CLI_ADDRESS } from '../audit/kinds.js';
+import { recordOnce } from '../audit/log.js';
 import { bold, yellow, dim, relative, shortTime, table } from './output.js';
 import { safeJson, visible } from './sanitize.js';
 
@@ -22,6 +24,11 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   // Resolved (and refused, exit 2) before anything is written.
   const scopes = opts.scope === undefined || opts.scope.length === 0 ? undefined : await resolveScopeDirs(opts.scope);
   const { token, record } = await createToken({ name: opts.name, permissions, expiresAt, ...(scopes && { scopes }) });
+  recordOnce(
+    'token.create',
+    { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
+    { permissions: record.permissions, expiresAt: record.expiresAt, ...(record.scopes ? { scopes: record.scopes } : {}) },
+  );
   if (opts.json) {
     const { hash: _hash, ...pub } = record;
     process.stdout.write(safeJson({ ...pub, token }) + '\n');
@@ -73,5 +80,6 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
 
 export async function deleteCommand(refs: string[]): Promise<void> {
   const deleted = await deleteTokens(refs);
+  for (const t of deleted) recordOnce('token.delete', { tokenId: t.id, tokenName: t.name, address: CLI_ADDRESS }, {});
   for (const t of deleted) process.stdout.write(`Deleted token ${t.name} (${t.id})\n`);
 }

@@ -139,6 +139,17 @@ export function buildProgram(): Command {
   registerConfig(program);
 
   program
+    .command('audit')
+    .description('show the audit log (read from the file: works while the server is down)')
+    .option('--since <spec>', 'only events since: a duration (30m, 1h, 7d) or an ISO 8601 date or time')
+    .option('--token <name-or-id>', "only this token's events")
+    .option('--kind <list>', 'only these kinds or groups, comma-separated (e.g. pty,shell.exit,auth.failure)')
+    .option('--limit <n>', 'the newest n matching events (1 to 10000, default 1000)')
+    .option('--follow', 'keep printing new events as they are written (Ctrl-C stops)')
+    .option('--json', 'print one JSON object per line')
+    .action(async (opts: Arg<typeof import('./audit.js').auditCommand>) => (await import('./audit.js')).auditCommand(opts));
+
+  program
     .command('serve')
     .description('run the server (auth on by default)')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '4096')

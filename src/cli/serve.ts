@@ -10,6 +10,8 @@ import { listTokens, createToken, defaultExpiry } from '../auth/token-admin.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { reservedWarning } from '../fs/reserved.js';
+import { CLI_ADDRESS } from '../audit/kinds.js';
+import { recordOnce } from '../audit/log.js';
 import { bold, red, yellow } from './output.js';
 
 export interface ServeOptions {
@@ -111,6 +113,17 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   // Warnings first: whoever waits for "listening" has them already.
   const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
   if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
+  // The start-up line (server.start) is the audit log's check: say so now if it could not be written.
+  const audit = server.ctx.audit.status();
+  if (!audit.ok) {
+    process.stderr.write(
+      yellow(
+        `WARNING: the audit log ${audit.file} cannot be written (${audit.error}). The server runs, but what happens is not recorded ` +
+          'until this is fixed; failures are reported in the log once a minute.\n',
+        process.stderr,
+      ),
+    );
+  }
   if (!opts.auth) {
     process.stderr.write(
       red(
@@ -160,6 +173,11 @@ async function ensureFirstToken(hostname: string, port: number, tls: boolean): P
   let name = 'first-run';
   for (let n = 2; names.has(name); n++) name = `first-run-${n}`;
   const { token, record } = await createToken({ name, permissions: [...PERMISSIONS], expiresAt: defaultExpiry() });
+  recordOnce(
+    'token.create',
+    { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
+    { permissions: record.permissions, expiresAt: record.expiresAt, firstRun: true },
+  );
   process.stdout.write(
     `No active token was found, so one was created (${record.name}, ${record.id}, all permissions, expires ${record.expiresAt}):\n\n` +
       `  ${bold(token)}\n\n` +

@@ -1,6 +1,7 @@
 // Everything a route may use, assembled once by `startServer`, and the shape of a route registration.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { AuditSink } from '../audit/log.js';
 import type { EventBus } from '../events.js';
 import type { FailureLimiter } from '../auth/limiter.js';
 import type { LiveTokens } from '../auth/live-tokens.js';
@@ -23,6 +24,8 @@ export interface ServerContext {
   connections: LiveConnections;
   settings: SettingsStore;
   log: Logger;
+  /** The audit trail: routes record security-relevant acts before they answer (see src/audit/). */
+  audit: AuditSink;
   /** SSE heartbeat interval. */
   heartbeatMs: number;
   /** Web UI logins (cookie + key), a credential source. */

@@ -28,6 +28,9 @@ import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { collapseAuthFailures } from './failure-log.js';
+import { AuditLog, type AuditLogOptions } from '../audit/log.js';
+import { SERVER_ADDRESS } from '../audit/kinds.js';
+import { auditFailures } from './audit.js';
 import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
 import type { RouteRegistrar, ServerContext } from './context.js';
 
@@ -92,6 +95,8 @@ export interface StartOptions {
   pairing?: PairingOptions;
   /** Where web logins are kept across restarts (default: web-logins.json in the data directory). */
   webLoginsFile?: string;
+  /** Audit log options (default: `$XDG_STATE_HOME/tether/audit.jsonl`, 5 files of 10 MiB). */
+  audit?: Omit<AuditLogOptions, 'log'>;
 }
 
 export interface RunningServer {
@@ -109,8 +114,12 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  // Authentication failures are collapsed per network so they cannot flood the log.
-  const log = collapseAuthFailures(opts.log ?? jsonLogger());
+  const baseLog = opts.log ?? jsonLogger();
+  // Its own failures go to the server log (it never stops a request: see src/audit/log.ts).
+  const audit = new AuditLog({ ...opts.audit, log: baseLog });
+  // Authentication failures are collapsed per network so they cannot flood the log, nor the audit
+  // log, which gets the collapsed lines.
+  const log = collapseAuthFailures(auditFailures(baseLog, audit));
   const limits = { ...defaultLimits(), ...opts.limits };
   const sockets = new SocketLimits({
     maxConnections: limits.maxConnections,
@@ -159,6 +168,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     connections,
     settings: new SettingsStore(opts.settingsFile),
     log,
+    audit,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
     webLogins,
     pairing,
@@ -234,9 +244,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const { port, address } = server.address() as AddressInfo;
   const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
+  const url = `${scheme}://${hostForUrl}:${port}`;
+  // Also the audit log's start-up check: `serve` warns if this could not be written.
+  const self = { tokenId: null, tokenName: null, address: SERVER_ADDRESS };
+  audit.record('server.start', self, { project: projectDir, url, pid: process.pid });
   let closing: Promise<void> | undefined;
   return {
-    url: `${scheme}://${hostForUrl}:${port}`,
+    url,
     port,
     address,
     sockets,
@@ -257,6 +271,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         });
         for (const fn of closers.reverse()) await fn();
         log.stop();
+        audit.record('server.stop', self, { pid: process.pid });
+        audit.close();
         lastUsed.stop();
         await lastUsed.flush();
         await webLogins.persisted();

@@ -53,6 +53,7 @@ export interface AgentMessageOptions {
   maxRetries?: number;
   /** Default SNAPSHOT_INTERVAL_MS. */
   snapshotIntervalMs?: number;
+  onToolCall?: RunAgentOptions['onToolCall'];
 }
 
 export interface StartedAgentMessage {
@@ -97,6 +98,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
         onPart: (part) => recorder.record(part),
         ...(o.runCommand ? { runCommand: o.runCommand } : {}),
         ...(o.maxRetries !== undefined ? { maxRetries: o.maxRetries } : {}),
+        ...(o.onToolCall ? { onToolCall: o.onToolCall } : {}),
       });
     } catch (err) {
       failure = err;

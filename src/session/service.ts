@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { DEFAULT_MAX_STEPS } from '../agent/agent.js';
 import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.js';
 import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
+import type { AuditDetails } from '../audit/kinds.js';
 import type { EventBus } from '../events.js';
 import { checkPin, isInside, resolveInside } from '../fs/confine.js';
 import type { Place } from '../fs/place.js';
@@ -56,12 +57,20 @@ export interface SessionServiceOptions extends RunRegistryOptions {
   agent?: SessionAgentOptions;
 }
 
+/**
+ * The audit trail of a run: told before a command or tool acts and when a command ends. The route
+ * binds the caller (token, address) and the session; the service says what runs.
+ */
+export type RunAudit = <K extends 'shell.start' | 'shell.exit' | 'agent.tool'>(kind: K, details: Omit<AuditDetails[K], 'sessionId'>) => void;
+
 /** For a run: `signal` (e.g. the HTTP request's) also aborts it; `watch` collects its events for the caller;
- * `place`: the caller's scopes, which the session must lie in and the agent's tools are confined to. */
+ * `place`: the caller's scopes, which the session must lie in and the agent's tools are confined to;
+ * `audit`: the run's audit trail. */
 export interface RunOptions {
   signal?: AbortSignal;
   watch?: boolean;
   place?: Place;
+  audit?: RunAudit;
 }
 
 export class SessionService {
@@ -301,15 +310,25 @@ export class SessionService {
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
       const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });
+      const audit = options.audit;
+      audit?.('shell.start', { command: valid.command, cwd });
       let result: ShellResult;
       try {
         result = await runShell({ ...valid, cwd, signal: run.signal, env: this.shell.env });
       } catch (err) {
-        return afterRun(sessionId, 'the command', () =>
-          this.finishMessage(message.id, { status: 'error', error: `failed to run command: ${errorMessage(err)}` }),
-        );
+        const error = `failed to run command: ${errorMessage(err)}`;
+        audit?.('shell.exit', { command: valid.command, exitCode: null, signal: null, durationMs: null, error });
+        return afterRun(sessionId, 'the command', () => this.finishMessage(message.id, { status: 'error', error }));
       }
       const { status, error } = shellOutcome(result, valid.timeoutMs);
+      audit?.('shell.exit', {
+        command: valid.command,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        durationMs: result.durationMs,
+        ...(result.timedOut ? { timedOut: true } : {}),
+        ...(result.aborted ? { aborted: true } : {}),
+      });
       return afterRun(sessionId, 'the command', () => {
         this.updatePart(part.id, { ...start, ...result, done: true } satisfies ShellPartData);
         return this.finishMessage(message.id, { status, error });
@@ -351,6 +370,7 @@ export class SessionService {
         signal: run.signal,
         ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
         ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
+        ...(options.audit ? { onToolCall: toolAudit(options.audit, directory.path) } : {}),
       }).done;
     });
   }
@@ -405,4 +425,17 @@ function shellOutcome(r: ShellResult, timeoutMs: number): { status: FinalStatus;
   if (r.aborted) return { status: 'aborted', error: 'aborted' };
   if (r.timedOut) return { status: 'error', error: `command timed out after ${timeoutMs} ms` };
   return { status: 'completed', error: null };
+}
+
+/** An agent tool call as the audit trail records it: the tool, and its command or path (never content). */
+function toolAudit(audit: RunAudit, directory: string): (tool: string, input: unknown) => void {
+  return (tool, input) => {
+    const i = (typeof input === 'object' && input !== null ? input : {}) as { command?: unknown; path?: unknown };
+    audit('agent.tool', {
+      tool,
+      directory,
+      ...(typeof i.command === 'string' ? { command: i.command } : {}),
+      ...(typeof i.path === 'string' ? { path: i.path } : {}),
+    });
+  };
 }

@@ -6,7 +6,7 @@
 // The modules, by concern: api (requests, the session key), sse (the one event-stream parser),
 // events (live updates), layout, drawer (the sidebar on a phone), lists (sidebar), router, status
 // (banner), login and tabs, markdown-view (agent replies, with /ui/vendor/markdown.js), and one
-// per screen: terminals (with terminal-view), session (with messages), files, settings.
+// per screen: terminals (with terminal-view), session (with messages), files, settings, audit.
 // Security notes live where the code is: login.js (tokens, links, tabs), api.js (the cookie and
 // the key), terminal-view.js (the WebSocket), markdown-view.js (agent replies). Nothing from the
 // server is inserted as HTML (dom.js): Markdown is rebuilt element by element from an allowlist.
@@ -15,6 +15,7 @@
 // modules) ever runs.
 import './csp-styles.js';
 import { onSessionEnded } from './modules/api.js';
+import { mountAudit } from './modules/audit.js';
 import { $ } from './modules/dom.js';
 import { closeDrawer, wireDrawer } from './modules/drawer.js';
 import { mountFiles } from './modules/files.js';
@@ -32,6 +33,7 @@ registerScreens({
   session: mountSession,
   files: mountFiles,
   config: mountSettings,
+  audit: mountAudit,
 });
 // A 401 anywhere, a revoked token's closing event or WebSocket close: back to the login page.
 onSessionEnded(endSession);

@@ -125,6 +125,23 @@ interface SettingSource {
   note?: string;
 }
 
+/** GET /audit (src/server/routes/audit.ts). */
+interface AuditEvent {
+  time: string;
+  kind: string;
+  tokenId: string | null;
+  tokenName: string | null;
+  address: string;
+  [field: string]: unknown;
+}
+
+interface AuditResult {
+  events: AuditEvent[];
+  truncated: boolean;
+  skippedLines: number;
+  log: { ok: boolean; error: string | null; failingSince: string | null; lostLines: number };
+}
+
 /** The `properties` of an event on GET /event or on a session's own stream: free-form JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form JSON read by plain JS modules; each reader checks what it uses
 type EventProps = Record<string, any>;

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { PublicSettingsSchema, SettingsPatchSchema, type SettingsPatch } from '../../config/settings.js';
+import { PublicSettingsSchema, SettingsPatchSchema, publicSettings, type SettingsPatch } from '../../config/settings.js';
+import { auditActor } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 
@@ -34,7 +35,9 @@ export function registerConfig(app: OpenAPIHono, ctx: ServerContext): void {
     const updated = await ctx.settings.public();
     const auth = c.get('auth');
     // Keys only: a value may be a secret (apiKey) or point at a server the caller controls.
-    ctx.log.log('info', 'config.updated', { tokenId: auth.tokenId, keys: Object.keys(body).filter((k) => body[k as keyof SettingsPatch] !== undefined) });
+    const keys = Object.keys(body).filter((k) => body[k as keyof SettingsPatch] !== undefined);
+    ctx.log.log('info', 'config.updated', { tokenId: auth.tokenId, keys });
+    ctx.audit.record('config.update', auditActor(c, ctx.clientAddress), { keys });
     ctx.events.publish('config.updated', { config: updated, by: auth.tokenId });
     return c.json(updated, 200);
   });

@@ -5,6 +5,7 @@
 // tests that want the whole server); `tether auth token ...` and the core-only test servers never
 // load them. A new resource is added here, and gets an entry in the policy table (auth/policy.ts).
 import type { RouteRegistrar } from '../context.js';
+import { registerAudit } from './audit.js';
 import { registerAuth } from './auth.js';
 import { registerConfig } from './config.js';
 import { registerDoc } from './doc.js';
@@ -25,6 +26,7 @@ export const CORE_REGISTRARS: readonly RouteRegistrar[] = [
   registerEvent,
   registerWebLogin,
   registerPair,
+  registerAudit,
   registerDoc,
 ];
 

@@ -21,6 +21,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { RouteRegistrar } from '../context.js';
 import { errorJson } from '../http-errors.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
+import { auditActor } from '../audit.js';
 import { loginCookie } from './web-login.js';
 
 const IdParams = z.object({
@@ -85,6 +86,14 @@ export const registerPair: RouteRegistrar = (app, ctx) => {
     if (!decision.ok) return errorJson(c, 403, decision.code, decision.message);
     const created = ctx.pairing.codes.create(creator.id, grant);
     ctx.log.log('info', 'pairing.code_created', { tokenId: creator.id, pairingId: created.id, permissions: grant.permissions, expiresAt: created.expiresAt });
+    ctx.audit.record('pair.create', auditActor(c, ctx.clientAddress), {
+      pairingId: created.id,
+      device: grant.name ?? null,
+      permissions: [...grant.permissions],
+      expiresAt: grant.expiresAt,
+      ...(grant.scopes ? { scopes: [...grant.scopes] } : {}),
+      codeExpiresAt: created.expiresAt,
+    });
     return c.json(created, 201);
   });
 
@@ -125,6 +134,15 @@ export const registerPair: RouteRegistrar = (app, ctx) => {
     c.header('Set-Cookie', loginCookie(c, login.id, login.maxAgeS));
     ctx.log.log('info', 'pairing.used', { pairingId: done.pairingId, creatorTokenId: done.creatorTokenId, tokenId: record.id, name: record.name, address });
     ctx.log.log('info', 'web.login', { tokenId: record.id });
+    const device = { tokenId: record.id, tokenName: record.name, address };
+    ctx.audit.record('pair.use', device, {
+      pairingId: done.pairingId,
+      createdBy: done.creatorTokenId,
+      permissions: [...record.permissions],
+      expiresAt: record.expiresAt,
+      ...(record.scopes ? { scopes: [...record.scopes] } : {}),
+    });
+    ctx.audit.record('web.login', device, {});
     const body: WebLoginResult = { id: record.id, name: record.name, permissions: record.permissions, expiresAt: record.expiresAt, sessionKey: login.key };
     return c.json(body, 200);
   });

@@ -13,6 +13,8 @@ import { CreatePtySchema, PtyInfoSchema, PtyTicketSchema, UpdatePtySchema } from
 import { errorMessage } from '../../errors.js';
 import type { CloseReason } from '../connections.js';
 import type { RouteRegistrar, ServerContext } from '../context.js';
+import type { AuditActor } from '../../audit/kinds.js';
+import { auditActor } from '../audit.js';
 import { errorJson } from '../http-errors.js';
 import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credential-headers.js';
 import type { TicketStore } from '../../auth/tickets.js';
@@ -112,8 +114,19 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
     const manager = new PtyManager({ ...opts.manager, projectDir: ctx.projectDir, events: ctx.events });
     const tickets = ctx.tickets;
     opts.expose?.({ manager, tickets });
+    // Who started each running terminal, for the audit line of its exit.
+    const starters = new Map<string, { actor: AuditActor; command: string }>();
+    const unsubscribe = ctx.events.subscribe((e) => {
+      if (e.type !== 'pty.exited') return;
+      const { id, exitCode, signal } = e.properties as { id: string; exitCode: number | null; signal: number | null };
+      const started = starters.get(id);
+      if (!started) return;
+      starters.delete(id);
+      ctx.audit.record('pty.exit', started.actor, { ptyId: id, command: started.command, exitCode, signal });
+    });
     ctx.onClose(async () => {
       const { remaining } = await manager.disposeAll();
+      unsubscribe();
       if (remaining.length > 0) ctx.log.log('error', 'pty.orphans', { pids: remaining });
     });
 
@@ -129,6 +142,10 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
         { ...body, ...(command === undefined ? {} : { command }), ...(cwd === undefined ? {} : { cwd }), ownerTokenId: c.get('auth').tokenId },
         placeOf(c),
       );
+      const actor = auditActor(c, ctx.clientAddress);
+      ctx.audit.record('pty.start', actor, { ptyId: info.id, command: info.command, args: info.args, cwd: info.cwd });
+      // The exit arrives as an I/O event, never before this synchronous continuation of create().
+      starters.set(info.id, { actor, command: info.command });
       return c.json(info, 201);
     });
 

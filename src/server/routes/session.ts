@@ -8,7 +8,9 @@ import type { Context } from 'hono';
 import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import type { StartedRun } from '../../session/runs.js';
-import { SessionService, type SessionServiceOptions } from '../../session/service.js';
+import { SessionService, type RunAudit, type SessionServiceOptions } from '../../session/service.js';
+import type { AuditDetails } from '../../audit/kinds.js';
+import { auditActor } from '../audit.js';
 import { SessionStore, defaultDbFile } from '../../session/store.js';
 import {
   AbortResultSchema,
@@ -271,15 +273,23 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     return c.json({ messages: service.listMessages(id) }, 200);
   });
 
+  // What runs is recorded in the caller's name before it runs (src/audit/).
+  const audit = (c: Context, sessionId: string): RunAudit => {
+    const actor = auditActor(c, ctx.clientAddress);
+    return (kind, details) => ctx.audit.record(kind, actor, { ...details, sessionId } as AuditDetails[typeof kind]);
+  };
+
   app.openapi(postMessage, async (c) => {
-    const options = { watch: wantsEventStream(c), place: placeOf(c) };
-    const run = await service.startAgent(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
+    const { id } = c.req.valid('param');
+    const options = { watch: wantsEventStream(c), place: placeOf(c), audit: audit(c, id) };
+    const run = await service.startAgent(id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 
   app.openapi(postShell, async (c) => {
-    const options = { watch: wantsEventStream(c), place: placeOf(c) };
-    const run = await service.startShell(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
+    const { id } = c.req.valid('param');
+    const options = { watch: wantsEventStream(c), place: placeOf(c), audit: audit(c, id) };
+    const run = await service.startShell(id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 

@@ -11,6 +11,7 @@ import { ConflictError } from '../../errors.js';
 import type { ShareTarget } from '../../auth/policy.js';
 import { createShareToken, shareLink } from '../../auth/share.js';
 import { ShareCreateSchema, ShareLinkSchema, type ShareCreate, type ShareLink } from '../../auth/shapes.js';
+import { auditActor } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 
@@ -41,6 +42,11 @@ export async function createShare(c: Context, ctx: ServerContext, target: ShareT
     ctx.tokens.file,
   );
   ctx.log.log('info', 'share.created', { tokenId: record.id, target, by: c.get('auth').tokenId, expiresAt: record.expiresAt });
+  ctx.audit.record('share.create', auditActor(c, ctx.clientAddress), {
+    shareTokenId: record.id,
+    path: `/${target.type}/${target.id}`,
+    expiresAt: record.expiresAt,
+  });
   return { id: record.id, name: record.name, target, expiresAt: record.expiresAt!, url: shareLink(requestOrigin(c), token) };
 }
 

@@ -8,6 +8,7 @@ import { WEB_LOGIN_COOKIE, WEB_LOGIN_KEY_HEADER, readCookie } from '../../auth/c
 import { mayHoldWebLogin } from '../../auth/policy.js';
 import { WebLoginRequestSchema, WebLoginResultSchema, type WebLoginResult } from '../../auth/shapes.js';
 import type { RouteRegistrar } from '../context.js';
+import { auditActor } from '../audit.js';
 import { errorJson } from '../http-errors.js';
 import { errors, jsonContent } from './common.js';
 
@@ -84,6 +85,7 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
     const { id, key, maxAgeS } = logins.create(rec.id, rec.expiresAt);
     c.header('Set-Cookie', loginCookie(c, id, maxAgeS));
     ctx.log.log('info', 'web.login', { tokenId: rec.id });
+    ctx.audit.record('web.login', { tokenId: rec.id, tokenName: rec.name, address: clientAddress(c) }, {});
     const body: WebLoginResult = { id: rec.id, name: rec.name, permissions: rec.permissions, expiresAt: rec.expiresAt, sessionKey: key };
     return c.json(body, 200);
   });
@@ -95,6 +97,8 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
     if (id && tokenId) {
       logins.delete(id);
       ctx.log.log('info', 'web.logout', { tokenId });
+      const name = ctx.tokens?.current().get(tokenId)?.name ?? null;
+      ctx.audit.record('web.logout', { ...auditActor(c, clientAddress), tokenId, tokenName: name }, {});
       const device = await ctx.pairing?.endDeviceIfUnused(tokenId);
       if (device) ctx.log.log('info', 'token.deleted', { tokenId: device.id, name: device.name, why: 'its paired device logged out' });
       // Answered once the end is on disk: a logged-out login must not come back after a restart.

@@ -34,6 +34,7 @@ export function enterApp(/** @type {Me} */ me) {
   const exec = canRun();
   show($('nav-terminals'), exec);
   show($('nav-sessions'), exec);
+  show($('nav-audit'), exec);
   show($('no-exec-note'), !state.can.execute);
   for (const id of ['new-terminal', 'new-session', 'home-terminal', 'home-session']) {
     const b = $as(id, HTMLButtonElement);
