@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { PublicSettingsSchema, SettingsPatchSchema, publicSettings, type SettingsPatch } from '../../config/settings.js';
+import { PublicSettingsSchema, SettingsPatchSchema, type SettingsPatch } from '../../config/settings.js';
 import { auditActor } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
