@@ -3,7 +3,7 @@
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, errorMessage } from '../errors.js';
+import { TetherError, UsageError, errorMessage } from '../errors.js';
 import { isLoopbackAddress } from '../auth/address.js';
 import { noAuthRefusal } from '../server/hosts.js';
 import { listTokens, createToken, defaultExpiry } from '../auth/token-admin.js';
@@ -11,6 +11,8 @@ import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { reservedWarning } from '../fs/reserved.js';
 import { bold, red, yellow } from './output.js';
+import { shellWord, tetherCommand } from './invocation.js';
+import { checkTlsPair } from './tls-files.js';
 
 export interface ServeOptions {
   port: string;
@@ -41,17 +43,19 @@ export function parseOrigin(v: string): string {
   return u.origin;
 }
 
-function readTls(opts: ServeOptions): { cert: Buffer; key: Buffer } | undefined {
+/** The certificate and key, checked before anything listens: a problem is one line naming the file (exit 1). */
+function readTls(opts: ServeOptions): { cert: Buffer; key: Buffer; selfSigned: boolean } | undefined {
   if (!opts.tlsCert && !opts.tlsKey) return undefined;
   if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
   const read = (flag: string, file: string) => {
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new UsageError(`${flag} ${file}: ${errorMessage(err)}`);
+      throw new TetherError('bad_tls_file', `${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, 500, 1);
     }
   };
-  return { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
+  const pair = { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
+  return { ...pair, ...checkTlsPair(pair, { cert: opts.tlsCert, key: opts.tlsKey }) };
 }
 
 export async function serveCommand(opts: ServeOptions, version: string): Promise<void> {
@@ -65,7 +69,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   if (!opts.auth) await checkNoAuthHost(hostname);
   const tls = readTls(opts);
 
-  if (opts.auth) await ensureFirstToken(hostname, port, Boolean(tls));
+  // A self-signed certificate is its own CA: the hints pass it to curl and the client.
+  if (opts.auth) await ensureFirstToken(hostname, port, tls ? { caFile: tls.selfSigned ? opts.tlsCert! : null } : null);
 
   const { startServer } = await import('../server/server.js');
   const { productionRegistrars } = await import('../server/routes/index.js');
@@ -76,7 +81,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
     auth: opts.auth,
     cors,
     allowedHosts: opts.allowedHost ?? [],
-    tls,
+    tls: tls && { cert: tls.cert, key: tls.key },
     version,
     registrars: await productionRegistrars(),
   });
@@ -146,13 +151,14 @@ export async function checkNoAuthHost(hostname: string, lookup: Lookup = lookupA
 }
 
 /** With no active token: on a terminal, create one and show it once; otherwise say how. */
-async function ensureFirstToken(hostname: string, port: number, tls: boolean): Promise<void> {
+async function ensureFirstToken(hostname: string, port: number, tls: { caFile: string | null } | null): Promise<void> {
   const tokens = await listTokens();
   if (tokens.some((t) => t.status === 'active')) return;
   const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  const ca = tls?.caFile ? shellWord(path.resolve(tls.caFile)) : null;
   if (!process.stdout.isTTY) {
     process.stdout.write(
-      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  tether auth token create --name NAME\n`,
+      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  ${tetherCommand('auth token create --name NAME')}\n`,
     );
     return;
   }
@@ -164,6 +170,7 @@ async function ensureFirstToken(hostname: string, port: number, tls: boolean): P
     `No active token was found, so one was created (${record.name}, ${record.id}, all permissions, expires ${record.expiresAt}):\n\n` +
       `  ${bold(token)}\n\n` +
       yellow('It is shown only once. Save it now.') +
-      `\nTry it:\n  curl -H "Authorization: Bearer ${token}" ${url}/auth/whoami\n\n`,
+      `\nTry it:\n  curl ${ca ? `--cacert ${ca} ` : ''}-H "Authorization: Bearer ${token}" ${url}/auth/whoami\n` +
+      `Save it for the tether client (it asks for the token):\n  ${tetherCommand(`auth login ${url}${ca ? ` --ca-file ${ca}` : ''}`)}\n\n`,
   );
 }
