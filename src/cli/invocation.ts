@@ -63,7 +63,12 @@ export function shellWord(s: string): string {
 export function commandPrefix(inv: Invocation): string {
   const launcher = realpath(inv.launcher) ?? inv.launcher;
   const script = inv.script ? path.resolve(inv.cwd, inv.script) : undefined;
-  const viaBinLink = script !== undefined && path.basename(script) === BIN_NAME;
+  // The link npm makes for a package's bin: node_modules/.bin/tether.
+  const viaBinLink =
+    script !== undefined &&
+    path.basename(script) === BIN_NAME &&
+    path.basename(path.dirname(script)) === '.bin' &&
+    path.basename(path.dirname(path.dirname(script))) === 'node_modules';
   // npm exec / npx run the package's bin link (node_modules/.bin/tether) with npm_command=exec.
   // From npm's own cache it was fetched by package name; otherwise it came from a local tree,
   // where `npx tether` finds it again.
