@@ -6,32 +6,55 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, type CliResult } from './cli.js';
 
+export interface TtyCli {
+  /** What the CLI has written so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Types into the terminal. */
+  write(data: string): void;
+  /** Resolves when it has exited (the files are removed then). */
+  done: Promise<CliResult & { tty: string }>;
+}
+
 export async function runCliTty(args: string[], env: NodeJS.ProcessEnv, opts: { timeout?: number; cwd?: string } = {}): Promise<CliResult & { tty: string }> {
+  return (await spawnCliTty(args, env, opts)).done;
+}
+
+export async function spawnCliTty(args: string[], env: NodeJS.ProcessEnv, opts: { timeout?: number; cwd?: string } = {}): Promise<TtyCli> {
   const pty = await import('node-pty');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-tty-'));
   const out = path.join(dir, 'stdout');
   const err = path.join(dir, 'stderr');
-  try {
-    const p = pty.spawn('/bin/sh', ['-c', 'out="$1"; err="$2"; shift 2; exec "$@" >"$out" 2>"$err"', 'sh', out, err, process.execPath, BIN, ...args], {
-      env: env as Record<string, string>,
-      cols: 100,
-      rows: 30,
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    });
-    let tty = '';
-    p.onData((d) => (tty += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeout ?? 30_000);
-    const exit = await new Promise<{ exitCode: number; signal?: number }>((resolve) => p.onExit(resolve));
+  fs.writeFileSync(out, '');
+  fs.writeFileSync(err, '');
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const p = pty.spawn('/bin/sh', ['-c', 'out="$1"; err="$2"; shift 2; exec "$@" >"$out" 2>"$err"', 'sh', out, err, process.execPath, BIN, ...args], {
+    env: env as Record<string, string>,
+    cols: 100,
+    rows: 30,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  let tty = '';
+  p.onData((d) => (tty += d));
+  const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeout ?? 30_000);
+  const done = new Promise<{ exitCode: number; signal?: number }>((resolve) => p.onExit(resolve)).then((exit) => {
     clearTimeout(timer);
-    return {
+    const result = {
       // Killed by a signal (e.g. the timeout): no exit code, like a child_process result.
       code: exit.signal ? null : exit.exitCode,
       signal: null,
-      stdout: fs.readFileSync(out, 'utf8'),
-      stderr: fs.readFileSync(err, 'utf8'),
+      stdout: read(out),
+      stderr: read(err),
       tty,
     };
-  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-  }
+    return result;
+  });
+  return { stdout: () => read(out), stderr: () => read(err), write: (d) => p.write(d), done };
 }
