@@ -69,8 +69,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   if (!opts.auth) await checkNoAuthHost(hostname);
   const tls = readTls(opts);
 
-  // A self-signed certificate is its own CA: the hints pass it to curl and the client.
-  if (opts.auth) await ensureFirstToken(hostname, port, tls ? { caFile: tls.selfSigned ? opts.tlsCert! : null } : null);
+  // Created before the server reads the token file; announced once the URL (and port) is known.
+  const firstRun = opts.auth ? await ensureFirstToken() : null;
 
   const { startServer } = await import('../server/server.js');
   const { productionRegistrars } = await import('../server/routes/index.js');
@@ -125,6 +125,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
       ),
     );
   }
+  // A self-signed certificate is its own CA: the hints pass it to curl and the client.
+  if (firstRun) announceFirstRun(firstRun, server.url, tls?.selfSigned ? opts.tlsCert! : null);
   process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
   process.stdout.write(`project: ${server.ctx.projectDir}\n`);
 }
@@ -150,27 +152,33 @@ export async function checkNoAuthHost(hostname: string, lookup: Lookup = lookupA
   if (problem) throw new UsageError(problem);
 }
 
-/** With no active token: on a terminal, create one and show it once; otherwise say how. */
-async function ensureFirstToken(hostname: string, port: number, tls: { caFile: string | null } | null): Promise<void> {
+type FirstRun = { kind: 'none' } | { kind: 'created'; token: string; name: string; id: string; expiresAt: string | null };
+
+/** With no active token: on a terminal, create one (shown once, by announceFirstRun); otherwise say how. */
+async function ensureFirstToken(): Promise<FirstRun | null> {
   const tokens = await listTokens();
-  if (tokens.some((t) => t.status === 'active')) return;
-  const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
-  const ca = tls?.caFile ? shellWord(path.resolve(tls.caFile)) : null;
-  if (!process.stdout.isTTY) {
+  if (tokens.some((t) => t.status === 'active')) return null;
+  if (!process.stdout.isTTY) return { kind: 'none' };
+  const names = new Set(tokens.map((t) => t.name));
+  let name = 'first-run';
+  for (let n = 2; names.has(name); n++) name = `first-run-${n}`;
+  const { token, record } = await createToken({ name, permissions: [...PERMISSIONS], expiresAt: defaultExpiry() });
+  return { kind: 'created', token, name: record.name, id: record.id, expiresAt: record.expiresAt };
+}
+
+function announceFirstRun(first: FirstRun, url: string, caFile: string | null): void {
+  if (first.kind === 'none') {
     process.stdout.write(
       `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  ${tetherCommand('auth token create --name NAME')}\n`,
     );
     return;
   }
-  const names = new Set(tokens.map((t) => t.name));
-  let name = 'first-run';
-  for (let n = 2; names.has(name); n++) name = `first-run-${n}`;
-  const { token, record } = await createToken({ name, permissions: [...PERMISSIONS], expiresAt: defaultExpiry() });
+  const ca = caFile ? shellWord(path.resolve(caFile)) : null;
   process.stdout.write(
-    `No active token was found, so one was created (${record.name}, ${record.id}, all permissions, expires ${record.expiresAt}):\n\n` +
-      `  ${bold(token)}\n\n` +
+    `No active token was found, so one was created (${first.name}, ${first.id}, all permissions, expires ${first.expiresAt}):\n\n` +
+      `  ${bold(first.token)}\n\n` +
       yellow('It is shown only once. Save it now.') +
-      `\nTry it:\n  curl ${ca ? `--cacert ${ca} ` : ''}-H "Authorization: Bearer ${token}" ${url}/auth/whoami\n` +
+      `\nTry it:\n  curl ${ca ? `--cacert ${ca} ` : ''}-H "Authorization: Bearer ${first.token}" ${url}/auth/whoami\n` +
       `Save it for the tether client (it asks for the token):\n  ${tetherCommand(`auth login ${url}${ca ? ` --ca-file ${ca}` : ''}`)}\n\n`,
   );
 }

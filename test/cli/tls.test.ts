@@ -1,6 +1,6 @@
 // TLS end to end, with real handshakes: what `serve --tls-cert/--tls-key` accepts as files, what the
 // server offers (AEAD suites only, TLS 1.2+, HSTS on every response), and the client's --ca-file.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TetherClient } from '../../src/client/client.js';
 import { registerPty } from '../../src/server/routes/pty.js';
 import { registerSession } from '../../src/server/routes/session.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { BIN, ROOT, runCli } from '../helpers/cli.js';
 import { runCliTty } from '../helpers/cli-tty.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/tls');
 const CERT = path.join(FIXTURES, 'cert.pem');
@@ -57,6 +59,47 @@ describe('serve: certificate and key files are checked before it listens', () =>
       expect(r.stdout).not.toMatch(/listening/);
     });
   }
+});
+
+describe('serve --tls-cert with a self-signed certificate, first run on a terminal', () => {
+  it('prints a curl line and a login command with the real port and the certificate as CA; the login command works as printed', async () => {
+    const env = tempEnv();
+    try {
+      const pty = await import('node-pty');
+      const p = pty.spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', env.root, '--tls-cert', CERT, '--tls-key', KEY], {
+        env: env.env as Record<string, string>,
+        cols: 250,
+        rows: 50,
+      });
+      let out = '';
+      p.onData((d) => (out += d));
+      try {
+        // eslint-disable-next-line no-control-regex -- on a terminal the URL comes wrapped in ESC[...m colour codes
+        const url = await waitFor(() => /listening on (?:\x1b\[[0-9;]*m)*(https\S+?)(?:\x1b|\s)/.exec(out)?.[1], { timeout: 15_000, what: 'serve on a pty' });
+        expect(url).not.toMatch(/:0$/);
+        const tok = /(tether_[0-9A-Za-z]{28})/.exec(out)![1]!;
+        expect(out).toContain(`curl --cacert ${CERT} -H "Authorization: Bearer ${tok}" ${url}/auth/whoami`);
+        const login = new RegExp(`\\n  (${escapeRe(hintPrefix())} auth login ${escapeRe(url)} --ca-file ${escapeRe(CERT)})\\r?\\n`).exec(out)?.[1];
+        expect(login).toBeDefined();
+        // Run the printed command exactly as a user would paste it.
+        const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const c = spawn('/bin/sh', ['-c', `${login} --token-stdin`], { env: env.env, cwd: process.cwd() });
+          let stdout = '';
+          let stderr = '';
+          c.stdout.on('data', (d) => (stdout += d));
+          c.stderr.on('data', (d) => (stderr += d));
+          c.on('close', (code) => resolve({ code, stdout, stderr }));
+          c.stdin.end(tok);
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(`Logged in to ${url} as first-run`);
+      } finally {
+        p.kill('SIGKILL');
+      }
+    } finally {
+      env.cleanup();
+    }
+  });
 });
 
 describe('a TLS server', () => {
