@@ -91,9 +91,7 @@ export function buildProgram(name = 'tether'): Command {
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
     .option('--ca-file <file>', CA_FILE_HELP)
-    .action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) =>
-      (await import('./attach.js')).attachCommand(opts, command),
-    );
+    .action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts, command));
 
   program
     .command('run')

@@ -24,11 +24,11 @@ export class ConnectionError extends Error {
     readonly url: string,
     cause: unknown,
   ) {
-    const inner = cause instanceof Error ? ((cause.cause as Error | undefined) ?? cause) : undefined;
+    // fetch wraps the system or TLS error in a TypeError('fetch failed') as its cause.
+    const inner: NodeJS.ErrnoException | undefined = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause : cause) : undefined;
     super(`cannot reach tether at ${url}: ${inner ? inner.message : String(cause)}`);
     this.name = 'ConnectionError';
-    const code = (inner as NodeJS.ErrnoException | undefined)?.code;
-    this.code = typeof code === 'string' ? code : undefined;
+    this.code = typeof inner?.code === 'string' ? inner.code : undefined;
   }
 }
 

@@ -130,7 +130,7 @@ export class RunRegistry {
   /** Aborts this very run, if it still holds its session (not a newer run that followed it). */
   private abortRun(run: RunHandle): void {
     for (const [sessionId, controller] of this.claims) {
-      if (controller.signal === run.signal) this.abort(sessionId, "aborted because the token that started it was revoked or expired");
+      if (controller.signal === run.signal) this.abort(sessionId, 'aborted because the token that started it was revoked or expired');
     }
   }
 }

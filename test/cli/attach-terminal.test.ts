@@ -74,7 +74,7 @@ describe('the server shutting down', () => {
     await s.server.close();
     const r = await a.done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`tether: the server shut down, and terminal ${p!.id} ended with it\\n$`));
+    expect(r.stderr).toMatch(new RegExp(`tether: the server shut down, and terminal ${p.id} ended with it\\n$`));
     expect(r.stderr).not.toMatch(/reattach/i);
   });
 

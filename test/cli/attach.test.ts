@@ -81,7 +81,9 @@ describe('tether attach', () => {
     const { token: rw } = await s.token(['read', 'write']);
     const r = await runCliTty(['attach', '--url', s.url], { ...s.env.env, TETHER_TOKEN: rw });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``));
+    expect(r.stderr).toMatch(
+      new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``),
+    );
     const u = await runCliTty(['attach', '--url', s.url, '--pty', 'pty_doesnotexist'], { ...s.env.env, TETHER_TOKEN: token });
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/not found/);

@@ -13,7 +13,14 @@ const cred = (token: string, savedAt = '2026-01-01T00:00:00.000Z'): SavedCredent
 
 describe('credentialKey', () => {
   it('this machine under any of its names, and default ports, are one key', () => {
-    for (const u of ['http://localhost:4096', 'http://127.0.0.1:4096', 'http://[::1]:4096', 'HTTP://LocalHost:4096/', 'localhost:4096', 'http://[::ffff:127.0.0.1]:4096']) {
+    for (const u of [
+      'http://localhost:4096',
+      'http://127.0.0.1:4096',
+      'http://[::1]:4096',
+      'HTTP://LocalHost:4096/',
+      'localhost:4096',
+      'http://[::ffff:127.0.0.1]:4096',
+    ]) {
       expect(credentialKey(u), u).toBe('http://127.0.0.1:4096');
     }
     expect(credentialKey('https://localhost')).toBe('https://127.0.0.1');
@@ -23,7 +30,9 @@ describe('credentialKey', () => {
   });
 
   it('a different scheme, port or host is a different server', () => {
-    const keys = ['http://127.0.0.1:4096', 'https://127.0.0.1:4096', 'http://127.0.0.1:4097', 'http://127.0.0.2:4096', 'http://192.0.2.1:4096'].map(credentialKey);
+    const keys = ['http://127.0.0.1:4096', 'https://127.0.0.1:4096', 'http://127.0.0.1:4097', 'http://127.0.0.2:4096', 'http://192.0.2.1:4096'].map(
+      credentialKey,
+    );
     expect(new Set(keys).size).toBe(5);
   });
 });

@@ -82,7 +82,9 @@ describe('tether auth login / status / logout', () => {
     const r = await cli(['auth', 'status', s.url]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`revoked or is not known to this server \\(${s.url}\\); create one with .*${escapeRe(hintPrefix())} auth login ${s.url}`));
+    expect(r.stderr).toMatch(
+      new RegExp(`revoked or is not known to this server \\(${s.url}\\); create one with .*${escapeRe(hintPrefix())} auth login ${s.url}`),
+    );
   });
 
   it('a token lacking a permission gives one clear 403 line naming it', async () => {

@@ -113,7 +113,9 @@ describe('"the run ended aborted: aborted: aborted by request"', () => {
 
   it('runEnded: each ending said once', () => {
     expect(runEnded('run', { status: 'aborted', error: 'aborted by request' })).toBe('the run was aborted by request');
-    expect(runEnded('run', { status: 'aborted', error: 'aborted because the session was deleted' })).toBe('the run was aborted because the session was deleted');
+    expect(runEnded('run', { status: 'aborted', error: 'aborted because the session was deleted' })).toBe(
+      'the run was aborted because the session was deleted',
+    );
     expect(runEnded('command', { status: 'aborted', error: 'aborted' })).toBe('the command was aborted');
     expect(runEnded('run', { status: 'aborted', error: null })).toBe('the run was aborted');
     // An error that does not say "aborted" itself (e.g. from another server version) gets the word once.
@@ -192,7 +194,7 @@ describe('tether auth token list fits the width', () => {
     it('on an 80-column terminal, and with COLUMNS=200 when piped', async () => {
       const pty = await import('node-pty');
       const { BIN } = await import('../helpers/cli.js');
-      const p = pty.spawn(process.execPath, [BIN, 'auth', 'token', 'list'], { env: t.env as Record<string, string>, cols: 80, rows: 40 });
+      const p = pty.spawn(process.execPath, [BIN, 'auth', 'token', 'list'], { env: t.env, cols: 80, rows: 40 });
       let out = '';
       p.onData((d) => (out += d));
       expect(await new Promise<number>((r) => p.onExit((e) => r(e.exitCode)))).toBe(0);

@@ -74,7 +74,9 @@ describe('tether run', () => {
     const r = await run(['--shell', 'echo hi'], { TETHER_TOKEN: rw });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``));
+    expect(r.stderr).toMatch(
+      new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``),
+    );
   });
 
   it('usage errors exit 2', async () => {

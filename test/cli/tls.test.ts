@@ -27,12 +27,16 @@ let other: { cert: string; key: string };
 beforeAll(() => {
   t = tempEnv();
   other = { cert: path.join(t.root, 'other-cert.pem'), key: path.join(t.root, 'other-key.pem') };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=other', '-days', '2'].concat([
-    '-keyout',
-    other.key,
-    '-out',
-    other.cert,
-  ]), { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=other', '-days', '2'].concat([
+      '-keyout',
+      other.key,
+      '-out',
+      other.cert,
+    ]),
+    { stdio: 'ignore' },
+  );
 });
 afterAll(() => t.cleanup());
 
@@ -67,7 +71,7 @@ describe('serve --tls-cert with a self-signed certificate, first run on a termin
     try {
       const pty = await import('node-pty');
       const p = pty.spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', env.root, '--tls-cert', CERT, '--tls-key', KEY], {
-        env: env.env as Record<string, string>,
+        env: env.env,
         cols: 250,
         rows: 50,
       });
@@ -77,7 +81,7 @@ describe('serve --tls-cert with a self-signed certificate, first run on a termin
         // eslint-disable-next-line no-control-regex -- on a terminal the URL comes wrapped in ESC[...m colour codes
         const url = await waitFor(() => /listening on (?:\x1b\[[0-9;]*m)*(https\S+?)(?:\x1b|\s)/.exec(out)?.[1], { timeout: 15_000, what: 'serve on a pty' });
         expect(url).not.toMatch(/:0$/);
-        const tok = /(tether_[0-9A-Za-z]{28})/.exec(out)![1]!;
+        const tok = /(tether_[0-9A-Za-z]{28})/.exec(out)![1];
         expect(out).toContain(`curl --cacert ${CERT} -H "Authorization: Bearer ${tok}" ${url}/auth/whoami`);
         const login = new RegExp(`\\n  (${escapeRe(hintPrefix())} auth login ${escapeRe(url)} --ca-file ${escapeRe(CERT)})\\r?\\n`).exec(out)?.[1];
         expect(login).toBeDefined();
@@ -156,7 +160,7 @@ describe('a TLS server', () => {
         // The certificate's name is checked against servername, whatever Host header a case sends.
         .get(`${s.url}${pathname}`, { ca, headers, servername: 'localhost' }, (res) => {
           res.resume();
-          resolve({ status: res.statusCode!, hsts: res.headers['strict-transport-security'] as string | undefined });
+          resolve({ status: res.statusCode!, hsts: res.headers['strict-transport-security'] });
         })
         .on('error', reject);
     });

@@ -35,7 +35,7 @@ export async function spawnCliTty(args: string[], env: NodeJS.ProcessEnv, opts: 
     }
   };
   const p = pty.spawn('/bin/sh', ['-c', 'out="$1"; err="$2"; shift 2; exec "$@" >"$out" 2>"$err"', 'sh', out, err, process.execPath, BIN, ...args], {
-    env: env as Record<string, string>,
+    env: env,
     cols: 100,
     rows: 30,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
