@@ -51,6 +51,15 @@ describe('serve: certificate and key files are checked before it listens', () =>
     ['a key of another certificate', () => [CERT, other.key], (c, k) => `--tls-key ${k} does not belong to the certificate in --tls-cert ${c}`],
     ['a certificate that is not PEM', () => [garbage(), KEY], (c) => `--tls-cert ${c} is not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`],
     ['a certificate as the key', () => [CERT, other.cert], (_c, k) => `--tls-key ${k} holds a certificate, not a private key`],
+    [
+      'a key encrypted with a passphrase',
+      () => {
+        const enc = path.join(t.root, 'encrypted-key.pem');
+        execFileSync('openssl', ['pkey', '-in', KEY, '-aes256', '-passout', 'pass:secret', '-out', enc], { stdio: 'ignore' });
+        return [CERT, enc];
+      },
+      (_c, k) => `--tls-key ${k} is encrypted with a passphrase; give an unencrypted key (e.g. openssl pkey -in KEY -out KEY.plain)`,
+    ],
     ['a missing certificate file', () => ['/nonexistent/cert.pem', KEY], (c) => `--tls-cert ${c}: cannot read it (ENOENT)`],
     ['a directory as the key', () => [CERT, t.root], (_c, k) => `--tls-key ${k}: cannot read it (EISDIR)`],
   ];
