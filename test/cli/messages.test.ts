@@ -53,7 +53,9 @@ describe('"That token was not accepted (that token was not accepted)." on the we
   it('each refusal of the real server is said once, by its reason', async () => {
     const { generateToken } = await import('../../src/auth/token-format.js');
     expect(await refusal({ token: generateToken() })).toBe('That token was not accepted: it was revoked, or this server never issued it.');
-    expect(await refusal({ token: 'tether_nope' })).toBe('That is not a tether token: paste the whole token, "tether_" followed by 28 letters and digits.');
+    expect(await refusal({ token: 'tether_nope' })).toBe(
+      'That token was not accepted: a tether token is "tether_" followed by 28 letters and digits; paste it whole.',
+    );
     // The server answers an expired token with the same message and code expired_token.
     expect(loginRefusedMessage(401, { code: 'expired_token', message: 'that token was not accepted' }, null)).toBe(
       'That token has expired. Create a new one on the server.',
@@ -63,7 +65,7 @@ describe('"That token was not accepted (that token was not accepted)." on the we
   it('the other answers', () => {
     expect(loginRefusedMessage(429, { code: 'too_many_failures', message: 'x' }, '30')).toBe('Too many failed attempts. Try again in 30 seconds.');
     expect(loginRefusedMessage(400, { code: 'bad_request', message: 'token: too long' }, null)).toBe(
-      'That is not a tether token: paste the whole token, "tether_" followed by 28 letters and digits.',
+      'That token was not accepted: a tether token is "tether_" followed by 28 letters and digits; paste it whole.',
     );
     expect(loginRefusedMessage(401, { code: 'auth_disabled', message: 'this server runs without authentication' }, null)).toBe(
       'Login failed: this server runs without authentication',

@@ -11,7 +11,7 @@
 export function loginRefusedMessage(status, error, retryAfter) {
   if (status === 429) return `Too many failed attempts. Try again in ${retryAfter || 'a few'} seconds.`;
   if (status === 400 || error.code === 'malformed_token') {
-    return 'That is not a tether token: paste the whole token, "tether_" followed by 28 letters and digits.';
+    return 'That token was not accepted: a tether token is "tether_" followed by 28 letters and digits; paste it whole.';
   }
   if (error.code === 'expired_token') return 'That token has expired. Create a new one on the server.';
   if (error.code === 'unknown_token') return 'That token was not accepted: it was revoked, or this server never issued it.';
