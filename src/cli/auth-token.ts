@@ -1,12 +1,13 @@
 // `tether auth token create|list|delete`. Flag parsing and printing only; the work is in auth/tokens.
-import { createToken, deleteTokens, listTokens, defaultExpiry } from '../auth/token-admin.js';
+import { createToken, deleteTokens, listTokens, defaultExpiry, type ListedToken } from '../auth/token-admin.js';
 import { parseExpiry, parsePermissionList } from '../auth/spec.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { resolveScopeDirs } from '../auth/scope-dirs.js';
 import { CLI_ADDRESS } from '../audit/kinds.js';
 import { recordOnce } from '../audit/log.js';
-import { bold, yellow, dim, relative, shortTime, table } from './output.js';
+import { bold, yellow, dim, outputWidth, relative, shortDate, shortTime, table, tableWidth } from './output.js';
+import { tetherCommand } from './invocation.js';
 import { safeJson, visible } from './sanitize.js';
 
 export interface CreateOptions {
@@ -43,7 +44,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       '\n' +
       `  ${bold(token)}\n\n` +
       yellow('This token is shown only once and cannot be recovered: tether stores only its hash.') +
-      '\nCopy it now, e.g. into a password manager or `tether auth login`.\n',
+      `\nCopy it now, e.g. into a password manager or \`${tetherCommand('auth login')}\`.\n`,
   );
 }
 
@@ -54,28 +55,74 @@ export async function listCommand(opts: { json?: boolean }): Promise<void> {
     return;
   }
   if (tokens.length === 0) {
-    process.stdout.write(`No tokens yet. Create one with: tether auth token create --name NAME\n${dim(`(store: ${tokenFilePath()})`)}\n`);
+    process.stdout.write(`No tokens yet. Create one with: ${tetherCommand('auth token create --name NAME')}\n${dim(`(store: ${tokenFilePath()})`)}\n`);
     return;
   }
-  process.stdout.write(
-    table(
-      ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'FROM', 'STATUS', 'REACH'],
-      tokens.map((t) => [
-        t.id,
-        t.name,
-        // A device was paired (`tether pair`); a plain token was made by `auth token create`.
-        t.kind ?? 'token',
-        t.permissions.join(','),
-        shortTime(t.createdAt),
-        shortTime(t.expiresAt),
-        shortTime(t.lastUsedAt),
-        t.lastUsedFrom ? visible(t.lastUsedFrom) : '-',
-        t.status,
-        // Where it reaches: a share link's one terminal or session, a scoped token's directories, or all.
-        t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : 'all',
-      ]),
-    ),
-  );
+  process.stdout.write(tokenListText(tokens, outputWidth()));
+}
+
+/** A device was paired (`tether pair`), a share link watches one thing; a plain token is `token`. */
+const kindOf = (t: ListedToken) => t.kind ?? 'token';
+/** The client address of the last use. */
+const fromOf = (t: ListedToken) => (t.lastUsedFrom ? visible(t.lastUsedFrom) : '-');
+/** Where it reaches: a share link's one terminal or session, a scoped token's directories, or all. */
+const reachOf = (t: ListedToken) =>
+  t.kind === 'share' && t.target ? `${t.target.type} ${t.target.id}` : t.scopes ? t.scopes.map((d) => visible(d)).join(', ') : 'all';
+
+/**
+ * The token list in `width` columns: the full table if it fits; else a table without the creation
+ * time and with days for times; else (long names, a narrow terminal) one block per token. Names are
+ * never cut: they are what `delete` takes.
+ */
+export function tokenListText(tokens: ListedToken[], width: number): string {
+  const full = {
+    headers: ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'FROM', 'STATUS', 'REACH'],
+    rows: tokens.map((t) => [
+      t.id,
+      t.name,
+      kindOf(t),
+      t.permissions.join(','),
+      shortTime(t.createdAt),
+      shortTime(t.expiresAt),
+      shortTime(t.lastUsedAt),
+      fromOf(t),
+      t.status,
+      reachOf(t),
+    ]),
+  };
+  if (tableWidth(full.headers, full.rows) <= width) return table(full.headers, full.rows);
+  const narrow = {
+    headers: ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'EXPIRES', 'LAST USED', 'STATUS', 'REACH'],
+    rows: tokens.map((t) => [t.id, t.name, kindOf(t), t.permissions.join(','), shortDate(t.expiresAt), shortDate(t.lastUsedAt), t.status, reachOf(t)]),
+  };
+  if (tableWidth(narrow.headers, narrow.rows) <= width) return table(narrow.headers, narrow.rows);
+  return tokens.map((t) => tokenBlock(t, width)).join('\n');
+}
+
+function tokenBlock(t: ListedToken, width: number): string {
+  const head = `${t.id}  ${bold(t.name)}`;
+  const lines = `${t.id}  ${t.name}`.length <= width ? [head] : [t.id, `  ${bold(t.name)}`];
+  const details = [
+    kindOf(t),
+    t.permissions.join(','),
+    `created ${shortDate(t.createdAt)}`,
+    `expires ${shortDate(t.expiresAt)}`,
+    `last used ${shortDate(t.lastUsedAt)}`,
+    `from ${fromOf(t)}`,
+    t.status,
+    `reach ${reachOf(t)}`,
+  ];
+  // As many details on a line as fit, indented under the id.
+  let line = '';
+  for (const d of details) {
+    if (line && 2 + line.length + 2 + d.length > width) {
+      lines.push(`  ${line}`);
+      line = '';
+    }
+    line = line ? `${line}, ${d}` : d;
+  }
+  if (line) lines.push(`  ${line}`);
+  return lines.join('\n') + '\n';
 }
 
 export async function deleteCommand(refs: string[]): Promise<void> {

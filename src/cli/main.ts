@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { TetherError } from '../errors.js';
 import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED, SHARE_EXPIRES_ACCEPTED } from '../auth/spec.js';
 import { visible } from './sanitize.js';
+import { tetherPrefix } from './invocation.js';
 
 // Commander hands options over untyped; each action names the type its command takes. Type-only:
 // the commands themselves still load lazily, so `tether auth token ...` never loads the server.
@@ -17,8 +18,12 @@ function version(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
-  const program = new Command('tether')
+const CA_FILE_HELP = 'for an https server: trust the CA certificates in this PEM file instead of the system ones (default: TETHER_CA_FILE)';
+const URL_HELP = 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)';
+
+/** `name` is how the user runs tether here (see invocation.ts), shown in usage lines. */
+export function buildProgram(name = 'tether'): Command {
+  const program = new Command(name)
     .description('A secure-by-default server for an AI coding agent')
     .version(version(), '-V, --version')
     .exitOverride()
@@ -56,16 +61,19 @@ export function buildProgram(): Command {
   auth
     .command('login')
     .description('save a token for a server (checked with GET /auth/whoami)')
-    .argument('<url>', 'server URL, e.g. http://127.0.0.1:4096')
+    .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', 'server URL')
     .option('--token-stdin', 'read the token from standard input instead of a hidden prompt')
     .option('--allow-http', 'allow plain http:// to a host other than this machine, and save that choice (the token is sent unencrypted)')
-    .action(async (url: string, opts: Arg<AuthLogin['loginCommand'], 1>) => (await import('./auth-login.js')).loginCommand(url, opts));
+    .option('--ca-file <file>', CA_FILE_HELP)
+    .action(async (url: string | undefined, opts: Arg<AuthLogin['loginCommand'], 1>) => (await import('./auth-login.js')).loginCommand(url, opts));
 
   auth
     .command('logout')
     .description("remove a server's saved token")
-    .argument('<url>', 'server URL')
-    .action(async (url: string) => (await import('./auth-login.js')).logoutCommand(url));
+    .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', 'server URL')
+    .action(async (url: string | undefined, opts: Arg<AuthLogin['logoutCommand'], 1>) => (await import('./auth-login.js')).logoutCommand(url, opts));
 
   auth
     .command('status')
@@ -75,6 +83,7 @@ export function buildProgram(): Command {
     .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
     .option('--json', 'print JSON')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+    .option('--ca-file <file>', CA_FILE_HELP)
     .action(async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts));
 
   const share = program
@@ -113,13 +122,15 @@ export function buildProgram(): Command {
   program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
+    .argument('[command...]', 'for a new terminal: the program and its arguments, after -- (e.g. -- vim -u NONE notes.txt)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')
     .option('--view', 'with --pty: watch only; nothing you type is sent (any token that may attach, or a share link token)')
-    .option('--command <cmd>', "for a new terminal: the program to run (default: the server's shell)")
-    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--command <cmd>', "for a new terminal: the program to run, without arguments (default: the server's shell)")
+    .option('--url <url>', URL_HELP)
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .action(async (opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts));
+    .option('--ca-file <file>', CA_FILE_HELP)
+    .action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts, command));
 
   program
     .command('run')
@@ -130,10 +141,11 @@ export function buildProgram(): Command {
     .option('--title <title>', 'title for a new session (default: from the first message)')
     .option('--shell <command>', 'run this shell command in the session and exit with its exit code')
     .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
-    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', URL_HELP)
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+    .option('--ca-file <file>', CA_FILE_HELP)
     .action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) => (await import('./run.js')).runCommand(message, opts));
 
   registerConfig(program);
@@ -201,7 +213,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export async function main(argv = process.argv): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(tetherPrefix());
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -14,6 +14,7 @@ import { dim } from './output.js';
 import { ApiError } from '../client/errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
 import { chooseSession, noModelLines, type SessionFlags } from './run-session.js';
+import { tetherCommand } from './invocation.js';
 import { EscapeStripper, stripEscapes, visible } from './sanitize.js';
 
 export interface RunOptions extends ClientFlags, SessionFlags {
@@ -87,7 +88,7 @@ function parseTimeout(v: string | undefined): number | undefined {
 
 export async function runCommand(message: string | undefined, opts: RunOptions): Promise<void> {
   if (opts.shell === undefined && (message === undefined || message.trim() === '')) {
-    throw new UsageError('give a message to send, e.g. tether run "explain src/app.ts", or --shell "cmd"');
+    throw new UsageError(`give a message to send, e.g. ${tetherCommand('run "explain src/app.ts"')}, or --shell "cmd"`);
   }
   if (opts.shell !== undefined && message !== undefined) throw new UsageError('give either a message or --shell, not both');
   const timeoutMs = parseTimeout(opts.timeout);
@@ -150,8 +151,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
         }
         process.stdout.write('\n');
         if (m.status !== 'completed') {
-          if (!(m.error && printer.errorsShown.has(m.error)))
-            process.stderr.write(`the run ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
+          if (!(m.error && printer.errorsShown.has(m.error))) process.stderr.write(`${visible(runEnded('run', m))}\n`);
           process.exitCode = interrupted ? 130 : 1;
         }
       }
@@ -161,11 +161,25 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
   });
 }
 
+/**
+ * How a run that did not complete ended, said once. The server's `error` is a whole phrase: for an
+ * abort it says so itself ("aborted by request"), so it is not put after the status word again.
+ */
+export function runEnded(what: 'run' | 'command', m: Pick<Message, 'status' | 'error'>): string {
+  const error = m.error?.trim() || null;
+  if (m.status === 'aborted') {
+    if (!error || error === 'aborted') return `the ${what} was aborted`;
+    return error.startsWith('aborted') ? `the ${what} was ${error}` : `the ${what} was aborted: ${error}`;
+  }
+  if (m.status === 'error') return error ? `the ${what} failed: ${error}` : `the ${what} failed`;
+  return `the ${what} ended ${m.status}${error ? `: ${error}` : ''}`;
+}
+
 /** Prints a shell message's output and returns the exit code to exit with. */
 function reportShell(m: Message, raw: boolean, url: string): number {
   const part = m.parts.find((p) => p.type === 'shell');
   if (!part) {
-    process.stderr.write(`the command ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
+    process.stderr.write(`${visible(runEnded('command', m))}\n`);
     return 1;
   }
   const r = ShellPartDataSchema.safeParse(part.data);

@@ -43,6 +43,27 @@ function clientAddress(c: Context): string {
   }
 }
 
+/**
+ * TLS as served: 1.2 and 1.3 only, and only AEAD suites with forward secrecy: ECDHE with AES-GCM
+ * or ChaCha20-Poly1305 for TLS 1.2 (no CBC, no RSA key exchange, no DHE), and TLS 1.3's own AEAD
+ * suites. The TLS_ names are TLS 1.3's; Node takes both kinds in one list.
+ */
+export const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
+
 /** How long shutdown waits for open responses to finish before closing their sockets. */
 const SHUTDOWN_GRACE_MS = 200;
 
@@ -221,7 +242,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       ...(opts.tls
         ? {
             createServer: https.createServer,
-            serverOptions: { ...httpOptions, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key },
+            serverOptions: { ...httpOptions, ...TLS_OPTIONS, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key },
           }
         : { serverOptions: httpOptions }),
     });

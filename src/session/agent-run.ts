@@ -3,7 +3,7 @@ import type { ProviderSettings } from '../agent/provider.js';
 import { NotFoundError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Place } from '../fs/place.js';
-import { afterRun } from './runs.js';
+import { RunAborted, afterRun } from './runs.js';
 import type { SessionService } from './service.js';
 import type { SessionStore } from './store.js';
 import type { FinalStatus, Message, Part, ShellPartData } from './types.js';
@@ -138,7 +138,8 @@ function outcome(
 
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
-  return r instanceof Error && r.message ? `aborted: ${r.message}` : 'aborted';
+  // RunRegistry's reasons are whole phrases ("aborted by request"); any other (e.g. a caller's signal) says just that.
+  return r instanceof RunAborted && r.message ? r.message : 'aborted';
 }
 
 /** Turns the agent's parts into stored parts and events. */

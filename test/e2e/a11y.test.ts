@@ -174,9 +174,9 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
     await page.goto(app.s.url + '/');
     await page.locator('#login').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     for (const [token, text] of [
-      [gone.token, 'That token was not accepted: this server does not know it (it may have been deleted).'],
-      [expired.token, 'That token was not accepted: it has expired; create a new one on the server.'],
-      ['tether_short', 'That token was not accepted: it is not a whole tether token (one is tether_ and 28 letters and digits).'],
+      [gone.token, 'That token was not accepted: it was revoked, or this server never issued it.'],
+      [expired.token, 'That token has expired. Create a new one on the server.'],
+      ['tether_short', 'That token was not accepted: a tether token is "tether_" followed by 28 letters and digits; paste it whole.'],
     ]) {
       await page.fill('#login-token', token);
       await page.click('#login-submit');
@@ -213,7 +213,7 @@ describeBrowser('web UI accessibility (axe-core, keyboard)', () => {
       // Said once, and what to do (it used to read "not accepted (that token was not accepted)").
       await expect
         .poll(() => page.locator('#login-message').innerText(), { timeout: UI_TIMEOUT })
-        .toBe('That token was not accepted: it is not a whole tether token (one is tether_ and 28 letters and digits).');
+        .toBe('That token was not accepted: a tether token is "tether_" followed by 28 letters and digits; paste it whole.');
       await check(page, 'login-error', size);
 
       await app.login(page);

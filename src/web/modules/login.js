@@ -13,6 +13,7 @@ import { enterApp, teardown } from './layout.js';
 import { state } from './state.js';
 import { showBanner } from './status.js';
 import { createTabs } from './tabs.js';
+import { loginRefusedMessage } from './login-text.js';
 
 export const FRAGMENT_REFUSED =
   'Logging in with a token in the link (#token=…) is not supported: a link stays in the browser history. ' +
@@ -58,19 +59,6 @@ export function endSession(/** @type {string} */ message) {
   state.ending = false;
 }
 
-/** Why a token was refused, said once (the server's message is added only when it says more). */
-function refusal(/** @type {{ code: string, message: string }} */ e) {
-  const why =
-    e.code === 'malformed_token'
-      ? 'it is not a whole tether token (one is tether_ and 28 letters and digits)'
-      : e.code === 'expired_token'
-        ? 'it has expired; create a new one on the server'
-        : e.code === 'unknown_token' || /not accepted/i.test(e.message)
-          ? 'this server does not know it (it may have been deleted)'
-          : e.message;
-  return `That token was not accepted: ${why}.`;
-}
-
 async function login(/** @type {string} */ token) {
   submitButton().disabled = true;
   try {
@@ -82,15 +70,7 @@ async function login(/** @type {string} */ token) {
       cache: 'no-store',
     });
     if (!res.ok) {
-      const e = await errorOf(res);
-      const retry = res.headers.get('retry-after');
-      const text =
-        res.status === 429
-          ? `Too many failed attempts. Try again in ${retry || 'a few'} seconds.`
-          : res.status === 401 || res.status === 400
-            ? refusal(e)
-            : `Login failed: ${e.message}`;
-      showLogin(text, 'error');
+      showLogin(loginRefusedMessage(res.status, await errorOf(res), res.headers.get('retry-after')), 'error');
       return;
     }
     /** @type {Me & { sessionKey: string }} */
