@@ -95,6 +95,11 @@ export type ScopeReach = 'identity' | 'project' | 'paths' | 'resources' | 'event
 const RES = 'resources';
 export const SCOPE_ROUTES: ReadonlyMap<string, ScopeReach> = new Map<string, ScopeReach>([
   ['GET /auth/whoami', 'identity'],
+  // Pairing: the code's grant is judged by pairingGrantDecision (policy.ts), which keeps a scoped
+  // creator's devices inside its own scopes.
+  ['POST /auth/pair/code', 'identity'],
+  ['GET /auth/pair/code/:id', 'identity'],
+  ['DELETE /auth/pair/code/:id', 'identity'],
   ['GET /doc', 'project'],
   ['GET /config', 'project'],
   ['GET /event', 'events'],
@@ -125,6 +130,9 @@ const PATH_SEGMENTS: ReadonlySet<string> = new Set(['file', 'find']);
 /** Why a route is refused to every scoped token, where a reason is worth more than "not available". */
 const REFUSED_BECAUSE: ReadonlyMap<string, string> = new Map([
   ['PATCH /config', 'settings are server-wide (they decide what every terminal and agent runs, and where prompts go)'],
+  ['GET /audit', 'the audit trail records the whole server, not one directory'],
+  ['POST /pty/:id/share', "a share link's viewer is not a scoped token; share with an unscoped token"],
+  ['POST /session/:id/share', "a share link's viewer is not a scoped token; share with an unscoped token"],
 ]);
 
 /** How a route (router syntax, as in ROUTE_RULES) is confined for a scoped token; undefined: refused. */

@@ -75,26 +75,27 @@ const reachOf = (t: ListedToken) =>
  * never cut: they are what `delete` takes.
  */
 export function tokenListText(tokens: ListedToken[], width: number): string {
-  const full = {
-    headers: ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'CREATED', 'EXPIRES', 'LAST USED', 'FROM', 'STATUS', 'REACH'],
-    rows: tokens.map((t) => [
-      t.id,
-      t.name,
-      kindOf(t),
-      t.permissions.join(','),
-      shortTime(t.createdAt),
-      shortTime(t.expiresAt),
-      shortTime(t.lastUsedAt),
-      fromOf(t),
-      t.status,
-      reachOf(t),
-    ]),
-  };
+  // KIND, FROM and REACH only when some token has something to say there (a paired device, a
+  // recorded address, a scope or share target), so the common list stays narrow.
+  type Col = readonly [header: string, cell: (t: ListedToken) => string, narrow: boolean];
+  const cols: Col[] = [
+    ['ID', (t) => t.id, true],
+    ['NAME', (t) => t.name, true],
+    ...(tokens.some((t) => t.kind !== undefined) ? [['KIND', kindOf, true] as Col] : []),
+    ['PERMISSIONS', (t) => t.permissions.join(','), true],
+    ['CREATED', (t) => shortTime(t.createdAt), false],
+    ['EXPIRES', (t) => shortTime(t.expiresAt), true],
+    ['LAST USED', (t) => shortTime(t.lastUsedAt), true],
+    ...(tokens.some((t) => t.lastUsedFrom) ? [['FROM', fromOf, false] as Col] : []),
+    ['STATUS', (t) => t.status, true],
+    ...(tokens.some((t) => reachOf(t) !== 'all') ? [['REACH', reachOf, true] as Col] : []),
+  ];
+  const full = { headers: cols.map((c) => c[0]), rows: tokens.map((t) => cols.map((c) => c[1](t))) };
   if (tableWidth(full.headers, full.rows) <= width) return table(full.headers, full.rows);
-  const narrow = {
-    headers: ['ID', 'NAME', 'KIND', 'PERMISSIONS', 'EXPIRES', 'LAST USED', 'STATUS', 'REACH'],
-    rows: tokens.map((t) => [t.id, t.name, kindOf(t), t.permissions.join(','), shortDate(t.expiresAt), shortDate(t.lastUsedAt), t.status, reachOf(t)]),
-  };
+  // Narrower: days instead of times, without the creation time and the address.
+  const day: Record<string, (t: ListedToken) => string> = { EXPIRES: (t) => shortDate(t.expiresAt), 'LAST USED': (t) => shortDate(t.lastUsedAt) };
+  const kept = cols.filter((c) => c[2]);
+  const narrow = { headers: kept.map((c) => c[0]), rows: tokens.map((t) => kept.map((c) => (day[c[0]] ?? c[1])(t))) };
   if (tableWidth(narrow.headers, narrow.rows) <= width) return table(narrow.headers, narrow.rows);
   return tokens.map((t) => tokenBlock(t, width)).join('\n');
 }
@@ -103,14 +104,14 @@ function tokenBlock(t: ListedToken, width: number): string {
   const head = `${t.id}  ${bold(t.name)}`;
   const lines = `${t.id}  ${t.name}`.length <= width ? [head] : [t.id, `  ${bold(t.name)}`];
   const details = [
-    kindOf(t),
+    ...(t.kind ? [t.kind] : []),
     t.permissions.join(','),
     `created ${shortDate(t.createdAt)}`,
     `expires ${shortDate(t.expiresAt)}`,
     `last used ${shortDate(t.lastUsedAt)}`,
-    `from ${fromOf(t)}`,
+    ...(t.lastUsedFrom ? [`from ${fromOf(t)}`] : []),
     t.status,
-    `reach ${reachOf(t)}`,
+    ...(reachOf(t) !== 'all' ? [`reach ${reachOf(t)}`] : []),
   ];
   // As many details on a line as fit, indented under the id.
   let line = '';

@@ -6,6 +6,7 @@ import type { ShareLink } from '../client/types.js';
 import { UsageError } from '../errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
 import { bold, relative, yellow } from './output.js';
+import { tetherCommand } from './invocation.js';
 import { visible } from './sanitize.js';
 
 export interface ShareOptions extends ClientFlags {
@@ -38,6 +39,6 @@ function describe(type: ShareType, link: ShareLink): string {
     `Share link for ${noun} ${visible(link.target.id)} (view only), expires ${visible(link.expiresAt)} (${relative(link.expiresAt)}):\n\n` +
     `  ${bold(visible(link.url))}\n\n` +
     yellow(`Anyone with this link can watch this ${noun} until then, and nothing else. It is shown only once.`) +
-    `\nRevoke it with: tether auth token delete ${visible(link.id)}\n`
+    `\nRevoke it with: ${tetherCommand(`auth token delete ${visible(link.id)}`)}\n`
   );
 }

@@ -5,6 +5,7 @@ import type { IPty } from 'node-pty';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
 import { sessionRoutes } from '../../src/server/routes/session.js';
 import { BIN, runCli } from '../helpers/cli.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { bash, connect, ready } from '../pty-routes/helpers.js';
@@ -38,9 +39,9 @@ describe('tether share', () => {
     expect((await s.fetch(`/pty/${pty.id}`, { token })).status).toBe(200);
     expect((await s.fetch('/pty', { token })).status).toBe(403);
 
-    const list = await cli(['auth', 'token', 'list']);
-    expect(list.stdout).toMatch(/ID +NAME +PERMISSIONS +CREATED +EXPIRES +LAST USED +STATUS +SHARES/);
-    expect(list.stdout).toMatch(new RegExp(`${link.id} +${link.name} +read +.* active +pty ${pty.id}`));
+    const list = await runCli(['auth', 'token', 'list'], { ...env(), COLUMNS: '300' });
+    expect(list.stdout).toMatch(/ID +NAME +KIND +PERMISSIONS +CREATED +EXPIRES +LAST USED( +FROM)? +STATUS +REACH/);
+    expect(list.stdout).toMatch(new RegExp(`${link.id} +${link.name} +share +read +.* active +pty ${pty.id}`));
     const json = JSON.parse((await cli(['auth', 'token', 'list', '--json'])).stdout);
     expect(json.find((t: { id: string }) => t.id === link.id)).toMatchObject({ kind: 'share', target: { type: 'pty', id: pty.id }, permissions: ['read'] });
     expect(list.stdout).not.toContain(token);
@@ -57,7 +58,7 @@ describe('tether share', () => {
     expect(r.stdout).toMatch(new RegExp(`^Share link for session ${ses.id} \\(view only\\), expires \\S+ \\(in (60 minutes|1 hour)\\):`));
     expect(r.stdout).toMatch(new RegExp(`\\n  ${s.url}/share#tether_[0-9A-Za-z]{28}\\n`));
     expect(r.stdout).toMatch(/Anyone with this link can watch this session until then, and nothing else\. It is shown only once\./);
-    expect(r.stdout).toMatch(/Revoke it with: tether auth token delete tok_[0-9a-z]{10}\n$/);
+    expect(r.stdout).toMatch(new RegExp(`Revoke it with: ${escapeRe(hintPrefix())} auth token delete tok_[0-9a-z]{10}\n$`));
   });
 
   it('refuses bad expiries and ids as usage errors (exit 2), before sending anything', async () => {
@@ -83,7 +84,9 @@ describe('tether share', () => {
     const { token: rx } = await s.token(['read', 'execute']);
     const r = await cli(['share', 'pty', pty.id], rx);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^tether: this token lacks write; create one with `tether auth token create --permissions read,write,execute`/);
+    expect(r.stderr).toMatch(
+      new RegExp(`^tether: this token lacks write; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``),
+    );
     const u = await cli(['share', 'pty', 'pty_0000000000000000']);
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/not found/);
@@ -133,7 +136,9 @@ describe('tether attach --view', () => {
     a.p.write('touch nope\r');
     a.p.write('\x03');
     expect(await a.exit).toBe(0);
-    expect(a.out()).toMatch(new RegExp(`detached from ${pty.id}; it is still running\\. Reattach with: tether attach --view --pty ${pty.id}`));
+    expect(a.out()).toMatch(
+      new RegExp(`detached from ${pty.id}; it is still running\\. Reattach with: ${escapeRe(hintPrefix())} attach --view --pty ${pty.id}`),
+    );
     const owner = await connect(`${s.url.replace(/^http/, 'ws')}/pty/${pty.id}/connect`, { token: admin });
     owner.type('ls; echo listed-$((1+6))\r');
     await owner.waitText('listed-7');
@@ -145,8 +150,9 @@ describe('tether attach --view', () => {
     const c = await cli(['attach', '--view', '--command', 'bash']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--view watches an existing terminal/);
-    const n = await cli(['attach', '--view']);
-    expect(n.code).toBe(2);
-    expect(n.stderr).toMatch(/--view needs --pty ID/);
+    // In a terminal (attach refuses to run without one), with a token that shares nothing.
+    const n = await attach(['--view'], admin);
+    expect(await n.exit).toBe(2);
+    expect(n.out()).toMatch(/--view needs --pty ID/);
   });
 });

@@ -88,7 +88,10 @@ afterAll(async () => {
 type Want = { status: number } | { status: 'handler' } | { upgrade: true };
 
 const PUBLIC: [string[], RegExp][] = [
-  [['GET', 'HEAD'], /^\/(health|share)?$/],
+  [['GET', 'HEAD'], /^\/(health|share|pair)?$/],
+  [['GET', 'HEAD'], /^\/\.well-known\/oauth-protected-resource\/mcp$/],
+  // The pairing exchange takes a code, never a token: a share token there is just a wrong code.
+  [['POST'], /^\/auth\/pair$/],
   [['GET', 'HEAD'], /^\/ui\/.+/],
   [['DELETE'], /^\/auth\/session$/],
 ];
@@ -143,8 +146,12 @@ function failures(c: ShareCaller, a: Attempted): string[] {
   if (a.fake && !('upgrade' in w2) && (w2.status === 403 || w2.status === 404)) {
     // (The message names the token's own target, which its holder knows: the same placeholder.)
     const norm = (s: string, id: string) => s.split(c.target.id).join('<id>').split(id).join('<id>');
-    const realId = a.probe.path.split('/')[2];
-    const fakeId = a.probe.fakePath!.split('/')[2];
+    // The id is the segment where the real and the made-up path differ (wherever it sits).
+    const realParts = a.probe.path.split('?')[0].split('/');
+    const fakeParts = a.probe.fakePath!.split('?')[0].split('/');
+    const at = realParts.findIndex((seg, i) => seg !== fakeParts[i]);
+    const realId = realParts[at] ?? '';
+    const fakeId = fakeParts[at] ?? '';
     if (a.fake.status !== o.status || norm(a.fake.body, fakeId) !== norm(o.body, realId))
       out.push(`${where}: the answer differs for a made-up id (${a.fake.status} ${a.fake.body.slice(0, 120)} vs ${o.status} ${o.body.slice(0, 120)})`);
   }

@@ -248,8 +248,9 @@ describe('the device afterwards', () => {
     expect((await s.fetch('/auth/whoami', { headers: paired.headers })).status).toBe(200);
     const listed = await waitFor(
       async () => {
-        const r = await runCli(['auth', 'token', 'list'], s.env.env);
-        return /Chrome-on-Android +device +read,write,execute +.* 127\.0\.0\.1 +active/.test(r.stdout) && r.stdout;
+        // Wide enough for the full table (the narrow layouts leave out the address).
+        const r = await runCli(['auth', 'token', 'list'], { ...s.env.env, COLUMNS: '250' });
+        return /Chrome-on-Android +device +read,write,execute +.* 127\.0\.0\.1 +active +all/.test(r.stdout) && r.stdout;
       },
       { what: 'the last use to be recorded', timeout: 15_000, interval: 250 },
     );
