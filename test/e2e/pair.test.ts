@@ -134,11 +134,14 @@ describe.skipIf(found.path === null)('pairing a browser in Chromium', () => {
     // Listed as a device, with where it was last used from.
     const device = (await listTokens(s.env.tokenFile)).find((t) => t.name === 'Chrome-on-Android');
     expect(device).toMatchObject({ kind: 'device', permissions: ['read', 'write', 'execute'] });
-    await waitFor(async () => /Chrome-on-Android +device .* 127\.0\.0\.1 +active/.test((await runCli(['auth', 'token', 'list'], s.env.env)).stdout), {
-      what: 'the device in `auth token list` with its address',
-      timeout: 15_000,
-      interval: 250,
-    });
+    await waitFor(
+      async () => /Chrome-on-Android +device .* 127\.0\.0\.1 +active/.test((await runCli(['auth', 'token', 'list'], { ...s.env.env, COLUMNS: '250' })).stdout),
+      {
+        what: 'the device in `auth token list` with its address',
+        timeout: 15_000,
+        interval: 250,
+      },
+    );
 
     // A second tab of this browser (a fresh sessionStorage) is logged in too: a paired device keeps its login.
     const tab2 = await watchedPage(ctx);
