@@ -1,5 +1,5 @@
 // Reading a secret without it ever being on the command line: a hidden prompt on a terminal, or
-// standard input for scripts. (Same behaviour as `auth login`'s token prompt.)
+// standard input for scripts. Used by `auth login` (the token) and `config set apiKey`.
 import { UsageError } from '../errors.js';
 
 /** Reads a line from the terminal without echoing it. */
