@@ -1,5 +1,5 @@
 // Which permissions a request needs: tables plus one function. Pure, imports nothing from the
-// project but the permission vocabulary. The guard is its only caller; no route decides for itself.
+// project but the permission vocabulary and the path comparison (scope-path.ts). The guard is its only caller; no route decides for itself.
 //
 // A request needs the union of three rules, so a table entry can only ever add to what the method
 // and path already demand, never weaken it:
@@ -12,6 +12,7 @@
 // One exception to "only adds": POST and DELETE /mcp waive the method rule, because every MCP call is
 // a POST; there the tool table (TOOL_RULES) decides each call, and a read token may call read tools.
 import { PERMISSIONS, type Permission } from './permissions.js';
+import { within } from './scope-path.js';
 
 /** Method -> permission. Any method not listed is refused with 405. A Map, not an object, so
  * that names like `constructor` or `valueOf` find nothing. */
@@ -372,9 +373,9 @@ export interface PairingGrantRequest {
 
 export type GrantDecision = { ok: true } | { ok: false; code: string; message: string };
 
-/** Whether real path `inner` is `outer` or lies inside it (both absolute, as realpath gives them). */
+/** Whether real path `inner` is `outer` or lies inside it: the scope comparison (scope-path.ts). */
 export function scopeWithin(inner: string, outer: string): boolean {
-  return outer === '/' || inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
+  return within(outer, inner);
 }
 
 /**

@@ -12,30 +12,10 @@
 // by a symlink contains nothing, because real paths never run through a symlink.
 import path from 'node:path';
 import type { Place } from '../fs/place.js';
+import { normal, under, within } from './scope-path.js';
 import { routeRule } from './policy.js';
 
 export type Scopes = readonly string[] | null;
-
-/** A `.` or `..` component, or a doubled separator: what path.normalize would change. */
-const NOT_NORMAL = /\/\/|\/\.\.?(\/|$)/;
-
-/** Absolute, and already normal: no `.` or `..` component, no doubled separator. */
-function normal(p: string): boolean {
-  return p.startsWith('/') && !NOT_NORMAL.test(p);
-}
-
-/** `p` is `dir` or lies inside it; both already normal. */
-function under(dir: string, p: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
-}
-
-/**
- * `p` is `dir` or lies inside it. Both must be normal absolute paths: a path with a `..` in it
- * (which no real path has) matches nothing, rather than being read as a string prefix.
- */
-function within(dir: string, p: string): boolean {
-  return normal(p) && normal(dir) && under(dir, p);
-}
 
 /** The real path lies in one of the scopes (null: an unscoped token, everywhere). */
 export function inScope(scopes: Scopes, real: string): boolean {
