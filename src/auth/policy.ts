@@ -1,5 +1,7 @@
 // Which permissions a request needs: tables plus one function. Pure, imports nothing from the
-// project but the permission vocabulary and the path comparison (scope-path.ts). The guard is its only caller; no route decides for itself.
+// project but the permission vocabulary and the path comparison (scope-path.ts). Its callers are
+// the guard, and for decisions about a request's body (an MCP tools/call, what a pairing code
+// grants) the MCP dispatcher and the pairing route; no route decides for itself.
 //
 // A request needs the union of three rules, so a table entry can only ever add to what the method
 // and path already demand, never weaken it:
