@@ -5,7 +5,7 @@
 // replies stay plain text. Screenshots go to test-artifacts/browser/markdown-*.png.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { computedStyle, screenshot } from '../helpers/browser.js';
+import { screenshot } from '../helpers/browser.js';
 import { HOSTILE } from '../helpers/hostile-markdown.js';
 import { UI_TIMEOUT, describeBrowser, startWebApp, type WebApp } from '../helpers/web-app.js';
 
@@ -190,11 +190,22 @@ describeBrowser('agent replies as Markdown in Chromium', () => {
     await ask(page, 'code please');
     const reply = page.locator('.msg.assistant .part.text.markdown').last();
     await reply.locator('pre code.language-ts').waitFor({ timeout: UI_TIMEOUT });
-    expect(await computedStyle(reply.locator('.hljs-keyword').first(), 'color')).toBe('rgb(187, 154, 247)');
-    expect(await computedStyle(reply.locator('.hljs-string').first(), 'color')).toBe('rgb(158, 206, 106)');
-    expect(await computedStyle(reply.locator('.hljs-number').first(), 'color')).toBe('rgb(255, 158, 100)');
-    expect(await computedStyle(reply.locator('.hljs-comment').first(), 'font-style')).toBe('italic');
-    expect(await computedStyle(reply.locator('pre').first(), 'background-color')).toBe('rgb(11, 14, 20)');
+    // Read in one step in the page: the message may be re-rendered (a later event about the session)
+    // between finding an element and reading its style, and a replaced element has no computed style.
+    const styles = await reply.evaluate((el: any) => {
+      const g = (sel: string, prop: string) => {
+        const n = el.querySelector(sel);
+        return n ? (globalThis as any).getComputedStyle(n).getPropertyValue(prop) : 'missing';
+      };
+      return [
+        g('.hljs-keyword', 'color'),
+        g('.hljs-string', 'color'),
+        g('.hljs-number', 'color'),
+        g('.hljs-comment', 'font-style'),
+        g('pre', 'background-color'),
+      ];
+    });
+    expect(styles).toEqual(['rgb(187, 154, 247)', 'rgb(158, 206, 106)', 'rgb(255, 158, 100)', 'italic', 'rgb(11, 14, 20)']);
     const link = reply.locator('a', { hasText: 'the docs' });
     expect(await link.getAttribute('href')).toBe('https://example.com/docs');
     expect(await link.getAttribute('target')).toBe('_blank');
