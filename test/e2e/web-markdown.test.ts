@@ -190,22 +190,27 @@ describeBrowser('agent replies as Markdown in Chromium', () => {
     await ask(page, 'code please');
     const reply = page.locator('.msg.assistant .part.text.markdown').last();
     await reply.locator('pre code.language-ts').waitFor({ timeout: UI_TIMEOUT });
-    // Read in one step in the page: the message may be re-rendered (a later event about the session)
-    // between finding an element and reading its style, and a replaced element has no computed style.
-    const styles = await reply.evaluate((el: any) => {
-      const g = (sel: string, prop: string) => {
-        const n = el.querySelector(sel);
-        return n ? (globalThis as any).getComputedStyle(n).getPropertyValue(prop) : 'missing';
-      };
-      return [
-        g('.hljs-keyword', 'color'),
-        g('.hljs-string', 'color'),
-        g('.hljs-number', 'color'),
-        g('.hljs-comment', 'font-style'),
-        g('pre', 'background-color'),
-      ];
-    });
-    expect(styles).toEqual(['rgb(187, 154, 247)', 'rgb(158, 206, 106)', 'rgb(255, 158, 100)', 'italic', 'rgb(11, 14, 20)']);
+    // Found and read in one task in the page (page.evaluate, not a handle): the message may be
+    // re-rendered (a later event about the session) between resolving a handle and reading through
+    // it, and a detached element has no computed style. Polled, so a re-render mid-way is retried.
+    const styles = () =>
+      page.evaluate(() => {
+        const d = (globalThis as any).document;
+        const replies = d.querySelectorAll('.msg.assistant .part.text.markdown');
+        const el = replies[replies.length - 1];
+        const g = (sel: string, prop: string) => {
+          const n = el?.querySelector(sel);
+          return n ? (globalThis as any).getComputedStyle(n).getPropertyValue(prop) : 'missing';
+        };
+        return [
+          g('.hljs-keyword', 'color'),
+          g('.hljs-string', 'color'),
+          g('.hljs-number', 'color'),
+          g('.hljs-comment', 'font-style'),
+          g('pre', 'background-color'),
+        ];
+      });
+    await expect.poll(styles, { timeout: UI_TIMEOUT }).toEqual(['rgb(187, 154, 247)', 'rgb(158, 206, 106)', 'rgb(255, 158, 100)', 'italic', 'rgb(11, 14, 20)']);
     const link = reply.locator('a', { hasText: 'the docs' });
     expect(await link.getAttribute('href')).toBe('https://example.com/docs');
     expect(await link.getAttribute('target')).toBe('_blank');
