@@ -31,7 +31,18 @@ async function setup() {
 
 // LiveTokens stats the file at most once per 2 ms; wait until it has loaded the change.
 const loaded = (tokens: LiveTokens, has: (ids: Set<string>) => boolean) =>
-  waitFor(() => has(new Set(tokens.current().records().map((r) => r.id))), { what: 'the token file to be reloaded', timeout: 5000, interval: 5 });
+  waitFor(
+    () =>
+      has(
+        new Set(
+          tokens
+            .current()
+            .records()
+            .map((r) => r.id),
+        ),
+      ),
+    { what: 'the token file to be reloaded', timeout: 5000, interval: 5 },
+  );
 
 describe('tokens gone', () => {
   it('a token created and deleted between two sweeps is reported gone at the next one', async () => {
