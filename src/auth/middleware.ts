@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
-import { audienceAllows, missingPermissions, requiredPermissions } from './policy.js';
+import { audienceAllows, missingPermissions, requiredPermissions, shareDecision, type ShareTarget } from './policy.js';
 import { isMcpForward } from './in-process.js';
 import type { AccessTokens } from './oauth/access-tokens.js';
 import { describeMalformed } from './token-format.js';
@@ -29,6 +29,8 @@ export interface AuthInfo {
   /** The directories the token is confined to (absolute real paths); null: unscoped. Every route
    * that touches a place reads it through src/server/place.ts. */
   scopes: readonly string[] | null;
+  /** Present only for a share token: the one terminal or session it may watch. */
+  share?: ShareTarget;
 }
 
 export type { CredentialSource };
@@ -40,8 +42,8 @@ export interface GuardOptions {
   log: Logger;
   /** Web logins and WebSocket tickets, consulted by the credential list. */
   stores?: CredentialStores;
-  /** Called on every authenticated request (last-use tracking). */
-  onAuthenticated?: (record: TokenRecord) => void;
+  /** Called on every authenticated request with the client's address (last-use tracking). */
+  onAuthenticated?: (record: TokenRecord, address: string) => void;
   clientAddress: (c: Context) => string;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
@@ -91,6 +93,8 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     const index = opts.tokens.current();
     let record: TokenRecord | undefined;
     let refusal: { reason: RefusalReason; message: string } | undefined;
+    /** The token behind a refused credential, when it is known (expired, or deleted under a login). */
+    let refusedId: string | undefined;
     if (presented === null) {
       refusal = { reason: 'missing', message: REFUSAL_MESSAGE.missing };
     } else if (presented.kind === 'invalid') {
@@ -100,19 +104,27 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       // Not in the token file: perhaps an OAuth access token, good while its grant is.
       const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
       if (r.ok) record = r.record;
-      else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`)
+      else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`) {
+        refusedId = access.grantId;
         refusal = { reason: 'unknown', message: `this OAuth access token was issued for ${access.audience}, not for this server's address` };
-      else if (access && index.isActive(access.grantId) && index.get(access.grantId)?.kind === 'oauth') record = index.get(access.grantId);
-      else if (access) refusal = { reason: 'unknown', message: 'the OAuth grant behind this access token was revoked or has expired; authorize the client again' };
-      else
+      } else if (access && index.isActive(access.grantId) && index.get(access.grantId)?.kind === 'oauth') record = index.get(access.grantId);
+      else if (access) {
+        refusedId = access.grantId;
+        refusal = { reason: 'unknown', message: 'the OAuth grant behind this access token was revoked or has expired; authorize the client again' };
+      } else {
+        refusedId = r.record?.id;
         refusal = {
           reason: r.reason,
           message: r.reason === 'malformed' && r.detail ? `${REFUSAL_MESSAGE.malformed}: ${describeMalformed(r.detail)}` : REFUSAL_MESSAGE[r.reason],
         };
+      }
     } else {
       const rec = index.get(presented.tokenId);
       if (rec && index.isActive(rec.id)) record = rec;
-      else refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      else {
+        refusedId = presented.tokenId;
+        refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      }
     }
 
     if (!record) {
@@ -121,6 +133,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       const retryAfter = presented === null ? 0 : opts.limiter.fail(address);
       opts.log.log('warn', 'auth.failure', {
         reason: refusal!.reason,
+        ...(refusedId ? { tokenId: refusedId } : {}),
         via: presented?.via ?? 'none',
         address,
         method: c.req.method,
@@ -145,7 +158,10 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
         403,
       );
     }
-    const missing = missingPermissions(decision.permissions, record.permissions);
+    // A share token is decided by its own table (policy.ts), not by what its permissions would allow.
+    const share = record.kind === 'share' ? shareDecision(record.target, { method: c.req.method, path: c.req.path, upgrade }) : null;
+    if (share && !share.ok) return c.json(errorBody(share.code, share.message), share.status);
+    const missing = missingPermissions(share ? share.needs : decision.permissions, record.permissions);
     if (missing.length > 0) {
       return c.json(
         errorBody(
@@ -170,8 +186,9 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       expiresAt: record.expiresAt,
       via: presented!.via,
       scopes,
+      ...(share && record.target ? { share: record.target } : {}),
     } satisfies AuthInfo);
-    opts.onAuthenticated?.(record);
+    if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
     return next();
   };
 }

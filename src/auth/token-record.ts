@@ -60,7 +60,7 @@ export function isShareTarget(v: unknown): v is { type: ShareTargetType; id: str
 
 /** Printable text (no control characters, no line or bidi controls): what a client's name may be once sanitized. */
 export function isDisplayText(v: unknown, max: number): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(v);
+  return typeof v === 'string' && v.length > 0 && v.length <= max && !/[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(v);
 }
 
 /** An OAuth grant's client: {id, name, redirectHost}. */

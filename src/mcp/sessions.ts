@@ -24,11 +24,15 @@ export interface McpSession {
   unregister: () => void;
 }
 
+/** Where live connections register, to be closed when their token is revoked or expires (the
+ * server's LiveConnections; an interface here so that src/mcp does not depend on src/server). */
+export interface ConnectionRegistry {
+  add(tokenId: string | null, close: (reason: string) => void): () => void;
+}
+
 export interface McpSessionsOptions {
   app: AppFetch;
-  /** The server's live connections (src/server/connections.ts), described here so that mcp/ does
-   * not import server/ (which imports mcp/). */
-  connections: { add(tokenId: string | null, close: (reason: string) => void): () => void };
+  connections: ConnectionRegistry;
   log: Logger;
   version: string;
   now?: () => number;

@@ -20,11 +20,11 @@ describe('OAuthClients', () => {
     const ids: string[] = [];
     for (let i = 0; i < MAX_CLIENTS; i++) ids.push((await store.register(reg(i))).id);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    withGrant.add(ids[0]!);
+    withGrant.add(ids[0]);
     const next = await store.register(reg(100));
     expect(store.size).toBe(MAX_CLIENTS);
-    expect(store.get(ids[0]!)).toBeDefined(); // it holds a grant
-    expect(store.get(ids[1]!)).toBeUndefined(); // the oldest without one
+    expect(store.get(ids[0])).toBeDefined(); // it holds a grant
+    expect(store.get(ids[1])).toBeUndefined(); // the oldest without one
     // A restarted server reads the same clients.
     const again = new OAuthClients(file, () => false);
     expect(again.get(next.id)?.name).toBe('client 100');

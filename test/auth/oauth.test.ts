@@ -144,7 +144,7 @@ describe('policy: audience and approval', () => {
 });
 
 describe('in-memory stores', () => {
-  it('the token index never takes an oauth grant\'s refresh token as a bearer token, but knows the grant by id', () => {
+  it("the token index never takes an oauth grant's refresh token as a bearer token, but knows the grant by id", () => {
     const refresh = generateToken();
     const grant = {
       id: 'tok_0123456789',

@@ -23,7 +23,9 @@ import { waitFor } from '../helpers/wait.js';
 const found = findChromium();
 const required = process.env.TETHER_REQUIRE_BROWSER === '1';
 if (found.path === null) {
-  console.warn(`\n*** OAuth browser suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`);
+  console.warn(
+    `\n*** OAuth browser suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`,
+  );
   if (required) {
     it('OAuth browser suite: chromium not found and TETHER_REQUIRE_BROWSER=1 requires it', () => {
       throw new Error(`chromium not found: ${found.reason}`);
@@ -106,7 +108,7 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     const read = await c.callTool({ name: 'read_file', arguments: { path: 'hello.txt' } });
     expect(JSON.stringify(read.content)).toContain('hello over oauth');
     const denied = await c.callTool({ name: 'run_command', arguments: { command: 'true' } }).catch((e: Error) => e);
-    expect(String(denied)).toMatch(/execute/);
+    expect(denied instanceof Error ? denied.message : JSON.stringify(denied)).toMatch(/execute/);
 
     // Refresh rotation: a new pair; the old refresh token is dead; the new access token works.
     const r = await refresh(s.url, clientId, t.body.refresh_token);
@@ -119,7 +121,12 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     const off = await s.fetch('/file/content?path=hello.txt', { token: r.body.access_token });
     expect(off.status).toBe(403);
     expect((await off.json()).error.code).toBe('wrong_audience');
-    const mismatch = await tokenCall(s.url, { grant_type: 'refresh_token', client_id: clientId, refresh_token: r.body.refresh_token, resource: 'https://other.example/mcp' });
+    const mismatch = await tokenCall(s.url, {
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: r.body.refresh_token,
+      resource: 'https://other.example/mcp',
+    });
     expect(mismatch).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
 
     // The grant, as the CLI lists it; deleting it ends the MCP sessions within a second.
@@ -131,7 +138,10 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     expect(table.stdout).toContain(grant!.name);
     const del = await runCli(['auth', 'token', 'delete', grant!.id], cliEnv);
     expect(del.code, del.stderr).toBe(0);
-    await waitFor(() => s.logs.some((l) => l.event === 'mcp.session_closed' && l.tokenId === grant!.id && l.reason === 'token revoked'), { timeout: 1000, what: 'the MCP session to end' });
+    await waitFor(() => s.logs.some((l) => l.event === 'mcp.session_closed' && l.tokenId === grant!.id && l.reason === 'token revoked'), {
+      timeout: 1000,
+      what: 'the MCP session to end',
+    });
     await expect(c2.listTools()).rejects.toThrow();
     expect((await refresh(s.url, clientId, r.body.refresh_token)).body.error).toBe('invalid_grant');
   }, 90_000);

@@ -47,7 +47,7 @@ export async function authorize(base: string, clientId: string, challenge: strin
   const loc = r.headers.get('location') ?? '';
   const m = /^\/#\/consent\/([A-Za-z0-9_-]+)$/.exec(loc);
   if (r.status !== 302 || !m) throw new Error(`authorize: ${r.status} ${loc} ${await r.text()}`);
-  return m[1]!;
+  return m[1];
 }
 
 export async function decide(base: string, token: string, requestId: string, body: Record<string, unknown>): Promise<Response> {
@@ -75,7 +75,15 @@ export async function tokenCall(base: string, params: Record<string, string>): P
 }
 
 export function redeem(base: string, clientId: string, code: string, verifier: string, extra: Record<string, string> = {}) {
-  return tokenCall(base, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${base}/mcp`, ...extra });
+  return tokenCall(base, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+    client_id: clientId,
+    code_verifier: verifier,
+    resource: `${base}/mcp`,
+    ...extra,
+  });
 }
 
 export function refresh(base: string, clientId: string, refreshToken: string) {

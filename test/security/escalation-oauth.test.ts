@@ -39,7 +39,12 @@ const mcpInit = (token: string) =>
   fetch(`${s.url}/mcp`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
 
 describe('discovery', () => {
@@ -66,7 +71,12 @@ describe('the flow over HTTP', () => {
     expect(g.expires_in).toBe(3600);
     const listed = (await listTokens(s.env.tokenFile)).filter((t) => t.kind === 'oauth');
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ name: 'oauth-Test-Client', permissions: ['read', 'write'], client: { id: g.clientId, name: 'Test Client', redirectHost: '127.0.0.1:9' }, audience: `${s.url}/mcp` });
+    expect(listed[0]).toMatchObject({
+      name: 'oauth-Test-Client',
+      permissions: ['read', 'write'],
+      client: { id: g.clientId, name: 'Test Client', redirectHost: '127.0.0.1:9' },
+      audience: `${s.url}/mcp`,
+    });
     expect((await mcpInit(g.access_token)).status).toBe(200);
     // Audience binding: not on any other route.
     for (const p of ['/file?path=.', '/auth/whoami', '/config', '/oauth/request/x']) {
@@ -76,10 +86,16 @@ describe('the flow over HTTP', () => {
     }
     // The refresh token is never a bearer token, anywhere.
     for (const p of ['/mcp', '/file?path=.', '/auth/whoami']) expect((await s.fetch(p, { token: g.refresh_token })).status, p).toBe(401);
-    expect((await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: g.refresh_token }) })).status).toBe(401);
+    expect(
+      (await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: g.refresh_token }) }))
+        .status,
+    ).toBe(401);
     // Nor is an access token a web login.
-    expect((await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: g.access_token }) })).status).toBe(401);
-    await deleteTokens([listed[0]!.id], s.env.tokenFile);
+    expect(
+      (await s.fetch('/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: g.access_token }) }))
+        .status,
+    ).toBe(401);
+    await deleteTokens([listed[0].id], s.env.tokenFile);
     const after = await mcpInit(g.access_token);
     expect(after.status).toBe(401);
     expect((await refresh(s.url, g.clientId, g.refresh_token)).body.error).toBe('invalid_grant');
@@ -130,7 +146,7 @@ describe('attacks', () => {
     ] as const) {
       const { verifier, challenge } = pkce();
       const code = await approvedCode(s.url, admin, await authorize(s.url, clientId, challenge));
-      const r = await redeem(s.url, who, code, verifier, extra as Record<string, string>);
+      const r = await redeem(s.url, who, code, verifier, extra);
       expect(r.status, JSON.stringify(extra)).toBe(400);
       expect(r.body.error, JSON.stringify(extra)).toBe(want);
       if (want === 'invalid_grant') expect((await redeem(s.url, clientId, code, verifier)).body.error).toBe('invalid_grant');
@@ -230,7 +246,12 @@ describe('restarts and limits', () => {
         fetch(`${s2.url}/mcp`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+          }),
         });
       expect((await init(g.access_token)).status).toBe(200);
       const stat = () => fs.statSync(s2.env.tokenFile).mtimeMs;
@@ -272,5 +293,8 @@ function freePort(): Promise<number> {
 
 async function createScoped(dir: string) {
   const { createToken } = await import('../../src/auth/token-admin.js');
-  return createToken({ name: `scoped-${Date.now()}`, permissions: ['read', 'write', 'execute'], expiresAt: null, scopes: [fs.realpathSync(dir)] }, s.env.tokenFile);
+  return createToken(
+    { name: `scoped-${Date.now()}`, permissions: ['read', 'write', 'execute'], expiresAt: null, scopes: [fs.realpathSync(dir)] },
+    s.env.tokenFile,
+  );
 }

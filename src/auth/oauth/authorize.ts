@@ -27,7 +27,7 @@ export function parseScope(scope: string | undefined): Permission[] | null {
   if (scope === undefined || scope.trim() === '') return ['read'];
   const parts = scope.trim().split(/ +/);
   if (!parts.every(isPermission)) return null;
-  return normalizePermissions(parts as Permission[]);
+  return normalizePermissions(parts);
 }
 
 export function checkAuthorize(params: URLSearchParams, findClient: (id: string) => OAuthClient | undefined, resource: string): AuthorizeResult {

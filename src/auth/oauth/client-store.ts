@@ -106,14 +106,19 @@ export class OAuthClients {
     return withFileLock(
       this.file,
       async () => {
-        if (this.broken) throw new TetherError('temporarily_unavailable', `client registration is unavailable: ${this.broken}; fix or move the file aside`, 503);
+        if (this.broken)
+          throw new TetherError('temporarily_unavailable', `client registration is unavailable: ${this.broken}; fix or move the file aside`, 503);
         const client: OAuthClient = { id: newClientId(), name: reg.name, redirectUris: [...reg.redirectUris], createdAt: new Date(now).toISOString() };
         const next = new Map(this.clients);
         if (next.size >= MAX_CLIENTS) {
           // Map order is registration order: the oldest first.
           const victim = [...next.keys()].find((id) => !this.hasGrant(id));
           if (victim === undefined) {
-            throw new TetherError('temporarily_unavailable', `this server holds ${MAX_CLIENTS} OAuth clients, each with a grant; delete a grant (tether auth token delete) first`, 503);
+            throw new TetherError(
+              'temporarily_unavailable',
+              `this server holds ${MAX_CLIENTS} OAuth clients, each with a grant; delete a grant (tether auth token delete) first`,
+              503,
+            );
           }
           next.delete(victim);
         }

@@ -45,7 +45,8 @@ export async function tokenRequest(state: OAuthState, form: URLSearchParams, res
     // A narrower scope cannot be honoured per access token (the grant decides), so only the grant's own is accepted.
     if (scope !== null) {
       const wanted = parseScope(scope);
-      if (!wanted || wanted.some((p) => !r.record.permissions.includes(p))) return error(400, 'invalid_scope', `scope may not exceed the grant's: ${r.record.permissions.join(' ')}`);
+      if (!wanted || wanted.some((p) => !r.record.permissions.includes(p)))
+        return error(400, 'invalid_scope', `scope may not exceed the grant's: ${r.record.permissions.join(' ')}`);
     }
     return issued(state, r.record, r.refreshToken);
   }
@@ -67,7 +68,8 @@ export async function tokenRequest(state: OAuthState, form: URLSearchParams, res
   bound.redeemedGrantId = null;
   if (bound.clientId !== clientId) return error(400, 'invalid_grant', 'the code was issued to another client', true);
   if (form.get('redirect_uri') !== bound.redirectUri) return error(400, 'invalid_grant', 'redirect_uri must be the one of the authorization request', true);
-  if (!verifierMatches(form.get('code_verifier'), bound.codeChallenge)) return error(400, 'invalid_grant', 'code_verifier does not match the code challenge (S256)', true);
+  if (!verifierMatches(form.get('code_verifier'), bound.codeChallenge))
+    return error(400, 'invalid_grant', 'code_verifier does not match the code challenge (S256)', true);
   if (bound.resource !== resource) return error(400, 'invalid_target', `the code was issued for ${bound.resource}`);
   const { refreshToken, record } = await createGrant(state.tokenFile, {
     client: { id: bound.clientId, name: bound.clientName, redirectHost: redirectHost(bound.redirectUri) },

@@ -88,7 +88,9 @@ export const registerOAuthConsent: RouteRegistrar = (app, ctx) => {
     if (!d.approve) {
       oauth.pending.delete(id);
       ctx.log.log('info', 'oauth.denied', { clientId: req.clientId, by: auth.tokenId });
-      return c.json({ redirect: redirectWith(req.redirectUri, { error: 'access_denied', error_description: 'the user denied the request', state: req.state, iss }) });
+      return c.json({
+        redirect: redirectWith(req.redirectUri, { error: 'access_denied', error_description: 'the user denied the request', state: req.state, iss }),
+      });
     }
     const permissions = normalizePermissions(d.permissions ?? req.permissions);
     const beyond = permissions.filter((p) => !req.permissions.includes(p));

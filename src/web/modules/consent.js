@@ -46,7 +46,7 @@ export function mountConsent(/** @type {string | null} */ id) {
     const held = /** @type {string[]} */ (req.approver.permissions);
     const list = $('consent-permissions');
     list.replaceChildren(
-      ...(/** @type {('read' | 'write' | 'execute')[]} */ (req.permissions)).map((p) => {
+      .../** @type {('read' | 'write' | 'execute')[]} */ (req.permissions).map((p) => {
         const can = held.includes(p);
         return h(
           'li',
@@ -75,7 +75,11 @@ export function mountConsent(/** @type {string | null} */ id) {
     const scope = $as('consent-scope', HTMLInputElement).value.trim();
     for (const b of form.querySelectorAll('button')) /** @type {HTMLButtonElement} */ (b).disabled = true;
     try {
-      const r = await api('POST', `/oauth/request/${encodeURIComponent(/** @type {string} */ (id))}`, approve ? { approve, permissions: perms, scope: scope || null } : { approve });
+      const r = await api(
+        'POST',
+        `/oauth/request/${encodeURIComponent(/** @type {string} */ (id))}`,
+        approve ? { approve, permissions: perms, scope: scope || null } : { approve },
+      );
       setStatus(approve ? 'Approved. Returning to the application…' : 'Denied. Returning to the application…');
       // Leaving for the client's registered redirect URI: a navigation, not a fetch.
       location.assign(String(r.redirect));

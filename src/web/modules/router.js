@@ -1,5 +1,5 @@
 // @ts-check
-// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config,
+// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config, #/audit,
 // #/consent/<request> (an OAuth client asking for access), else home.
 // One screen is mounted at a time; mounting returns what disposes it and takes its events.
 import { $, show } from './dom.js';
@@ -7,7 +7,7 @@ import { renderLists } from './lists.js';
 import { canRun, state } from './state.js';
 import { showBanner } from './status.js';
 
-export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config', 'consent']);
+export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config', 'audit', 'consent']);
 /** @typedef {typeof SCREENS[number]} Screen */
 
 /** @type {Record<Screen, (arg: string | null) => Mounted> | null} */
@@ -51,6 +51,7 @@ export function route() {
   /** @type {Screen} */
   let name = SCREENS.find((s) => s === parsed.name) ?? 'home';
   if ((name === 'terminal' || name === 'session') && (!canRun() || !arg)) name = 'home';
+  if (name === 'audit' && !canRun()) name = 'home';
   const cur = state.current;
   if (cur && cur.name === name && cur.arg === arg) return;
   // A screen with unsaved work may keep the user (it asks): then the address goes back to it.
