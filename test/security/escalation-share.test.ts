@@ -94,6 +94,9 @@ const PUBLIC: [string[], RegExp][] = [
   [['POST'], /^\/auth\/pair$/],
   [['GET', 'HEAD'], /^\/ui\/.+/],
   [['DELETE'], /^\/auth\/session$/],
+  // The OAuth authorization server's public endpoints take no token: a share token there is ignored.
+  [['GET', 'HEAD'], /^\/(\.well-known\/oauth-authorization-server|oauth\/authorize)$/],
+  [['POST'], /^\/oauth\/(register|token)$/],
 ];
 
 /** What a share token must get for one probe (written out, not read from the policy). */
