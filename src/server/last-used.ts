@@ -46,6 +46,9 @@ export class LastUsedTracker {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerDue = Infinity;
+      // The gap runs from the end of the last write (a slow lock or disk must not shorten it).
+      const wait = this.lastWriteAt + this.minGapMs - Date.now();
+      if (wait > 0 && this.pending.size > 0) return this.schedule(wait);
       void this.flush();
     }, delay);
     this.timer.unref();
@@ -61,6 +64,7 @@ export class LastUsedTracker {
       try {
         await recordLastUsed(new Map([...batch].map(([id, use]) => [id, { ...use, at: new Date(use.at).toISOString() }])), this.file);
         const now = Date.now();
+        this.lastWriteAt = now;
         for (const id of batch.keys()) this.persistedAt.set(id, now);
       } catch (err) {
         for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
