@@ -26,9 +26,13 @@ export class ConnectionError extends Error {
   ) {
     // fetch wraps the system or TLS error in a TypeError('fetch failed') as its cause.
     const inner: NodeJS.ErrnoException | undefined = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause : cause) : undefined;
-    super(`cannot reach tether at ${url}: ${inner ? inner.message : String(cause)}`);
+    const code = typeof inner?.code === 'string' ? inner.code : undefined;
+    // Node 24 appends its own advice to certificate errors ("; if the root CA is installed
+    // locally, try running Node.js with --use-system-ca"): tether gives its own (certificateAdvice).
+    const text = inner ? (certificateAdvice(code) !== null ? inner.message.split(';')[0]! : inner.message) : String(cause);
+    super(`cannot reach tether at ${url}: ${text}`);
     this.name = 'ConnectionError';
-    this.code = typeof inner?.code === 'string' ? inner.code : undefined;
+    this.code = code;
   }
 }
 

@@ -196,7 +196,18 @@ describeBrowser('web UI at phone width', () => {
     await expect.poll(() => page.locator('#composer-send').innerText(), { timeout: UI_TIMEOUT }).toBe('Send');
     expect(await scrollsSideways(page)).toBe(false);
     // The code block scrolls inside itself.
-    expect(await page.locator('.msg.assistant pre').evaluate((el: any) => el.scrollWidth > el.clientWidth)).toBe(true);
+    // Found and measured in one page task, polled: a re-render between resolving a handle and
+    // reading through it would measure a detached element (width 0).
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            const el = (globalThis as any).document.querySelector('.msg.assistant pre');
+            return el ? el.scrollWidth > el.clientWidth : 'missing';
+          }),
+        { timeout: UI_TIMEOUT },
+      )
+      .toBe(true);
     const msg = await box(page, '.msg.assistant');
     expect(msg.x + msg.width).toBeLessThanOrEqual(390);
     await screenshot(page, 'phone-wide-reply');
