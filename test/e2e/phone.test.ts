@@ -159,9 +159,20 @@ describeBrowser('web UI at phone width', () => {
         for (const sel of [`#session-list a[data-id="${ses.id}"] .label`, `#terminal-list a[data-id="${pty.id}"] .label`, '#ses-title']) {
           const label = page.locator(sel);
           await label.waitFor({ timeout: UI_TIMEOUT });
-          expect(await computedStyle(label, 'text-overflow'), sel).toBe('ellipsis');
-          expect(await computedStyle(label, 'white-space'), sel).toBe('nowrap');
-          expect(await label.evaluate((el: any) => el.scrollWidth > el.clientWidth), `${sel} is cut`).toBe(true);
+          // Found and read in one page task, polled: the lists re-render on events, and a handle
+          // resolved before a re-render reads a detached element (no style, no width).
+          await expect
+            .poll(
+              () =>
+                page.evaluate((s: string) => {
+                  const el = (globalThis as any).document.querySelector(s);
+                  if (!el) return 'missing';
+                  const cs = (globalThis as any).getComputedStyle(el);
+                  return [cs.textOverflow, cs.whiteSpace, el.scrollWidth > el.clientWidth ? 'cut' : 'not cut'];
+                }, sel),
+              { timeout: UI_TIMEOUT, message: sel },
+            )
+            .toEqual(['ellipsis', 'nowrap', 'cut']);
           const b = await box(page, sel);
           expect(b.x + b.width, sel).toBeLessThanOrEqual(size === 'phone' ? 390 : 1280);
         }
