@@ -88,6 +88,8 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     const offered = await page.locator('#consent-permissions input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
     expect(offered).toEqual(['read', 'write']);
     await screenshot(page, 'oauth-consent');
+    // Checked on the consent page: approving navigates away from tether, to the client.
+    expect(await cspViolations()).toEqual([]);
     await page.click('#consent-approve');
     await waitFor(() => redirected, { what: 'the browser to reach the redirect URI' });
     const back = new URL(redirected!);
@@ -95,7 +97,6 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     expect(back.searchParams.get('iss')).toBe(s.url);
     const code = back.searchParams.get('code')!;
     expect(errors).toEqual([]);
-    expect(await cspViolations()).toEqual([]);
 
     // The token endpoint.
     const t = await redeem(s.url, clientId, code, verifier);

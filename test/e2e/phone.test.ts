@@ -24,9 +24,22 @@ describeBrowser('web UI at phone width', () => {
   });
 
   type Box = { x: number; y: number; width: number; height: number };
+  // Found and measured in one page task, until there is something to measure: the message list
+  // re-renders on events, and a handle resolved before a re-render has no box.
   const box = async (page: Page, selector: string): Promise<Box> => {
-    const b = await page.locator(selector).first().boundingBox();
-    expect(b, selector).not.toBeNull();
+    let b: Box | null = null;
+    await expect
+      .poll(
+        async () =>
+          (b = await page.evaluate((sel: string) => {
+            const el = (globalThis as any).document.querySelector(sel);
+            if (!el || !el.isConnected) return null;
+            const r = el.getBoundingClientRect();
+            return r.width === 0 && r.height === 0 ? null : { x: r.x, y: r.y, width: r.width, height: r.height };
+          }, selector)),
+        { timeout: UI_TIMEOUT, message: selector },
+      )
+      .not.toBeNull();
     return b!;
   };
   const focusedId = (page: Page) => page.evaluate<string>('document.activeElement ? document.activeElement.id : ""');
