@@ -28,6 +28,12 @@ export interface AuditDetails {
   'pair.use': { pairingId: string; createdBy: string | null; permissions: string[]; expiresAt: string | null; scopes?: string[] };
   /** A share link was created. The actor is the token that created it. */
   'share.create': { shareTokenId: string; path: string; expiresAt: string | null };
+  /** An OAuth client was approved on the consent page. The actor is the approving token; the grant
+   * itself (a token of kind oauth) is made when the client redeems the code. */
+  'oauth.approve': { clientId: string; client: string; redirectHost: string; permissions: string[]; scopes?: string[] };
+  /** An OAuth grant was revoked by the server: its code was replayed or a rotated refresh token came
+   * back (someone else may hold its tokens). The actor is the grant, from the presenter's address. */
+  'oauth.revoke': { clientId: string; reason: 'code_replayed' | 'refresh_token_reused' };
   'web.login': Record<string, never>;
   'web.logout': Record<string, never>;
   /** A refused credential (collapsed per network per minute, see server/failure-log.ts). */
@@ -71,6 +77,8 @@ export const AUDIT_KINDS: readonly AuditKind[] = [
   'pair.create',
   'pair.use',
   'share.create',
+  'oauth.approve',
+  'oauth.revoke',
   'web.login',
   'web.logout',
   'auth.failure',

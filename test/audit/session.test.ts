@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 import { events, rawLines } from './helpers.js';
 
 /** Kinds whose code lives on other branches (pairing, share links, file writes): the lead hooks them. */
-const ELSEWHERE = ['pair.create', 'pair.use', 'share.create', 'file.write', 'file.delete'];
+const ELSEWHERE = ['pair.create', 'pair.use', 'share.create', 'file.write', 'file.delete', 'oauth.approve', 'oauth.revoke'];
 /** Written only after the log failed (test/audit/log.test.ts proves it). */
 const ONLY_AFTER_FAILURE = ['audit.lost'];
 

@@ -111,10 +111,11 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     const denied = await c.callTool({ name: 'run_command', arguments: { command: 'true' } }).catch((e: Error) => e);
     expect(denied instanceof Error ? denied.message : JSON.stringify(denied)).toMatch(/execute/);
 
-    // Refresh rotation: a new pair; the old refresh token is dead; the new access token works.
+    // Refresh rotation: a new pair; the new access token works. (The old refresh token coming back
+    // would revoke the grant: test/security/escalation-oauth.test.ts. Tried at the end.)
     const r = await refresh(s.url, clientId, t.body.refresh_token);
     expect(r.status).toBe(200);
-    expect((await refresh(s.url, clientId, t.body.refresh_token)).body.error).toBe('invalid_grant');
+    expect(r.body.refresh_token).not.toBe(t.body.refresh_token);
     const c2 = await sdkClient(r.body.access_token);
     expect((await c2.listTools()).tools.length).toBe(6);
 
@@ -145,5 +146,6 @@ describe.skipIf(found.path === null)('OAuth for /mcp: registration, PKCE, consen
     });
     await expect(c2.listTools()).rejects.toThrow();
     expect((await refresh(s.url, clientId, r.body.refresh_token)).body.error).toBe('invalid_grant');
+    expect((await refresh(s.url, clientId, t.body.refresh_token)).body.error).toBe('invalid_grant');
   }, 90_000);
 });

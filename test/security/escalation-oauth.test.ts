@@ -8,17 +8,25 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTokens, listTokens } from '../../src/auth/token-admin.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { productionRegistrars } from '../../src/server/routes/index.js';
 import { MAX_CLIENTS } from '../../src/auth/oauth/client-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { events } from '../audit/helpers.js';
 import { REDIRECT, approvedCode, authorize, authorizeUrl, decide, pkce, redeem, refresh, register, registered, tokenCall } from '../helpers/oauth.js';
 
 let s: TestServer;
 let admin: string;
+let adminId: string;
+/** The last audit line of `kind` about `clientId`. */
+const audited = (kind: string, clientId: string) =>
+  events(s.env.auditDir)
+    .filter((e) => e.kind === kind && e.clientId === clientId)
+    .at(-1);
 
 beforeAll(async () => {
   s = await startTestServer({ registrars: await productionRegistrars(), sweepMs: 100 });
-  admin = (await s.token(['read', 'write', 'execute'], { name: 'admin' })).token;
+  ({ token: admin, id: adminId } = await s.token(['read', 'write', 'execute'], { name: 'admin' }));
   fs.writeFileSync(path.join(s.project, 'hello.txt'), 'hi\n');
   fs.mkdirSync(path.join(s.project, 'sub'));
 });
@@ -101,21 +109,42 @@ describe('the flow over HTTP', () => {
     expect((await refresh(s.url, g.clientId, g.refresh_token)).body.error).toBe('invalid_grant');
   });
 
-  it('refresh rotates: the new pair works, the old refresh token is refused', async () => {
+  it('refresh rotates: the new pair works; the old refresh token coming back revokes the grant', async () => {
     const g = await grant();
+    const grantId = (await listTokens(s.env.tokenFile)).find((t) => t.client?.id === g.clientId)!.id;
     const r1 = await refresh(s.url, g.clientId, g.refresh_token);
     expect(r1.status).toBe(200);
     expect(r1.headers.get('cache-control')).toBe('no-store');
     expect(r1.body.refresh_token).not.toBe(g.refresh_token);
     expect((await mcpInit(r1.body.access_token)).status).toBe(200);
-    const reuse = await refresh(s.url, g.clientId, g.refresh_token);
-    expect(reuse).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    // Only its own client may redeem it.
+    // Only its own client may redeem it (refused, and nothing else happens).
     const other = await registered(s.url);
     expect((await refresh(s.url, other, r1.body.refresh_token)).body.error).toBe('invalid_grant');
-    // Concurrent redemptions of one token: exactly one wins.
-    const both = await Promise.all([refresh(s.url, g.clientId, r1.body.refresh_token), refresh(s.url, g.clientId, r1.body.refresh_token)]);
+    expect((await mcpInit(r1.body.access_token)).status).toBe(200);
+    // The rotated-out token comes back: two parties hold this grant's tokens; it ends for both.
+    const reuse = await refresh(s.url, g.clientId, g.refresh_token);
+    expect(reuse).toMatchObject({ status: 400, body: { error: 'invalid_grant', error_description: expect.stringMatching(/already used once.*revoked/) } });
+    expect((await mcpInit(r1.body.access_token)).status).toBe(401);
+    expect((await refresh(s.url, g.clientId, r1.body.refresh_token)).body.error).toBe('invalid_grant');
+    expect((await listTokens(s.env.tokenFile)).some((t) => t.id === grantId)).toBe(false);
+    expect(audited('oauth.revoke', g.clientId)).toMatchObject({ tokenId: grantId, reason: 'refresh_token_reused' });
+  });
+
+  it('two redemptions of one refresh token at once: exactly one wins, and the grant ends (a reuse)', async () => {
+    const g = await grant();
+    const both = await Promise.all([refresh(s.url, g.clientId, g.refresh_token), refresh(s.url, g.clientId, g.refresh_token)]);
     expect(both.map((b) => b.status).sort()).toEqual([200, 400]);
+    const winner = both.find((b) => b.status === 200)!;
+    expect((await mcpInit(winner.body.access_token)).status).toBe(401);
+    expect((await listTokens(s.env.tokenFile)).some((t) => t.client?.id === g.clientId)).toBe(false);
+  });
+
+  it('a refresh token never issued, or of a deleted grant, revokes nothing else', async () => {
+    const g = await grant();
+    const stranger = await grant();
+    for (const t of [generateToken(), 'not a token']) expect((await refresh(s.url, g.clientId, t)).body.error).toBe('invalid_grant');
+    expect((await mcpInit(stranger.access_token)).status).toBe(200);
+    expect((await mcpInit(g.access_token)).status).toBe(200);
   });
 
   it('a grant approved with a scope directory is confined to it (stored as its real path)', async () => {
@@ -132,6 +161,14 @@ describe('attacks', () => {
     expect(again).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     expect((await mcpInit(g.access_token)).status).toBe(401);
     expect((await listTokens(s.env.tokenFile)).some((t) => t.client?.id === g.clientId)).toBe(false);
+    expect(audited('oauth.revoke', g.clientId)).toMatchObject({ reason: 'code_replayed', address: '127.0.0.1', tokenId: expect.stringMatching(/^tok_/) });
+    // The approval that made it is on record too, with the approver as the actor.
+    expect(audited('oauth.approve', g.clientId)).toMatchObject({
+      tokenId: adminId,
+      tokenName: 'admin',
+      permissions: ['read', 'write'],
+      redirectHost: '127.0.0.1:9',
+    });
   });
 
   it('a wrong verifier, another client, another redirect URI or resource: refused, and the code is spent', async () => {

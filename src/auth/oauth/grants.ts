@@ -59,13 +59,39 @@ export async function createGrant(file: string, input: GrantInput, now = Date.no
   return { refreshToken, record };
 }
 
-export type RotateResult = { ok: true; refreshToken: string; record: TokenRecord } | { ok: false; description: string };
+export type RotateResult =
+  | { ok: true; refreshToken: string; record: TokenRecord }
+  | { ok: false; description: string; /** The grant revoked because a rotated refresh token came back. */ revoked?: string };
 
 /** Thrown inside the token-file update to leave the file untouched (a refused redemption writes nothing). */
 class Refused extends Error {}
 
+/**
+ * Hashes of rotated-out refresh tokens, with their grant's id (memory only, bounded). A rotated
+ * token coming back means two parties hold the grant's tokens, and the server cannot tell which is
+ * the thief: the grant is revoked (OAuth 2.1 section 4.3.1; RFC 9700 section 4.14.2).
+ */
+export class RetiredRefreshTokens {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly max = 10_000) {}
+  add(hash: string, grantId: string): void {
+    this.map.delete(hash);
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+    this.map.set(hash, grantId);
+  }
+  grantOf(hash: string): string | undefined {
+    return this.map.get(hash);
+  }
+}
+
 /** Redeems a refresh token for a new one (the old one dies). The grant must belong to `clientId`. */
-export async function rotateRefreshToken(file: string, presented: unknown, clientId: string, now = Date.now()): Promise<RotateResult> {
+export async function rotateRefreshToken(
+  file: string,
+  presented: unknown,
+  clientId: string,
+  now = Date.now(),
+  retired?: RetiredRefreshTokens,
+): Promise<RotateResult> {
   const parsed = parseToken(presented);
   if (!parsed.ok) return { ok: false, description: 'the refresh token is malformed' };
   const oldHash = hashToken(parsed.token);
@@ -73,10 +99,25 @@ export async function rotateRefreshToken(file: string, presented: unknown, clien
   try {
     return await updateTokenFile(file, (data) => {
       const rec = data.tokens.find((t) => t.kind === 'oauth' && t.hash === oldHash);
-      // Unknown, already rotated (a replayed old token) or the grant deleted: all the same answer.
+      if (!rec) {
+        // A rotated-out token replayed (by anyone, for any client): the grant ends.
+        const grantId = retired?.grantOf(oldHash);
+        const i = grantId === undefined ? -1 : data.tokens.findIndex((t) => t.id === grantId && t.kind === 'oauth');
+        if (i >= 0) {
+          data.tokens.splice(i, 1);
+          const result: RotateResult = {
+            ok: false,
+            description: 'this refresh token was already used once: someone else may hold the grant, so it is revoked; authorize the client again',
+            revoked: grantId!,
+          };
+          return { data, result };
+        }
+      }
+      // Unknown, the grant deleted, or another client's: all the same answer.
       if (!rec || rec.client?.id !== clientId) throw new Refused('the refresh token is not valid (rotated, revoked or never issued)');
       if (isExpired(rec, now)) throw new Refused('the grant has expired; authorize the client again');
       rec.hash = hashToken(refreshToken);
+      retired?.add(oldHash, rec.id);
       return { data, result: { ok: true, refreshToken, record: structuredClone(rec) } as RotateResult };
     });
   } catch (err) {

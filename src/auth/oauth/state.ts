@@ -8,6 +8,7 @@ import { AccessTokens } from './access-tokens.js';
 import type { PendingRequest } from './authorize.js';
 import { OAuthClients } from './client-store.js';
 import { ExpiringMap } from './expiring.js';
+import { RetiredRefreshTokens } from './grants.js';
 import { CODE_TTL_MS, PENDING_TTL_MS } from './metadata.js';
 
 export const MAX_PENDING = 200;
@@ -38,6 +39,8 @@ export interface OAuthStateOptions {
 export class OAuthState {
   readonly clients: OAuthClients;
   readonly access: AccessTokens;
+  /** Rotated-out refresh tokens: one coming back revokes its grant (grants.ts). */
+  readonly retired = new RetiredRefreshTokens();
   readonly pending: ExpiringMap<PendingRequest>;
   /** By the code's hash: the code itself is never kept. */
   private readonly codes: ExpiringMap<CodeGrant>;

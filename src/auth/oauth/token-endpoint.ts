@@ -9,7 +9,13 @@ import type { OAuthState } from './state.js';
 import type { TokenRecord } from '../shapes.js';
 import { redirectHost } from './registration.js';
 
-export type TokenAnswer = { status: 200 | 400 | 401; body: Record<string, unknown>; failed?: boolean };
+export type TokenAnswer = {
+  status: 200 | 400 | 401;
+  body: Record<string, unknown>;
+  failed?: boolean;
+  /** A grant this request made the server revoke (for the audit trail). */
+  revoked?: { grantId: string; clientId: string; reason: 'code_replayed' | 'refresh_token_reused' };
+};
 
 const error = (status: 400 | 401, error: string, description: string, failed = false): TokenAnswer => ({
   status,
@@ -40,8 +46,12 @@ export async function tokenRequest(state: OAuthState, form: URLSearchParams, res
 
   if (grantType === 'refresh_token') {
     const scope = form.get('scope');
-    const r = await rotateRefreshToken(state.tokenFile, form.get('refresh_token'), clientId);
-    if (!r.ok) return error(400, 'invalid_grant', r.description, true);
+    const r = await rotateRefreshToken(state.tokenFile, form.get('refresh_token'), clientId, Date.now(), state.retired);
+    if (!r.ok) {
+      if (!r.revoked) return error(400, 'invalid_grant', r.description, true);
+      state.access.dropGrant(r.revoked);
+      return { ...error(400, 'invalid_grant', r.description, true), revoked: { grantId: r.revoked, clientId, reason: 'refresh_token_reused' } };
+    }
     // A narrower scope cannot be honoured per access token (the grant decides), so only the grant's own is accepted.
     if (scope !== null) {
       const wanted = parseScope(scope);
@@ -58,11 +68,14 @@ export async function tokenRequest(state: OAuthState, form: URLSearchParams, res
     // A replayed code: whoever holds it may have stolen it, so the grant made from it ends too.
     const grantId = bound.redeemedGrantId;
     bound.redeemedGrantId = null;
-    if (grantId) {
-      state.access.dropGrant(grantId);
-      await deleteTokens([grantId], state.tokenFile).catch(() => undefined);
-    }
-    return error(400, 'invalid_grant', 'the authorization code was already used; the grant made from it is revoked', true);
+    const refused = error(400, 'invalid_grant', 'the authorization code was already used; the grant made from it is revoked', true);
+    if (!grantId) return refused;
+    state.access.dropGrant(grantId);
+    const deleted = await deleteTokens([grantId], state.tokenFile).then(
+      () => true,
+      () => false, // already deleted (by the CLI, or a reused refresh token)
+    );
+    return deleted ? { ...refused, revoked: { grantId, clientId: bound.clientId, reason: 'code_replayed' } } : refused;
   }
   // Single use from here on, whatever the outcome: a wrong verifier does not get a second try.
   bound.redeemedGrantId = null;

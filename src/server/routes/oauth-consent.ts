@@ -11,6 +11,7 @@ import { redirectWith } from '../../auth/oauth/authorize.js';
 import { redirectHost } from '../../auth/oauth/registration.js';
 import { inScope } from '../../auth/scope.js';
 import { MAX_SCOPE_LENGTH } from '../../auth/token-record.js';
+import { auditActor } from '../audit.js';
 import type { RouteRegistrar } from '../context.js';
 import { errorJson } from '../http-errors.js';
 
@@ -115,6 +116,13 @@ export const registerOAuthConsent: RouteRegistrar = (app, ctx) => {
       scopes,
     });
     ctx.log.log('info', 'oauth.approved', { clientId: req.clientId, by: auth.tokenId, permissions, scoped: scopes !== null });
+    ctx.audit.record('oauth.approve', auditActor(c, ctx.clientAddress), {
+      clientId: req.clientId,
+      client: req.clientName,
+      redirectHost: redirectHost(req.redirectUri),
+      permissions: [...permissions],
+      ...(scopes ? { scopes: [...scopes] } : {}),
+    });
     return c.json({ redirect: redirectWith(req.redirectUri, { code, state: req.state, iss }) });
   });
 };

@@ -101,6 +101,11 @@ export const registerOAuth: RouteRegistrar = (app, ctx) => {
       return oauthError(c, 429, 'too_many_requests', 'too many failed authentication attempts from this network; retry in a minute');
     }
     const answer = await tokenRequest(oauth, new URLSearchParams(text), resourceFor(origin(c)));
+    if (answer.revoked) {
+      const { grantId, clientId, reason } = answer.revoked;
+      ctx.log.log('warn', 'oauth.grant_revoked', { grantId, clientId, reason, address });
+      ctx.audit.record('oauth.revoke', { tokenId: grantId, tokenName: null, address }, { clientId, reason });
+    }
     if (answer.failed) {
       ctx.limiter.fail(address);
       ctx.log.log('warn', 'auth.failure', { reason: 'oauth_grant', via: 'oauth', address, method: 'POST', path: TOKEN_PATH });
