@@ -13,6 +13,7 @@ import { productionRegistrars } from '../../src/server/routes/index.js';
 import { MAX_CLIENTS } from '../../src/auth/oauth/client-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { events } from '../audit/helpers.js';
+import { mcpInitialize } from '../helpers/mcp.js';
 import { REDIRECT, approvedCode, authorize, authorizeUrl, decide, pkce, redeem, refresh, register, registered, tokenCall } from '../helpers/oauth.js';
 
 let s: TestServer;
@@ -43,17 +44,7 @@ async function grant(opts: { scope?: string; approve?: Record<string, unknown>; 
   return { clientId, code, verifier, ...(t.body as { access_token: string; refresh_token: string; scope: string; expires_in: number }) };
 }
 
-const mcpInit = (token: string) =>
-  fetch(`${s.url}/mcp`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    }),
-  });
+const mcpInit = (token: string) => mcpInitialize(s.url, token);
 
 describe('discovery', () => {
   it('the protected resource names tether as its authorization server, whose metadata names the endpoints', async () => {
@@ -279,17 +270,7 @@ describe('restarts and limits', () => {
       const { verifier, challenge } = pkce();
       const code = await approvedCode(s2.url, admin2, await authorize(s2.url, clientId, challenge));
       const g = (await redeem(s2.url, clientId, code, verifier)).body;
-      const init = (token: string) =>
-        fetch(`${s2.url}/mcp`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-          }),
-        });
+      const init = (token: string) => mcpInitialize(s2.url, token);
       expect((await init(g.access_token)).status).toBe(200);
       const stat = () => fs.statSync(s2.env.tokenFile).mtimeMs;
       const before = stat();
