@@ -2,6 +2,8 @@
 // MAX_STALENESS_MS, so a burst of requests shares one syscall): when it changed (inode, size,
 // mtime, ctime), it is re-read synchronously, so a token deleted by `tether auth token delete`
 // fails on the next request after that command has exited (its exit alone takes longer than this).
+// A token unknown to the current view makes the guard re-check at once (refresh()), so a token
+// made an instant ago is never refused for this interval.
 // A file that turns bad while running keeps the last good state (never fails open) and is reported
 // loudly.
 import { currentStamp, readTokenFileSync } from './token-file.js';
@@ -13,6 +15,8 @@ export interface LiveTokensOptions {
   /** Called once per distinct bad version of the file. */
   onError?: (message: string) => void;
   warn?: (message: string) => void;
+  /** Default MAX_STALENESS_MS. */
+  maxStalenessMs?: number;
 }
 
 /** How stale the in-memory view may be: one stat per this many milliseconds at most. */
@@ -40,7 +44,7 @@ export class LiveTokens {
 
   current(): TokenIndex {
     const now = performance.now();
-    if (now - this.checkedAt >= MAX_STALENESS_MS) {
+    if (now - this.checkedAt >= (this.opts.maxStalenessMs ?? MAX_STALENESS_MS)) {
       this.checkedAt = now;
       this.refresh();
     }

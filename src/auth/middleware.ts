@@ -90,7 +90,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     }
 
     const presented = presentedCredential(requestView(c, upgrade), stores);
-    const index = opts.tokens.current();
+    let index = opts.tokens.current();
     let record: TokenRecord | undefined;
     let refusal: { reason: RefusalReason; message: string } | undefined;
     /** The token behind a refused credential, when it is known (expired, or deleted under a login). */
@@ -100,7 +100,13 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     } else if (presented.kind === 'invalid') {
       refusal = { reason: 'malformed', message: `bad credentials: ${presented.problem}` };
     } else if (presented.kind === 'token') {
-      const r = index.verify(presented.token);
+      let r = index.verify(presented.token);
+      // A token made within the last stat interval (live-tokens.ts) must not be refused for that:
+      // an unknown one re-checks the file first (one stat, only on this failure path).
+      if (!r.ok && r.reason === 'unknown' && opts.tokens.refresh()) {
+        index = opts.tokens.current();
+        r = index.verify(presented.token);
+      }
       // Not in the token file: perhaps an OAuth access token, good while its grant is.
       const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
       if (r.ok) record = r.record;

@@ -108,6 +108,8 @@ export interface StartOptions {
   log?: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
+  /** How stale the view of the token file may be (live-tokens.ts; tests widen it). Default 2 ms. */
+  tokenStalenessMs?: number;
   limits?: Partial<ServerLimits>;
   /** Routes beyond the core ones (see routes/index.ts): `serve` passes productionRegistrars(). */
   registrars?: RouteRegistrar[];
@@ -154,6 +156,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const tokens = opts.auth
     ? new LiveTokens({
         file: tokenFile,
+        ...(opts.tokenStalenessMs !== undefined && { maxStalenessMs: opts.tokenStalenessMs }),
         onError: (message) => log.log('error', 'tokens.file_invalid', { file: tokenFile, error: message }),
         warn: (message) => log.log('warn', 'tokens.file_mode', { message }),
       })

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveTokens } from '../../src/auth/live-tokens.js';
 import { createToken, deleteTokens } from '../../src/auth/token-admin.js';
+import { generateToken } from '../../src/auth/token-format.js';
 import { LiveConnections } from '../../src/server/connections.js';
+import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dirs: string[] = [];
@@ -78,5 +80,23 @@ describe('tokens gone', () => {
     connections.sweep();
     connections.sweep(Date.now() + 120_000);
     expect(gone).toEqual([[t.record.id, 'token expired']]);
+  });
+});
+
+describe('a token made an instant ago', () => {
+  it('is accepted at once, even within the staleness window of the token file view; a never-issued one is still refused', async () => {
+    // A window of a minute: without the re-check on an unknown token, B would be refused.
+    const s = await startTestServer({ tokenStalenessMs: 60_000 });
+    try {
+      const a = await s.token(['read']);
+      expect((await s.fetch('/auth/whoami', { token: a.token })).status).toBe(200);
+      const b = await s.token(['read']);
+      expect((await s.fetch('/auth/whoami', { token: b.token })).status).toBe(200);
+      const stranger = await s.fetch('/auth/whoami', { token: generateToken() });
+      expect(stranger.status).toBe(401);
+      expect(((await stranger.json()) as { error: { code: string } }).error.code).toBe('unknown_token');
+    } finally {
+      await s.close();
+    }
   });
 });
