@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTE_RULES, requiredPermissions } from '../../src/auth/policy.js';
 import { deleteTokens, listTokens } from '../../src/auth/token-admin.js';
 import { generateToken } from '../../src/auth/token-format.js';
 import { productionRegistrars } from '../../src/server/routes/index.js';
@@ -98,6 +99,42 @@ describe('the flow over HTTP', () => {
     const after = await mcpInit(g.access_token);
     expect(after.status).toBe(401);
     expect((await refresh(s.url, g.clientId, g.refresh_token)).body.error).toBe('invalid_grant');
+  });
+
+  it('an access token reaches no route but /mcp: every rule of the route table, and WebSocket upgrades', async () => {
+    const g = await grant({ scope: 'read write' });
+    const wrong: string[] = [];
+    for (const rule of ROUTE_RULES) {
+      const p = rule.path.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/, 'x');
+      if (p === '/mcp' || requiredPermissions({ method: rule.method, path: p, upgrade: false }).kind === 'public') continue;
+      const r = await s.fetch(p, {
+        method: rule.method,
+        token: g.access_token,
+        headers: { 'content-type': 'application/json', origin: s.url },
+        body: rule.method === 'GET' ? undefined : '{}',
+      });
+      const code = r.status === 403 ? ((await r.json()) as { error: { code: string } }).error.code : `status ${r.status}`;
+      if (code !== 'wrong_audience') wrong.push(`${rule.method} ${p}: ${code}`);
+    }
+    expect(wrong).toEqual([]);
+    // An upgrade to a terminal with the access token as bearer: refused (403) before the terminal is
+    // looked up, where a token of the token file gets as far as "no such terminal" (404).
+    const upgrade = (token: string) =>
+      new Promise<string>((resolve, reject) => {
+        const port = new URL(s.url).port;
+        const sock = net.connect(Number(port), '127.0.0.1', () =>
+          sock.write(
+            `GET /pty/x/connect HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
+              'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+          ),
+        );
+        let got = '';
+        sock.on('data', (d) => (got += d.toString()));
+        sock.on('close', () => resolve(got.split('\r\n')[0]));
+        sock.on('error', reject);
+      });
+    expect(await upgrade(g.access_token)).toBe('HTTP/1.1 403 Forbidden');
+    expect(await upgrade(admin)).toBe('HTTP/1.1 404 Not Found');
   });
 
   it('refresh rotates: the new pair works; the old refresh token coming back revokes the grant', async () => {
