@@ -25,7 +25,8 @@ export interface TestServer {
   /** fetch with an optional Bearer token. */
   fetch(pathname: string, init?: RequestInit & { token?: string }): Promise<Response>;
   /** Closes the server and starts a new one on the same dirs (same database, tokens, settings). */
-  restart(): Promise<void>;
+  /** With samePort: on the port it had (what a client that keeps its URL sees). */
+  restart(o?: { samePort?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +47,7 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
   fs.mkdirSync(project);
   const logs: LogLine[] = [];
   const log: Logger = { log: (level, event, fields = {}) => logs.push({ level, event, ...fields }) };
-  const start = () =>
+  const start = (over: Partial<StartOptions> = {}) =>
     startServer({
       port: 0,
       hostname: '127.0.0.1',
@@ -56,6 +57,7 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
       settingsFile: path.join(env.configHome, 'tether', 'config.json'),
       log,
       ...opts,
+      ...over,
     });
   const server = await start();
   let n = 0;
@@ -78,9 +80,10 @@ export async function startTestServer(opts: Partial<StartOptions> = {}): Promise
       if (token) headers.set('authorization', `Bearer ${token}`);
       return fetch(t.url + pathname, { ...rest, headers });
     },
-    async restart() {
+    async restart(o: { samePort?: boolean } = {}) {
+      const port = Number(new URL(t.url).port);
       await t.server.close();
-      t.server = await start();
+      t.server = await start(o.samePort ? { port } : {});
       t.url = t.server.url;
     },
     async close() {
