@@ -12,8 +12,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { events, rawLines } from './helpers.js';
 
-/** Kinds whose code lives on other branches (pairing, share links, file writes): the lead hooks them. */
-const ELSEWHERE = ['pair.create', 'pair.use', 'share.create', 'file.write', 'file.delete', 'oauth.approve', 'oauth.revoke'];
+/** Kinds proven in their own suite: the OAuth flow's (test/security/escalation-oauth.test.ts). */
+const ELSEWHERE = ['oauth.approve', 'oauth.revoke'];
 /** Written only after the log failed (test/audit/log.test.ts proves it). */
 const ONLY_AFTER_FAILURE = ['audit.lost'];
 
@@ -137,6 +137,40 @@ describe('a scripted session', () => {
       expect.objectContaining({ ...me, sessionId: ses.id, tool: 'run_command', command: 'echo from-the-agent', directory: s.project }),
       expect.objectContaining({ ...me, sessionId: ses.id, tool: 'write_file', path: 'out.txt' }),
     ]);
+
+    // Files written and deleted through the API: the path, never the content.
+    r = await s.fetch('/file/content?path=notes.txt', {
+      method: 'PUT',
+      headers: { ...auth, ...json },
+      body: JSON.stringify({ content: FILE_SECRET, encoding: 'utf8' }),
+    });
+    expect([200, 201]).toContain(r.status);
+    expect(last('file.write')).toMatchObject({ ...me, path: 'notes.txt' });
+    ok(await s.fetch('/file?path=notes.txt', { method: 'DELETE', headers: auth }), 204);
+    expect(last('file.delete')).toMatchObject({ ...me, path: 'notes.txt' });
+
+    // A share link: who made it and which token it is, never its secret.
+    r = await s.fetch(`/session/${ses.id}/share`, { method: 'POST', headers: { ...auth, ...json }, body: '{}' });
+    ok(r, 201);
+    const share = await r.json();
+    secrets.push(share.url.split('#')[1]);
+    expect(last('share.create')).toMatchObject({ ...me, shareTokenId: share.id });
+
+    // A pairing code made, then used by a device: the device's line names who made the code.
+    r = await s.fetch('/auth/pair/code', { method: 'POST', headers: { ...auth, ...json }, body: JSON.stringify({ permissions: ['read'] }) });
+    ok(r, 201);
+    const pairing = await r.json();
+    secrets.push(pairing.code);
+    expect(last('pair.create')).toMatchObject({ ...me, pairingId: pairing.id, permissions: ['read'] });
+    r = await s.fetch('/auth/pair', {
+      method: 'POST',
+      headers: { ...json, 'user-agent': 'Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile' },
+      body: JSON.stringify({ code: pairing.code }),
+    });
+    ok(r);
+    const device = await r.json();
+    secrets.push(device.sessionKey);
+    expect(last('pair.use')).toMatchObject({ tokenId: device.id, address: '127.0.0.1', pairingId: pairing.id, createdBy: admin.id, permissions: ['read'] });
 
     // The CLI deletes a token: its own line.
     const doomed = await s.token(['read'], { name: 'doomed' });
