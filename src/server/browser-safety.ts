@@ -2,6 +2,7 @@
 // (cross-origin requests only from --cors origins, which also covers WebSockets, which have no CORS),
 // CORS headers for those origins (never `*`), and security headers on every response.
 import type { MiddlewareHandler } from 'hono';
+import { API_CSP, HTML_CSP, SecureServerResponse } from './security-headers.js';
 
 export interface BrowserSafetyOptions {
   /** Lower-case host names (no port) accepted in the Host header. */
@@ -12,10 +13,7 @@ export interface BrowserSafetyOptions {
   scheme: 'http' | 'https';
 }
 
-export const HTML_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+export { HTML_CSP };
 
 /** Host name without port, lower-case; brackets kept for IPv6 literals. */
 export function hostName(hostHeader: string): string | null {
@@ -74,15 +72,19 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
       });
     }
     await next();
-    const h = c.res.headers;
     if (corsAllowed) {
+      const h = c.res.headers;
       h.set('access-control-allow-origin', origin);
       h.append('vary', 'Origin');
       // A file's version (GET /file/content, PUT), which a conditional write sends back.
       h.set('access-control-expose-headers', 'ETag');
     }
+    // Served through Node: the response object writes the security headers (security-headers.ts),
+    // cheaper than turning the response's headers into Web Headers here.
+    if ((c.env as { outgoing?: unknown } | undefined)?.outgoing instanceof SecureServerResponse) return;
     // A 101 upgrade response has immutable headers in some adapters; only touch ordinary responses.
     if (c.res.status === 101) return;
+    const h = c.res.headers;
     h.set('x-content-type-options', 'nosniff');
     h.set('referrer-policy', 'no-referrer');
     h.set('x-frame-options', 'DENY');

@@ -23,6 +23,7 @@ import { WS_PROTOCOL } from '../auth/credential-headers.js';
 import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
+import { SecureServerResponse } from './security-headers.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { collapseAuthFailures } from './failure-log.js';
 import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
@@ -175,6 +176,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   wss.on('connection', (_ws, req) => sockets.markWebSocket(req.socket));
   const httpOptions = {
+    // Writes the security headers on every response (security-headers.ts).
+    ServerResponse: SecureServerResponse,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
