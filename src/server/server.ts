@@ -2,6 +2,7 @@
 // assembles the app and listens. Used by `tether serve` and by tests.
 import fs from 'node:fs';
 import https from 'node:https';
+import type { ServerResponse as NodeServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'hono';
 import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
@@ -177,7 +178,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   wss.on('connection', (_ws, req) => sockets.markWebSocket(req.socket));
   const httpOptions = {
     // Writes the security headers on every response (security-headers.ts).
-    ServerResponse: SecureServerResponse,
+    ServerResponse: SecureServerResponse as typeof NodeServerResponse,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
