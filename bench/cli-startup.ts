@@ -38,7 +38,13 @@ async function serveReadyMs(env: NodeJS.ProcessEnv, project: string): Promise<nu
 
 export async function benchCliStartup(runs = 21, serveRuns = 11): Promise<Row[]> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-'));
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'c'), XDG_DATA_HOME: path.join(home, 'd'), XDG_STATE_HOME: path.join(home, 's'), NO_COLOR: '1' };
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(home, 'c'),
+    XDG_DATA_HOME: path.join(home, 'd'),
+    XDG_STATE_HOME: path.join(home, 's'),
+    NO_COLOR: '1',
+  };
   timeCommand(process.execPath, [BIN, 'auth', 'token', 'create', '--name', 'bench', '--json'], env);
   const base: number[] = [];
   const cli: number[] = [];

@@ -135,7 +135,13 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
       { group: 'http', metric: 'with auth / bare (req/s, per-round median)', value: ratio.toFixed(2), target: '>= 0.5', ok: ratio >= 0.5 },
       { group: 'http', metric: 'auth overhead (1 - auth/no-auth, req/s)', value: `${(overhead * 100).toFixed(1)} %`, target: '<= 5 %', ok: overhead <= 0.05 },
       { group: 'http', metric: 'server CPU per request: bare / no-auth / auth', value: `${us(cpuB)} / ${us(cpuO)} / ${us(cpuA)}` },
-      { group: 'http', metric: 'bare / auth by CPU per request (load-independent)', value: (median(cpuB) / median(cpuA)).toFixed(2), target: '>= 0.5', ok: median(cpuB) / median(cpuA) >= 0.5 },
+      {
+        group: 'http',
+        metric: 'bare / auth by CPU per request (load-independent)',
+        value: (median(cpuB) / median(cpuA)).toFixed(2),
+        target: '>= 0.5',
+        ok: median(cpuB) / median(cpuA) >= 0.5,
+      },
       { group: 'http', metric: 'auth overhead by CPU per request', value: `${(cpuOverhead * 100).toFixed(1)} %`, target: '<= 5 %', ok: cpuOverhead <= 0.05 },
       { group: 'http', metric: '401 rejections/s (no token)', value: median(rejected).toFixed(0) },
     ];

@@ -49,7 +49,11 @@ export class SecureServerResponse extends http.ServerResponse {
         const prev = h[k];
         h[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
       }
-      return super.writeHead(statusCode, message as string, withSecurityHeaders(h, (n) => this.getHeader(n)));
+      return super.writeHead(
+        statusCode,
+        message as string,
+        withSecurityHeaders(h, (n) => this.getHeader(n)),
+      );
     }
     const headers = withSecurityHeaders((given ?? {}) as OutgoingHttpHeaders, (n) => this.getHeader(n));
     // Headers set earlier with setHeader: a forced one must not survive beside ours.

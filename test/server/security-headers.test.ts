@@ -16,7 +16,7 @@ const routes: Record<string, (res: http.ServerResponse) => void> = {
     res
       .writeHead(200, 'Fine', {
         'X-Frame-Options': 'SAMEORIGIN',
-        'Content-Security-Policy': "default-src *",
+        'Content-Security-Policy': 'default-src *',
         'Cache-Control': 'max-age=60',
         'content-type': 'text/plain',
       })
