@@ -20,9 +20,15 @@ async function serveReadyMs(env: NodeJS.ProcessEnv, project: string): Promise<nu
       child.stdout.on('data', (d) => {
         out += d;
         const m = /listening on (\S+)/.exec(out);
-        if (m) (clearTimeout(timer), resolve(m[1]!));
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       });
-      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`serve exited ${code}`))));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`serve exited ${code}`));
+      });
     });
     for (;;) {
       const r = await fetch(`${url}/health`).catch(() => null);

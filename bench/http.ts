@@ -23,7 +23,7 @@ function pinSelf(): void {
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
 function cpuMs(pid: number | undefined): number {
   try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
   } catch {
     return NaN;

@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import { stepCountIs, streamText, type FinishReason, type ModelMessage } from 'ai';
+import { DEFAULT_AGENT_MAX_STEPS } from '../config/effective.js';
 import { UsageError, errorMessage } from '../errors.js';
 import type { RunCommand } from './command.js';
 import { systemPrompt } from './prompt.js';
 import type { ProviderSettings } from './provider.js';
 import type { Place } from '../fs/place.js';
+import { ModelUnreachableError } from './reach.js';
 import { createTools, isToolFailure } from './tools.js';
 
 // The agent loop: one user prompt, then model steps and tool calls until the model answers
@@ -45,6 +47,8 @@ export interface RunAgentOptions {
   runCommand?: RunCommand;
   /** Retries of a failed model request (AI SDK default 2, with backoff). */
   maxRetries?: number;
+  /** Each valid tool call, just before the tool acts (see ToolOptions.onToolCall). */
+  onToolCall?: (tool: string, input: unknown) => void;
 }
 
 export interface AgentResult {
@@ -60,7 +64,8 @@ export interface AgentResult {
   aborted: boolean;
 }
 
-export const DEFAULT_MAX_STEPS = 20;
+/** One default, shown by GET /config too. */
+export const DEFAULT_MAX_STEPS = DEFAULT_AGENT_MAX_STEPS;
 
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const { settings, directory, signal } = options;
@@ -103,7 +108,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const fail = (err: unknown) => {
     failed = true;
     // Name the provider: "connect ECONNREFUSED" alone does not say which setting to fix.
-    onPart({ type: 'error', message: settings.redact(`model provider ${settings.baseURL}: ${errorMessage(err)}`) });
+    const message =
+      err instanceof ModelUnreachableError
+        ? `cannot reach the model at ${settings.baseURL}: ${err.reason}. That URL is ${settings.urlVariable ? `${settings.urlVariable} in the server's environment` : 'the server setting modelUrl (see `tether config` or the Settings page)'}`
+        : `model provider ${settings.baseURL}: ${errorMessage(err)}`;
+    onPart({ type: 'error', message: settings.redact(message) });
   };
 
   try {
@@ -116,6 +125,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         ...(options.directoryPin ? { pin: options.directoryPin } : {}),
         ...(options.place ? { place: options.place } : {}),
         ...(options.runCommand ? { runCommand: options.runCommand } : {}),
+        ...(options.onToolCall ? { onToolCall: options.onToolCall } : {}),
       }),
       stopWhen: stepCountIs(maxSteps),
       abortSignal: controller.signal,

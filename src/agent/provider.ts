@@ -1,21 +1,18 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
+import { ENV_MODEL, ENV_MODEL_API_KEY, ENV_MODEL_URL, effectiveSettings, type SettingSource } from '../config/effective.js';
 import { UnavailableError } from '../errors.js';
+import { fastFailFetch, type FastFailOptions } from './reach.js';
 
 // Which OpenAI-compatible endpoint the agent talks to (OpenAI, Ollama, llama.cpp, vLLM: anything
 // serving `POST {baseURL}/chat/completions`).
 //
-// Precedence, per setting: the server config (set through `PATCH /config`) wins over the
-// environment (`TETHER_MODEL_URL`, `TETHER_MODEL`, `TETHER_MODEL_API_KEY`), because the config is
-// the explicit, later choice of someone using the running server. Empty strings count as unset.
-//
-// One exception protects the key: an API key from the environment is only sent to the URL from
-// the environment. Otherwise anyone allowed to PATCH /config could point `modelUrl` at their own
-// server and receive the operator's key in the Authorization header.
+// Which value wins (the environment over the config file, the key always from where the URL comes
+// from) is decided in one place, src/config/effective.ts, shared with `GET /config`: what the
+// settings page shows is what the agent uses.
 //
 // The key never leaves this module's closure: the returned settings carry only `hasApiKey`, so
 // logging, JSON-serialising or returning them cannot leak it.
-
 export interface ProviderConfig {
   modelUrl?: string;
   model?: string;
@@ -29,6 +26,8 @@ export interface ProviderSettings {
   readonly hasApiKey: boolean;
   /** Where each setting came from, for diagnostics. */
   readonly sources: { readonly modelUrl: Source; readonly model: Source; readonly apiKey: Source | 'none' };
+  /** The environment variable modelUrl came from; null when it is the config file's (for messages). */
+  readonly urlVariable: string | null;
   /** A fresh AI SDK language model bound to these settings. */
   createModel(): LanguageModel;
   /** Replaces any occurrence of the API key in `text` (error bodies may echo request headers). */
@@ -37,7 +36,7 @@ export interface ProviderSettings {
   toJSON(): ProviderDescription;
 }
 
-export type Source = 'config' | 'env';
+export type Source = 'file' | 'env';
 
 export interface ProviderDescription {
   modelUrl: string;
@@ -46,19 +45,10 @@ export interface ProviderDescription {
   sources: ProviderSettings['sources'];
 }
 
-export const ENV_MODEL_URL = 'TETHER_MODEL_URL';
-export const ENV_MODEL = 'TETHER_MODEL';
-export const ENV_MODEL_API_KEY = 'TETHER_MODEL_API_KEY';
+export { ENV_MODEL, ENV_MODEL_API_KEY, ENV_MODEL_URL };
 
-function pick(configValue: string | undefined, envValue: string | undefined): [string, Source] | undefined {
-  const c = configValue?.trim();
-  if (c) return [c, 'config'];
-  const e = envValue?.trim();
-  if (e) return [e, 'env'];
-  return undefined;
-}
-
-function normalizeUrl(raw: string, source: Source): { url: URL; clean: string } {
+/** The base URL without credentials or a trailing slash; refuses what is not http(s). */
+function normalizeUrl(raw: string, source: SettingSource): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -74,64 +64,49 @@ function normalizeUrl(raw: string, source: Source): { url: URL; clean: string } 
       'invalid_provider',
     );
   }
-  const clean = new URL(url.href);
-  clean.username = '';
-  clean.password = '';
-  return { url, clean: clean.href.replace(/\/+$/, '') };
+  url.username = '';
+  url.password = '';
+  return url.href.replace(/\/+$/, '');
 }
 
-function describeSource(setting: 'modelUrl' | 'model', source: Source): string {
-  if (source === 'config') return `the config (${setting})`;
-  return setting === 'modelUrl' ? ENV_MODEL_URL : ENV_MODEL;
+function describeSource(setting: 'modelUrl' | 'model', source: SettingSource): string {
+  if (source.source === 'env') return source.env ?? (setting === 'modelUrl' ? ENV_MODEL_URL : ENV_MODEL);
+  return `the server setting ${setting}`;
+}
+
+/** The no-model refusal: what is missing, then what fixes it. Two short lines. */
+export function noProviderMessage(missing: ('modelUrl' | 'model')[]): string {
+  const what = missing.length === 2 ? 'modelUrl and model are not set' : `${missing[0]} is not set`;
+  const fix = missing.map((k) => (k === 'modelUrl' ? 'tether config set modelUrl http://127.0.0.1:11434/v1' : 'tether config set model NAME')).join(' && ');
+  return `This server has no model configured: ${what}.\nSet it on the Settings page, or run: ${fix}`;
 }
 
 /**
- * Merge the server config with the environment (config wins) and validate.
- * Throws UnavailableError `no_provider` naming the missing settings, or `invalid_provider`.
+ * Resolve the provider from the config file's values and the environment (src/config/effective.ts)
+ * and validate it. Throws UnavailableError `no_provider` naming the missing settings, or `invalid_provider`.
  */
-export function resolveProviderSettings(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
-  const urlPick = pick(config.modelUrl, env[ENV_MODEL_URL]);
-  const modelPick = pick(config.model, env[ENV_MODEL]);
-  if (!urlPick || !modelPick) {
-    const missing = [
-      !urlPick ? `the model base URL (config \`modelUrl\` or env ${ENV_MODEL_URL}, e.g. http://127.0.0.1:11434/v1)` : '',
-      !modelPick ? `the model name (config \`model\` or env ${ENV_MODEL}, e.g. llama3.1)` : '',
-    ].filter(Boolean);
-    throw new UnavailableError(
-      `no model provider is configured: missing ${missing.join(' and ')}. ` +
-        `Set them with PATCH /config {"modelUrl", "model", "apiKey"} or the environment variables ` +
-        `${ENV_MODEL_URL}, ${ENV_MODEL} and ${ENV_MODEL_API_KEY} (the key only if the provider needs one).`,
-      'no_provider',
-    );
-  }
-  const [rawUrl, urlSource] = urlPick;
-  const [model, modelSource] = modelPick;
-  const { url, clean } = normalizeUrl(rawUrl, urlSource);
-
-  let apiKey: string | undefined;
-  let keySource: Source | 'none' = 'none';
-  const configKey = config.apiKey?.trim();
-  const envKey = env[ENV_MODEL_API_KEY]?.trim();
-  if (configKey) {
-    apiKey = configKey;
-    keySource = 'config';
-  } else if (envKey && urlSource === 'env') {
-    apiKey = envKey;
-    keySource = 'env';
-  } else if (url.password) {
-    // `http://:KEY@host/v1` is how some people pass a key in one setting; move it to the header.
-    apiKey = decodeURIComponent(url.password);
-    keySource = urlSource;
-  }
-
-  const sources = Object.freeze({ modelUrl: urlSource, model: modelSource, apiKey: keySource });
+export function resolveProviderSettings(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env, reach: FastFailOptions = {}): ProviderSettings {
+  const eff = effectiveSettings(config, env);
+  const missing = (['modelUrl', 'model'] as const).filter((k) => eff[k] === null);
+  if (eff.modelUrl === null || eff.model === null) throw new UnavailableError(noProviderMessage([...missing]), 'no_provider');
+  const model = eff.model;
+  const urlSource = eff.sources.modelUrl;
+  const clean = normalizeUrl(eff.modelUrl, urlSource);
+  const apiKey = eff.apiKey ?? undefined;
+  const kind = (s: SettingSource): Source => (s.source === 'env' ? 'env' : 'file');
+  const sources = Object.freeze({
+    modelUrl: kind(urlSource),
+    model: kind(eff.sources.model),
+    apiKey: apiKey === undefined ? ('none' as const) : kind(eff.sources.apiKey),
+  });
   const description = (): ProviderDescription => ({ modelUrl: clean, model, hasApiKey: apiKey !== undefined, sources });
   return Object.freeze({
     baseURL: clean,
     model,
     hasApiKey: apiKey !== undefined,
     sources,
-    createModel: () => createOpenAICompatible({ name: 'tether', baseURL: clean, apiKey }).chatModel(model),
+    urlVariable: urlSource.source === 'env' ? (urlSource.env ?? ENV_MODEL_URL) : null,
+    createModel: () => createOpenAICompatible({ name: 'tether', baseURL: clean, apiKey, fetch: fastFailFetch(reach) }).chatModel(model),
     redact: (text: string) => (apiKey ? text.split(apiKey).join('[redacted]') : text),
     toJSON: description,
   });

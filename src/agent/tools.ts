@@ -51,6 +51,8 @@ export interface ToolOptions {
    * directory is not inside them.
    */
   place?: Place;
+  /** Called with each valid tool call just before the tool acts (the audit trail). */
+  onToolCall?: (tool: string, input: unknown) => void;
 }
 
 /** A tool failure with a message meant for the model. */
@@ -230,6 +232,11 @@ const pathSchema = z.string().describe('Path relative to the working directory')
 /** The tools in the AI SDK's shape, with zod input schemas. */
 export function createTools(options: ToolOptions): ToolSet {
   const h = createToolHandlers(options);
+  // Told before the tool acts, so the record exists even if the action never returns.
+  const before = <T>(tool: string, input: T): T => {
+    options.onToolCall?.(tool, input);
+    return input;
+  };
   return {
     read_file: tool({
       description:
@@ -241,17 +248,17 @@ export function createTools(options: ToolOptions): ToolSet {
         offset: z.number().int().min(1).nullish().describe('First line to read, 1-based'),
         limit: z.number().int().min(1).nullish().describe('Maximum number of lines'),
       }),
-      execute: (input) => h.read_file(input),
+      execute: (input) => h.read_file(before('read_file', input)),
     }),
     list_files: tool({
       description: 'List the entries of a directory (not recursive). Directories end in "/", symlinks in "@".',
       inputSchema: z.object({ path: pathSchema.nullish().describe('Directory relative to the working directory; default "."') }),
-      execute: (input) => h.list_files(input),
+      execute: (input) => h.list_files(before('list_files', input)),
     }),
     write_file: tool({
       description: 'Create or overwrite a file with the given content. Missing parent directories are created.',
       inputSchema: z.object({ path: pathSchema, content: z.string().describe('The complete new content of the file') }),
-      execute: (input) => h.write_file(input),
+      execute: (input) => h.write_file(before('write_file', input)),
     }),
     edit_file: tool({
       description:
@@ -262,7 +269,7 @@ export function createTools(options: ToolOptions): ToolSet {
         old_string: z.string().describe('Exact text to replace'),
         new_string: z.string().describe('Replacement text'),
       }),
-      execute: (input) => h.edit_file(input),
+      execute: (input) => h.edit_file(before('edit_file', input)),
     }),
     run_command: tool({
       description:
@@ -275,7 +282,7 @@ export function createTools(options: ToolOptions): ToolSet {
         command: z.string().describe('The shell command'),
         timeoutMs: z.number().int().min(1).nullish().describe('Timeout in milliseconds'),
       }),
-      execute: (input, { abortSignal }) => h.run_command(input, abortSignal),
+      execute: (input, { abortSignal }) => h.run_command(before('run_command', input), abortSignal),
     }),
   };
 }

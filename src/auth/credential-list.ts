@@ -5,7 +5,8 @@
 // 1. `Authorization: Bearer <token>` or `Basic base64(user:token)` (CLI clients, curl -u x:TOKEN).
 // 2. The web login cookie with its key (header `X-Tether-Session`, or for a WebSocket the
 //    subprotocol offer `tether.session.<key>`); cookie-authenticated writes and upgrades must also
-//    carry an Origin (browser-safety has already checked that it is this server's own origin).
+//    carry an Origin (browser-safety has already checked that it is this server's own origin). On
+//    a WebSocket upgrade that offers no key but a token (3.), the cookie is ambient and skipped.
 // 3. On a WebSocket upgrade, the subprotocol offer `tether, tether.auth.<token>`; the server
 //    selects and echoes only `tether`, so the secret never appears in the response.
 // 4. On a WebSocket upgrade of the path it was issued for, a one-time `?ticket=` (tickets.ts).
@@ -73,7 +74,13 @@ const webLoginCookie: Source = (req, { webLogins }) => {
       .find((p) => p.startsWith(WEB_LOGIN_KEY_PROTOCOL_PREFIX))
       ?.slice(WEB_LOGIN_KEY_PROTOCOL_PREFIX.length);
   }
-  if (key === undefined) return invalid(`the session cookie must come with the ${WEB_LOGIN_KEY_HEADER} header from the login response`, 'cookie');
+  if (key === undefined) {
+    // A browser sends the cookie with every WebSocket to this host. A page that offers a token of
+    // its own instead (the share page) did not choose the cookie: it is ambient, and the offered
+    // token decides (source 3).
+    if (req.upgrade && protocolOffers(req.header('sec-websocket-protocol')).some((p) => p.startsWith(AUTH_PROTOCOL_PREFIX))) return null;
+    return invalid(`the session cookie must come with the ${WEB_LOGIN_KEY_HEADER} header from the login response`, 'cookie');
+  }
   const tokenId = webLogins.lookup(id, key);
   if (!tokenId) return invalid('the web session has ended; log in again', 'cookie');
   return { kind: 'token-id', tokenId, via: 'cookie' };

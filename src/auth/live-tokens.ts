@@ -23,12 +23,19 @@ export class LiveTokens {
   private stamp: string | null;
   private lastError: string | null = null;
   private checkedAt = -Infinity;
+  /** Ids that were in one loaded version of the file and are missing from a later one. */
+  private removed = new Set<string>();
 
   /** Throws (StoreError) if the file cannot be read or is invalid: the server must not start. */
   constructor(private readonly opts: LiveTokensOptions) {
     const snap = readTokenFileSync(opts.file, opts.warn);
     this.index = new TokenIndex(snap.data);
     this.stamp = snap.stamp;
+  }
+
+  /** The token file followed (share links are written to it through token-admin). */
+  get file(): string {
+    return this.opts.file;
   }
 
   current(): TokenIndex {
@@ -52,7 +59,11 @@ export class LiveTokens {
     if (stamp === this.stamp) return false;
     try {
       const snap = readTokenFileSync(this.opts.file, this.opts.warn);
-      this.index = new TokenIndex(snap.data);
+      const next = new TokenIndex(snap.data);
+      // Diffed at every load, not at the next sweep: a token created and deleted between two sweeps
+      // (its logins and tickets made in between) must still be reported gone.
+      for (const r of this.index.records()) if (!next.get(r.id)) this.removed.add(r.id);
+      this.index = next;
       this.stamp = snap.stamp;
       this.lastError = null;
       return true;
@@ -60,6 +71,13 @@ export class LiveTokens {
       this.report(errorMessage(err));
       return false;
     }
+  }
+
+  /** Ids of the tokens deleted since the last call (each reported once). */
+  takeRemoved(): Set<string> {
+    const removed = this.removed;
+    if (removed.size > 0) this.removed = new Set();
+    return removed;
   }
 
   private report(message: string): void {

@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
-import { missingPermissions, requiredPermissions } from './policy.js';
+import { missingPermissions, requiredPermissions, shareDecision, type ShareTarget } from './policy.js';
 import { describeMalformed } from './token-format.js';
 import { PERMISSIONS, normalizePermissions, type Permission } from './permissions.js';
 import type { FailureLimiter } from './limiter.js';
@@ -27,6 +27,8 @@ export interface AuthInfo {
   /** The directories the token is confined to (absolute real paths); null: unscoped. Every route
    * that touches a place reads it through src/server/place.ts. */
   scopes: readonly string[] | null;
+  /** Present only for a share token: the one terminal or session it may watch. */
+  share?: ShareTarget;
 }
 
 export type { CredentialSource };
@@ -38,8 +40,8 @@ export interface GuardOptions {
   log: Logger;
   /** Web logins and WebSocket tickets, consulted by the credential list. */
   stores?: CredentialStores;
-  /** Called on every authenticated request (last-use tracking). */
-  onAuthenticated?: (record: TokenRecord) => void;
+  /** Called on every authenticated request with the client's address (last-use tracking). */
+  onAuthenticated?: (record: TokenRecord, address: string) => void;
   clientAddress: (c: Context) => string;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
@@ -87,6 +89,8 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     const index = opts.tokens.current();
     let record: TokenRecord | undefined;
     let refusal: { reason: RefusalReason; message: string } | undefined;
+    /** The token behind a refused credential, when it is known (expired, or deleted under a login). */
+    let refusedId: string | undefined;
     if (presented === null) {
       refusal = { reason: 'missing', message: REFUSAL_MESSAGE.missing };
     } else if (presented.kind === 'invalid') {
@@ -94,15 +98,20 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     } else if (presented.kind === 'token') {
       const r = index.verify(presented.token);
       if (r.ok) record = r.record;
-      else
+      else {
+        refusedId = r.record?.id;
         refusal = {
           reason: r.reason,
           message: r.reason === 'malformed' && r.detail ? `${REFUSAL_MESSAGE.malformed}: ${describeMalformed(r.detail)}` : REFUSAL_MESSAGE[r.reason],
         };
+      }
     } else {
       const rec = index.get(presented.tokenId);
       if (rec && index.isActive(rec.id)) record = rec;
-      else refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      else {
+        refusedId = presented.tokenId;
+        refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
+      }
     }
 
     if (!record) {
@@ -111,6 +120,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       const retryAfter = presented === null ? 0 : opts.limiter.fail(address);
       opts.log.log('warn', 'auth.failure', {
         reason: refusal!.reason,
+        ...(refusedId ? { tokenId: refusedId } : {}),
         via: presented?.via ?? 'none',
         address,
         method: c.req.method,
@@ -125,7 +135,10 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       return c.json(errorBody(`${refusal!.reason}_token`, refusal!.message), 401);
     }
 
-    const missing = missingPermissions(decision.permissions, record.permissions);
+    // A share token is decided by its own table (policy.ts), not by what its permissions would allow.
+    const share = record.kind === 'share' ? shareDecision(record.target, { method: c.req.method, path: c.req.path, upgrade }) : null;
+    if (share && !share.ok) return c.json(errorBody(share.code, share.message), share.status);
+    const missing = missingPermissions(share ? share.needs : decision.permissions, record.permissions);
     if (missing.length > 0) {
       return c.json(
         errorBody(
@@ -150,8 +163,9 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       expiresAt: record.expiresAt,
       via: presented!.via,
       scopes,
+      ...(share && record.target ? { share: record.target } : {}),
     } satisfies AuthInfo);
-    opts.onAuthenticated?.(record);
+    if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
     return next();
   };
 }

@@ -1,5 +1,7 @@
 // Which permissions a request needs: tables plus one function. Pure, imports nothing from the
-// project but the permission vocabulary. The guard is its only caller; no route decides for itself.
+// project but the permission vocabulary and the path comparison (scope-path.ts). Its callers are
+// the guard, and for decisions about a request's body (an MCP tools/call, what a pairing code
+// grants) the MCP dispatcher and the pairing route; no route decides for itself.
 //
 // A request needs the union of three rules, so a table entry can only ever add to what the method
 // and path already demand, never weaken it:
@@ -12,6 +14,7 @@
 // One exception to "only adds": POST and DELETE /mcp waive the method rule, because every MCP call is
 // a POST; there the tool table (TOOL_RULES) decides each call, and a read token may call read tools.
 import { PERMISSIONS, type Permission } from './permissions.js';
+import { within } from './scope-path.js';
 
 /** Method -> permission. Any method not listed is refused with 405. A Map, not an object, so
  * that names like `constructor` or `valueOf` find nothing. */
@@ -30,8 +33,9 @@ export const EXECUTE_SEGMENTS: ReadonlySet<string> = new Set(['pty', 'session', 
 
 /**
  * Requests that need no token and hold no data: liveness, the web UI's static files (its login
- * page must load without a token), and the web login/logout exchange (login verifies the token it
- * is given; logout only ends the web login its own cookie names).
+ * page must load without a token), the web login/logout exchange (login verifies the token it
+ * is given; logout only ends the web login its own cookie names), and pairing: the page a pairing
+ * link opens, and the exchange of a one-time pairing code (the code is the credential; rate limited).
  */
 export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: string | RegExp }> = [
   { methods: ['GET', 'HEAD'], path: '/health' },
@@ -39,6 +43,10 @@ export const PUBLIC_ROUTES: ReadonlyArray<{ methods: readonly string[]; path: st
   { methods: ['GET', 'HEAD'], path: /^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/ },
   { methods: ['POST', 'DELETE'], path: '/auth/session' },
   { methods: ['GET', 'HEAD'], path: '/.well-known/oauth-protected-resource/mcp' },
+  // The share page: static, like the login page; the token stays in the fragment, read by the page.
+  { methods: ['GET', 'HEAD'], path: '/share' },
+  { methods: ['GET', 'HEAD'], path: '/pair' },
+  { methods: ['POST'], path: '/auth/pair' },
 ];
 
 export interface RouteRule {
@@ -72,10 +80,16 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/health', [], 'public: liveness only'),
   R('GET', '/', [], 'public: the web UI page'),
   R('GET', '/ui/*', [], 'public: the web UI static files'),
+  R('GET', '/share', [], 'public: the share page (static; the token is in the fragment, never sent with it)'),
   R('POST', '/auth/session', [], 'public: web login verifies the token it is given'),
   R('DELETE', '/auth/session', [], 'public: ends only the web login its own cookie and key name'),
   R('GET', '/.well-known/oauth-protected-resource/mcp', [], 'public: RFC 9728 metadata of /mcp (names the server, holds no data)'),
   R('GET', '/auth/whoami', ['read'], "the caller's own token metadata"),
+  R('GET', '/pair', [], 'public: the page a pairing link opens (static, holds no data)'),
+  R('POST', '/auth/pair', [], 'public: exchanges a one-time pairing code (the credential) for a device login; rate limited'),
+  R('POST', '/auth/pair/code', ['read', 'write'], 'mints a pairing code; what it grants is judged by pairingGrantDecision; its creator watches it'),
+  R('GET', '/auth/pair/code/:id', ['read'], "the state of the caller's own pairing code"),
+  R('DELETE', '/auth/pair/code/:id', ['write'], "cancels the caller's own pairing code"),
   R('GET', '/doc', ['read'], 'the OpenAPI document'),
   R('GET', '/config', ['read'], 'settings, never the API key'),
   R('PATCH', '/config', ['write', 'execute'], 'settings decide what runs (shell) and where prompts go (model URL)'),
@@ -89,12 +103,14 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('GET', '/find/file', ['read'], 'project file names'),
   R('GET', '/find', ['read'], 'project file content search'),
   R('GET', '/event', ['read'], 'lifecycle events; interactive ones filtered by EVENT_PERMISSION'),
+  R('GET', '/audit', ['read', 'execute'], 'the audit trail shows the commands that ran and who ran them'),
   R('GET', '/pty', ['read', 'execute'], 'terminals'),
   R('POST', '/pty', ['write', 'execute'], 'starts a program'),
   R('GET', '/pty/:id', ['read', 'execute'], 'a terminal'),
   R('PUT', '/pty/:id', ['write', 'execute'], 'resizes a terminal'),
   R('DELETE', '/pty/:id', ['write', 'execute'], 'ends a terminal'),
   R('POST', '/pty/:id/ticket', ['write', 'execute'], 'a ticket that opens the terminal'),
+  R('POST', '/pty/:id/share', ['read', 'write', 'execute'], 'a share link: lets anyone holding it watch the terminal'),
   R('GET', '/pty/:id/connect', ['read', 'execute'], 'the terminal stream (a WebSocket upgrade)'),
   R('GET', '/session', ['read', 'execute'], 'agent sessions'),
   R('POST', '/session', ['write', 'execute'], 'creates an agent session'),
@@ -105,6 +121,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   R('POST', '/session/:id/message', ['write', 'execute'], 'runs the agent'),
   R('POST', '/session/:id/shell', ['write', 'execute'], 'runs a command'),
   R('POST', '/session/:id/abort', ['write', 'execute'], 'stops a run'),
+  R('POST', '/session/:id/share', ['read', 'write', 'execute'], 'a share link: lets anyone holding it watch the session'),
   R('POST', '/mcp', ['read'], 'MCP messages; each tools/call is decided by TOOL_RULES', 'body-decides'),
   R('GET', '/mcp', ['read'], "the MCP session's notification stream"),
   R('DELETE', '/mcp', ['read'], "ends the caller's own MCP session", 'body-decides'),
@@ -243,4 +260,171 @@ export const EVENT_PERMISSION: ReadonlyArray<readonly [prefix: string, needs: Pe
 
 export function eventVisible(type: string, granted: readonly Permission[]): boolean {
   return EVENT_PERMISSION.every(([prefix, needs]) => !type.startsWith(prefix) || granted.includes(needs));
+}
+
+// --- Share tokens ---
+// A share token (kind `share`: permissions exactly read, bound to one terminal or session, always
+// expiring) is not judged by its permissions. It reaches what SHARE_RULES lists, for its own target
+// only, and nothing else: every other request is 403 `outside_share`, and the same routes for
+// another terminal or session are 404, the answer an id that exists nowhere gets, so a share token
+// cannot learn which others exist. The guard asks shareDecision instead of the tables above.
+
+/** What a share token is bound to (the token record's `target`). */
+export interface ShareTarget {
+  type: 'pty' | 'session';
+  id: string;
+}
+
+export interface ShareRule {
+  /** Router syntax; `:id` must be the token's own target id. The method is GET (HEAD shares it). */
+  path: string;
+  /** The target type whose id `:id` is; null: the route has no id. */
+  target: ShareTarget['type'] | null;
+  /** A WebSocket upgrade is accepted here (and nowhere else). */
+  upgrade: boolean;
+  why: string;
+}
+
+export const SHARE_RULES: readonly ShareRule[] = [
+  { path: '/auth/whoami', target: null, upgrade: false, why: 'its own metadata, target and expiry, for the share page' },
+  { path: '/event', target: null, upgrade: false, why: 'lifecycle events of its own target only (shareEventVisible)' },
+  { path: '/pty/:id', target: 'pty', upgrade: false, why: "the terminal's size, title and status" },
+  { path: '/pty/:id/connect', target: 'pty', upgrade: true, why: 'the terminal stream, always view only (viewOnlyConnection)' },
+  { path: '/session/:id', target: 'session', upgrade: false, why: "the session's title, directory and status" },
+  { path: '/session/:id/message', target: 'session', upgrade: false, why: "the session's messages, tool calls and shell results" },
+];
+
+export type ShareDecision = { ok: true; needs: Permission[] } | { ok: false; status: 403 | 404; code: string; message: string };
+
+/** What the route's own 404 says for an id that does not exist, word for word. */
+const NOT_FOUND: Record<ShareTarget['type'], (id: string) => { code: string; message: string }> = {
+  pty: (id) => ({ code: 'not_found', message: `terminal "${id.slice(0, 100)}" not found` }),
+  session: (id) => ({ code: 'session_not_found', message: `session "${id}" not found` }),
+};
+
+export function shareDecision(target: ShareTarget | undefined, { method, path, upgrade }: PolicyInput): ShareDecision {
+  const what = target ? `${target.type === 'pty' ? 'terminal' : 'session'} ${target.id}` : 'nothing';
+  const refuse: ShareDecision = {
+    ok: false,
+    status: 403,
+    code: 'outside_share',
+    message: `this is a share link token: it can only watch ${what} (read only); ${upgrade ? 'a WebSocket upgrade to' : method} ${path} is not part of it`,
+  };
+  // A share record without a target reaches nothing (never fails open).
+  if (!target || (method !== 'GET' && method !== 'HEAD')) return refuse;
+  const parts = path.split('/').slice(1);
+  for (const rule of SHARE_RULES) {
+    const segments = rule.path.split('/').slice(1);
+    if (segments.length !== parts.length || !segments.every((s, i) => (s === ':id' ? parts[i] !== '' : s === parts[i]))) continue;
+    if (upgrade && !rule.upgrade) return refuse;
+    if (rule.target === null) return { ok: true, needs: ['read'] };
+    if (rule.target !== target.type) return refuse;
+    const id = parts[segments.indexOf(':id')]!;
+    if (id !== target.id) return { ok: false, status: 404, ...NOT_FOUND[rule.target](id) };
+    return { ok: true, needs: ['read'] };
+  }
+  return refuse;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Whether an event on `GET /event` reaches a share token: only those about its own target. */
+export function shareEventVisible(target: ShareTarget, event: { type: string; properties: Record<string, unknown> }): boolean {
+  const p = event.properties;
+  if (target.type === 'pty') {
+    if (!event.type.startsWith('pty.')) return false;
+    return (isObject(p.info) ? p.info.id : p.id) === target.id;
+  }
+  if (!event.type.startsWith('session.') && !event.type.startsWith('message.')) return false;
+  return (isObject(p.session) ? p.session.id : p.sessionId) === target.id;
+}
+
+/**
+ * Whether a terminal connection is view only (the server ignores its input and resize frames):
+ * always for a share token, and for any other token that asks with `?view=1`. Watching needs what
+ * attaching needs (read + execute: terminal output is execute-level, DESIGN 3a); only a share
+ * token, made by a holder of read + write + execute on that terminal, watches with read alone.
+ */
+export function viewOnlyConnection(share: ShareTarget | undefined, asked: boolean): boolean {
+  return share !== undefined || asked;
+}
+
+/** Whether a token may be exchanged for a web login (`POST /auth/session`): a share token may not. */
+export function mayHoldWebLogin(kind: string | undefined): boolean {
+  return kind !== 'share';
+}
+
+// ---------- pairing: decisions about what a request BODY asks for ----------
+
+/** The token creating a pairing code, as the policy sees it. */
+export interface PairingCreator {
+  permissions: readonly Permission[];
+  /** ISO 8601, or null for never. */
+  expiresAt: string | null;
+  /** Absolute real paths; absent = not confined. */
+  scopes?: readonly string[] | undefined;
+  kind?: string | undefined;
+}
+
+/** What a pairing code would grant the device token made from it. */
+export interface PairingGrantRequest {
+  permissions: readonly Permission[];
+  expiresAt: string | null;
+  scopes?: readonly string[] | undefined;
+}
+
+export type GrantDecision = { ok: true } | { ok: false; code: string; message: string };
+
+/** Whether real path `inner` is `outer` or lies inside it: the scope comparison (scope-path.ts). */
+export function scopeWithin(inner: string, outer: string): boolean {
+  return within(outer, inner);
+}
+
+/**
+ * A token may only hand a device what it holds itself: every permission, no longer a life, and (a
+ * scoped token) only directories inside its own scopes. A share token pairs nothing. The guard has
+ * already checked the route (POST /auth/pair/code needs read + write); this judges the body.
+ */
+export function pairingGrantDecision(creator: PairingCreator, grant: PairingGrantRequest): GrantDecision {
+  if (creator.kind === 'share') return { ok: false, code: 'share_token', message: 'a share token cannot pair devices' };
+  const missing = missingPermissions(grant.permissions, creator.permissions);
+  if (missing.length > 0) {
+    return {
+      ok: false,
+      code: 'grant_exceeds_token',
+      message:
+        `this token lacks ${missing.join(' and ')} permission, so it cannot pair a device with it; ` +
+        `pair with --permissions ${creator.permissions.join(',')} (or fewer), or use a token that holds ${missing.join(' and ')}`,
+    };
+  }
+  if (creator.expiresAt !== null && (grant.expiresAt === null || Date.parse(grant.expiresAt) > Date.parse(creator.expiresAt))) {
+    return {
+      ok: false,
+      code: 'expiry_exceeds_token',
+      message: `this token expires at ${creator.expiresAt}; a device it pairs cannot outlive it: give --expires at or before that`,
+    };
+  }
+  if (creator.scopes !== undefined) {
+    if (grant.scopes === undefined) {
+      return {
+        ok: false,
+        code: 'scope_required',
+        message: `this token is confined to ${creator.scopes.join(', ')}; a device it pairs must be confined too (--scope)`,
+      };
+    }
+    const outside = grant.scopes.filter((s) => !creator.scopes!.some((o) => scopeWithin(s, o)));
+    if (outside.length > 0) {
+      return {
+        ok: false,
+        code: 'scope_outside',
+        message: `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside this token's scopes (${creator.scopes.join(', ')}); a device it pairs may only get directories inside them`,
+      };
+    }
+  }
+  return { ok: true };
+}
+
+/** A pairing code is watched and cancelled by the token that created it, and by no other. */
+export function mayManagePairing(callerTokenId: string | null, creatorTokenId: string): boolean {
+  return callerTokenId !== null && callerTokenId === creatorTokenId;
 }

@@ -12,30 +12,10 @@
 // by a symlink contains nothing, because real paths never run through a symlink.
 import path from 'node:path';
 import type { Place } from '../fs/place.js';
+import { normal, under, within } from './scope-path.js';
 import { routeRule } from './policy.js';
 
 export type Scopes = readonly string[] | null;
-
-/** A `.` or `..` component, or a doubled separator: what path.normalize would change. */
-const NOT_NORMAL = /\/\/|\/\.\.?(\/|$)/;
-
-/** Absolute, and already normal: no `.` or `..` component, no doubled separator. */
-function normal(p: string): boolean {
-  return p.startsWith('/') && !NOT_NORMAL.test(p);
-}
-
-/** `p` is `dir` or lies inside it; both already normal. */
-function under(dir: string, p: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
-}
-
-/**
- * `p` is `dir` or lies inside it. Both must be normal absolute paths: a path with a `..` in it
- * (which no real path has) matches nothing, rather than being read as a string prefix.
- */
-function within(dir: string, p: string): boolean {
-  return normal(p) && normal(dir) && under(dir, p);
-}
 
 /** The real path lies in one of the scopes (null: an unscoped token, everywhere). */
 export function inScope(scopes: Scopes, real: string): boolean {
@@ -95,6 +75,11 @@ export type ScopeReach = 'identity' | 'project' | 'paths' | 'resources' | 'event
 const RES = 'resources';
 export const SCOPE_ROUTES: ReadonlyMap<string, ScopeReach> = new Map<string, ScopeReach>([
   ['GET /auth/whoami', 'identity'],
+  // Pairing: the code's grant is judged by pairingGrantDecision (policy.ts), which keeps a scoped
+  // creator's devices inside its own scopes.
+  ['POST /auth/pair/code', 'identity'],
+  ['GET /auth/pair/code/:id', 'identity'],
+  ['DELETE /auth/pair/code/:id', 'identity'],
   ['GET /doc', 'project'],
   ['GET /config', 'project'],
   ['GET /event', 'events'],
@@ -125,6 +110,9 @@ const PATH_SEGMENTS: ReadonlySet<string> = new Set(['file', 'find']);
 /** Why a route is refused to every scoped token, where a reason is worth more than "not available". */
 const REFUSED_BECAUSE: ReadonlyMap<string, string> = new Map([
   ['PATCH /config', 'settings are server-wide (they decide what every terminal and agent runs, and where prompts go)'],
+  ['GET /audit', 'the audit trail records the whole server, not one directory'],
+  ['POST /pty/:id/share', "a share link's viewer is not a scoped token; share with an unscoped token"],
+  ['POST /session/:id/share', "a share link's viewer is not a scoped token; share with an unscoped token"],
 ]);
 
 /** How a route (router syntax, as in ROUTE_RULES) is confined for a scoped token; undefined: refused. */

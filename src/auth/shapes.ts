@@ -71,6 +71,9 @@ export const WhoamiSchema = z.object({
   authenticatedBy: z.string(),
   /** Only for a scoped token: the directories it is confined to. */
   scopes: record.scopes,
+  /** Only for a share token: `share`, and the one terminal or session it may watch. */
+  kind: record.kind,
+  target: record.target,
 });
 export type Whoami = z.infer<typeof WhoamiSchema>;
 
@@ -88,3 +91,72 @@ export const WebLoginResultSchema = z.object({
   }),
 });
 export type WebLoginResult = z.infer<typeof WebLoginResultSchema>;
+
+/** `POST /pty/:id/share`, `POST /session/:id/share`: a share link's lifetime and name. */
+export const ShareCreateSchema = z
+  .object({
+    expires: z.string().min(1).max(64).optional().meta({ description: 'A duration (15m, 1h, 2d, 7d) or a future ISO date-time; default 1h, at most 7 days' }),
+    name: record.name.optional(),
+  })
+  .strict();
+export type ShareCreate = z.infer<typeof ShareCreateSchema>;
+
+/** The new share link, shown once: `url` carries the token in its fragment. */
+export const ShareLinkSchema = z.object({
+  id: record.id,
+  name: record.name,
+  target: z.object({ type: z.enum(SHARE_TARGET_TYPES), id: z.string() }),
+  expiresAt: isoDateTime,
+  url: z.string().meta({ description: 'http(s)://HOST:PORT/share#<token>: the only time the token is shown' }),
+});
+export type ShareLink = z.infer<typeof ShareLinkSchema>;
+
+/** What a pairing code grants the device token made from it (pairing.ts). */
+export const PairingGrantSchema = z.object({
+  /** The device token's name; null: named after the browser that redeems the code. */
+  name: record.name.nullable(),
+  permissions: record.permissions,
+  expiresAt: record.expiresAt,
+  scopes: record.scopes,
+});
+export type PairingGrant = z.infer<typeof PairingGrantSchema>;
+
+export const PAIRING_STATES = ['pending', 'paired', 'expired', 'cancelled', 'failed'] as const;
+export type PairingState = (typeof PAIRING_STATES)[number];
+/** A pairing code's public id (for its state and cancelling it), never the code. */
+export const PAIRING_ID_PATTERN = /^pair_[0-9a-z]{16}$/;
+
+/** `POST /auth/pair/code`: every field optional; the server fills in the creating token's own. */
+export const PairingCodeRequestSchema = z
+  .object({
+    name: record.name.optional(),
+    permissions: record.permissions.optional(),
+    /** ISO 8601 or null (never); default: 90 days, or the creating token's expiry if sooner. */
+    expiresAt: record.expiresAt.optional(),
+    /** Existing directories on the server (absolute paths); default: the creating token's scopes. */
+    scopes: z.array(z.string().refine(isScopePath, 'an absolute path')).min(1).max(MAX_SCOPES).refine(hasUniqueItems, 'a scope may appear once').optional(),
+  })
+  .strict();
+export type PairingCodeRequest = z.infer<typeof PairingCodeRequestSchema>;
+
+/** The state of a pairing code, as its creator sees it. */
+export const PairingStatusSchema = z.object({
+  id: z.string().regex(PAIRING_ID_PATTERN),
+  state: z.enum(PAIRING_STATES),
+  /** When the code stops working (5 minutes after it was made). */
+  expiresAt: isoDateTime,
+  grant: PairingGrantSchema,
+  /** The device token made from it, once paired. */
+  device: z.object({ id: record.id, name: record.name }).optional(),
+});
+export type PairingStatus = z.infer<typeof PairingStatusSchema>;
+
+/** The answer to `POST /auth/pair/code`: the only time the code is shown. */
+export const PairingCodeCreatedSchema = PairingStatusSchema.extend({
+  code: z.string().meta({ description: 'The one-time code: open /pair#<code> on the device. Shown once; the server keeps only its hash.' }),
+});
+export type PairingCodeCreated = z.infer<typeof PairingCodeCreatedSchema>;
+
+/** `POST /auth/pair`: the code from the link's fragment. */
+export const PairRequestSchema = z.object({ code: z.string().min(1).max(128) }).strict();
+export type PairRequest = z.infer<typeof PairRequestSchema>;

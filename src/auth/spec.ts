@@ -55,3 +55,25 @@ export function parseExpiry(input: string, now = Date.now()): string | null {
   if (at - now > MAX_EXPIRY_MS) throw new UsageError(`expiry "${input}" is more than 100 years away; use "never" instead`);
   return new Date(at).toISOString();
 }
+
+/** A share link's lifetime: it always expires, by default after an hour, at the latest after a week. */
+export const SHARE_DEFAULT_EXPIRY = '1h';
+export const SHARE_MAX_EXPIRY_MS = 7 * 86_400_000;
+export const SHARE_EXPIRES_ACCEPTED = 'a duration (e.g. 15m, 1h, 2d, 7d) or a future ISO date-time, at most 7 days away';
+
+/** The expiry of a new share link as ISO 8601: never "never", never more than 7 days away. */
+export function parseShareExpiry(input: string | undefined, now = Date.now()): string {
+  const raw = input ?? SHARE_DEFAULT_EXPIRY;
+  if (raw.trim().toLowerCase() === 'never') throw new UsageError(`a share link always expires; give ${SHARE_EXPIRES_ACCEPTED}`);
+  let at: string | null;
+  try {
+    at = parseExpiry(raw, now);
+  } catch (err) {
+    // Same words as token create, but naming what a share link accepts.
+    throw new UsageError(`${(err as Error).message.replace(/; (give|use) .*$/, '')}; give ${SHARE_EXPIRES_ACCEPTED}`);
+  }
+  if (at === null || Date.parse(at) - now > SHARE_MAX_EXPIRY_MS) {
+    throw new UsageError(`share link expiry "${raw.slice(0, 60)}" is more than 7 days away; give ${SHARE_EXPIRES_ACCEPTED}`);
+  }
+  return at;
+}

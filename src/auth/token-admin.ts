@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { generateToken, hashToken } from './token-format.js';
 import type { TokenRecord } from './shapes.js';
-import { NAME_RULE, isExpired, isValidName } from './token-record.js';
+import { ADDRESS_MAX, NAME_RULE, isExpired, isValidName } from './token-record.js';
 import { readTokenFile, tokenFilePath, updateTokenFile } from './token-file.js';
 import type { Permission } from './permissions.js';
 
@@ -27,6 +27,9 @@ export interface CreateTokenInput {
   /** A share token (read only, bound to `target`) or a paired device's token. */
   kind?: TokenRecord['kind'];
   target?: TokenRecord['target'];
+  /** If `name` is taken, use the first free `name-2`, `name-3`, ... instead of refusing (pairing
+   * names devices after their browser: two phones are both "Chrome-on-Android"). */
+  uniqueName?: boolean;
 }
 
 export interface CreatedToken {
@@ -42,10 +45,11 @@ export async function createToken(input: CreateTokenInput, file = tokenFilePath(
   const token = generateToken();
   const record = await updateTokenFile(file, (data) => {
     const names = new Set(data.tokens.map((t) => t.name));
-    if (input.name !== undefined && names.has(input.name)) {
+    let name = input.name;
+    if (name !== undefined && input.uniqueName) name = freeName(name, names);
+    if (name !== undefined && names.has(name)) {
       throw new UsageError(`a token named "${input.name}" already exists; choose another name or delete it first`, 'duplicate_name');
     }
-    let name = input.name;
     for (let n = data.tokens.length + 1; name === undefined; n++) if (!names.has(`token-${n}`)) name = `token-${n}`;
     const ids = new Set(data.tokens.map((t) => t.id));
     let id = newId();
@@ -66,6 +70,16 @@ export async function createToken(input: CreateTokenInput, file = tokenFilePath(
     return { data, result: rec };
   });
   return { token, record };
+}
+
+/** `base`, or `base-N` with the smallest N >= 2 that is free (cut to fit the 64-character limit). */
+function freeName(base: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) {
+    const suffix = `-${n}`;
+    const name = base.slice(0, 64 - suffix.length) + suffix;
+    if (!taken.has(name)) return name;
+  }
 }
 
 export type TokenStatus = 'active' | 'expired';
@@ -99,12 +113,16 @@ export async function deleteTokens(refs: string[], file = tokenFilePath()): Prom
   });
 }
 
-/** Records last-use times (server, batched). Tokens deleted meanwhile are not resurrected. */
-export async function recordLastUsed(times: Map<string, string>, file = tokenFilePath()): Promise<void> {
+/** Records last-use times and the address each use came from (server, batched). Tokens deleted
+ * meanwhile are not resurrected. */
+export async function recordLastUsed(times: Map<string, string | { at: string; from?: string }>, file = tokenFilePath()): Promise<void> {
   await updateTokenFile(file, (data) => {
     for (const t of data.tokens) {
-      const at = times.get(t.id);
-      if (at && (t.lastUsedAt === null || t.lastUsedAt < at)) t.lastUsedAt = at;
+      const got = times.get(t.id);
+      const use = typeof got === 'string' ? { at: got } : got;
+      if (!use || (t.lastUsedAt !== null && t.lastUsedAt >= use.at)) continue;
+      t.lastUsedAt = use.at;
+      if (use.from !== undefined) t.lastUsedFrom = use.from.slice(0, ADDRESS_MAX);
     }
     return { data, result: undefined };
   });

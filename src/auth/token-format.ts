@@ -119,7 +119,8 @@ export function describeMalformed(detail: MalformedDetail): string {
     case 'bad_character':
       return 'token may contain only letters and digits after "tether_"';
     case 'out_of_range':
-      return 'token is not a valid tether token';
+      // What is wrong, not a restatement of "not a token": callers put this after their own frame.
+      return 'token is out of range (the 22 characters after "tether_" encode more than 128 bits; mistyped?)';
     case 'bad_checksum':
       return 'token checksum does not match (mistyped or truncated?)';
   }

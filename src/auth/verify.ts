@@ -61,8 +61,8 @@ export class TokenIndex {
       if (!checksumMatches(parsed.token)) return { ok: false, reason: 'malformed', detail: 'bad_checksum' };
       return { ok: false, reason: 'unknown' };
     }
-    if (entry!.expiresMs <= now) return { ok: false, reason: 'expired', record: entry!.record };
-    return { ok: true, record: entry!.record };
+    if (entry.expiresMs <= now) return { ok: false, reason: 'expired', record: entry.record };
+    return { ok: true, record: entry.record };
   }
 
   /** Whether a token id still exists and is unexpired (for live connections opened by it). */

@@ -1,53 +1,28 @@
-// `tether auth login <url>`, `logout <url>`, `status [url]`.
+// `tether auth login [url]`, `logout [url]`, `status [url]`. The server is the argument, else --url,
+// else TETHER_URL, else http://127.0.0.1:4096, as for every client command.
 import { isPlainHttpToNetwork } from '../client/loopback.js';
-import { normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/saved-credentials.js';
+import { DEFAULT_URL, normalizeServerUrl, removeCredential, saveCredential, credentialsFilePath } from '../client/saved-credentials.js';
 import { parseToken, describeMalformed } from '../auth/token-format.js';
 import { UsageError } from '../errors.js';
-import { cliError, makeClient, withClient } from './client-common.js';
+import { cliError, loadCa, makeClient, withClient } from './client-common.js';
 import { relative } from './output.js';
+import { promptHidden, readStdin } from './secret-input.js';
 import { safeJson, visible } from './sanitize.js';
 
-/** Reads a line from the terminal without echoing it. */
-function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  // Echo off before the prompt shows: whatever is typed the moment it appears is never echoed.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    const done = (err?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      process.stderr.write('\n');
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new UsageError('cancelled'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
+/** The server a login/logout is about: argument, --url, TETHER_URL, default. */
+function serverUrl(urlArg: string | undefined, flagUrl: string | undefined): string {
+  return normalizeServerUrl(urlArg || flagUrl || process.env.TETHER_URL || DEFAULT_URL);
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean; allowHttp?: boolean }): Promise<void> {
-  const url = normalizeServerUrl(urlArg);
+export async function loginCommand(
+  urlArg: string | undefined,
+  opts: { url?: string; tokenStdin?: boolean; allowHttp?: boolean; caFile?: string },
+): Promise<void> {
+  const url = serverUrl(urlArg, opts.url);
   const plainHttp = isPlainHttpToNetwork(url);
+  const ca = loadCa(url, opts.caFile || process.env.TETHER_CA_FILE, Boolean(opts.caFile));
   // Refused before the token is typed: it would have nowhere safe to go.
-  makeClient(url, null, Boolean(opts.allowHttp));
+  makeClient(url, null, Boolean(opts.allowHttp), ca);
   if (plainHttp) {
     process.stderr.write(
       `warning: --allow-http: the token for ${url} travels unencrypted; anyone on the network path can read and use it. ` +
@@ -59,8 +34,9 @@ export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean;
   else if (process.stdin.isTTY) token = (await promptHidden(`Token for ${url}: `)).trim();
   else throw new UsageError('standard input is not a terminal, so there is no hidden prompt; pipe the token with --token-stdin');
   const parsed = parseToken(token);
+  // describeMalformed says what is wrong with it ("token must start with ..."): the frame says it once.
   if (!parsed.ok) throw new UsageError(`that is not a tether token: ${describeMalformed(parsed.detail)}`);
-  const client = makeClient(url, token, Boolean(opts.allowHttp));
+  const client = makeClient(url, token, Boolean(opts.allowHttp), ca);
   let who;
   try {
     who = await client.whoami();
@@ -75,13 +51,16 @@ export async function loginCommand(urlArg: string, opts: { tokenStdin?: boolean;
   );
 }
 
-export async function logoutCommand(urlArg: string): Promise<void> {
-  const url = normalizeServerUrl(urlArg);
+export async function logoutCommand(urlArg: string | undefined, opts: { url?: string } = {}): Promise<void> {
+  const url = serverUrl(urlArg, opts.url);
   const had = await removeCredential(url);
   process.stdout.write(had ? `Logged out of ${url}: its saved token was removed.\n` : `No saved token for ${url}; nothing to do.\n`);
 }
 
-export async function statusCommand(urlArg: string | undefined, flags: { url?: string; token?: string; json?: boolean; allowHttp?: boolean }): Promise<void> {
+export async function statusCommand(
+  urlArg: string | undefined,
+  flags: { url?: string; token?: string; json?: boolean; allowHttp?: boolean; caFile?: string },
+): Promise<void> {
   await withClient({ ...flags, url: urlArg ?? flags.url }, async (client, target) => {
     const who = await client.whoami();
     if (flags.json) {

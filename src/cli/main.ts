@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { TetherError } from '../errors.js';
-import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED } from '../auth/spec.js';
+import { EXPIRES_ACCEPTED, PERMISSIONS_ACCEPTED, SHARE_EXPIRES_ACCEPTED } from '../auth/spec.js';
 import { visible } from './sanitize.js';
+import { tetherPrefix } from './invocation.js';
 
 // Commander hands options over untyped; each action names the type its command takes. Type-only:
 // the commands themselves still load lazily, so `tether auth token ...` never loads the server.
@@ -17,8 +18,12 @@ function version(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
-  const program = new Command('tether')
+const CA_FILE_HELP = 'for an https server: trust the CA certificates in this PEM file instead of the system ones (default: TETHER_CA_FILE)';
+const URL_HELP = 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)';
+
+/** `name` is how the user runs tether here (see invocation.ts), shown in usage lines. */
+export function buildProgram(name = 'tether'): Command {
+  const program = new Command(name)
     .description('A secure-by-default server for an AI coding agent')
     .version(version(), '-V, --version')
     .exitOverride()
@@ -56,16 +61,19 @@ export function buildProgram(): Command {
   auth
     .command('login')
     .description('save a token for a server (checked with GET /auth/whoami)')
-    .argument('<url>', 'server URL, e.g. http://127.0.0.1:4096')
+    .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', 'server URL')
     .option('--token-stdin', 'read the token from standard input instead of a hidden prompt')
     .option('--allow-http', 'allow plain http:// to a host other than this machine, and save that choice (the token is sent unencrypted)')
-    .action(async (url: string, opts: Arg<AuthLogin['loginCommand'], 1>) => (await import('./auth-login.js')).loginCommand(url, opts));
+    .option('--ca-file <file>', CA_FILE_HELP)
+    .action(async (url: string | undefined, opts: Arg<AuthLogin['loginCommand'], 1>) => (await import('./auth-login.js')).loginCommand(url, opts));
 
   auth
     .command('logout')
     .description("remove a server's saved token")
-    .argument('<url>', 'server URL')
-    .action(async (url: string) => (await import('./auth-login.js')).logoutCommand(url));
+    .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', 'server URL')
+    .action(async (url: string | undefined, opts: Arg<AuthLogin['logoutCommand'], 1>) => (await import('./auth-login.js')).logoutCommand(url, opts));
 
   auth
     .command('status')
@@ -75,31 +83,83 @@ export function buildProgram(): Command {
     .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
     .option('--json', 'print JSON')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+    .option('--ca-file <file>', CA_FILE_HELP)
     .action(async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts));
+
+  const share = program
+    .command('share')
+    .description('a read-only link to watch one terminal or session: expires, shown once, revoked with `tether auth token delete`');
+  for (const [type, noun, example] of [
+    ['pty', 'terminal', 'pty_0123456789abcdef'],
+    ['session', 'agent session', 'ses_3q2ZK7m9TgWv0xYbL1cR8A'],
+  ] as const) {
+    share
+      .command(type)
+      .description(`print a link that lets whoever holds it watch this ${noun} (and nothing else) until it expires`)
+      .argument('<id>', `the ${noun}'s id, e.g. ${example}`)
+      .option('--expires <spec>', `${SHARE_EXPIRES_ACCEPTED} (default: 1h)`)
+      .option('--name <name>', 'token name (default: share-<id>-<random>)')
+      .option('--json', 'print one JSON object {id, name, target, expiresAt, url}')
+      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096); the link uses the address you reach it at')
+      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials); needs read, write and execute')
+      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+      .action(async (id: string, opts: Arg<typeof import('./share.js').shareCommand, 2>) => (await import('./share.js')).shareCommand(type, id, opts));
+  }
+
+  program
+    .command('pair')
+    .description('pair a phone or another browser: print a one-time link and QR code (valid 5 minutes) that gives it a token of its own, and wait')
+    .option('--name <name>', "the device token's name (default: after its browser, e.g. Chrome-on-Android)")
+    .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: those of the token you pair with; never more)`)
+    .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d, or your token's expiry if sooner)`)
+    .option('--scope <dir>', "confine the device to this directory on the server (repeatable; default: your token's scopes)", collect)
+    .option('--url <url>', 'server URL, also the base of the link (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token and the code are sent unencrypted)')
+    .option('--json', 'print JSON lines (the link, then the outcome) instead of the QR code')
+    .action(async (opts: Arg<typeof import('./pair.js').pairCommand>) => (await import('./pair.js')).pairCommand(opts));
 
   program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
+    .argument('[command...]', 'for a new terminal: the program and its arguments, after -- (e.g. -- vim -u NONE notes.txt)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')
-    .option('--command <cmd>', "for a new terminal: the program to run (default: the server's shell)")
-    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--view', 'with --pty: watch only; nothing you type is sent (any token that may attach, or a share link token)')
+    .option('--command <cmd>', "for a new terminal: the program to run, without arguments (default: the server's shell)")
+    .option('--url <url>', URL_HELP)
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .action(async (opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts));
+    .option('--ca-file <file>', CA_FILE_HELP)
+    .action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts, command));
 
   program
     .command('run')
     .description('send a message to a session and print the streamed reply, or run a shell command with --shell')
     .argument('[message]', 'what to ask the agent')
-    .option('--session <id>', 'continue this session (default: create one and print its id)')
-    .option('--title <title>', 'title for a new session')
+    .option('--session <id>', "continue this session (default: a new one; with --shell, the project's shell session)")
+    .option('--new-session', 'with --shell: use a new session instead of the shared "shell" one')
+    .option('--title <title>', 'title for a new session (default: from the first message)')
     .option('--shell <command>', 'run this shell command in the session and exit with its exit code')
     .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
-    .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+    .option('--url <url>', URL_HELP)
     .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
     .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
     .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+    .option('--ca-file <file>', CA_FILE_HELP)
     .action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) => (await import('./run.js')).runCommand(message, opts));
+
+  registerConfig(program);
+
+  program
+    .command('audit')
+    .description('show the audit log (read from the file: works while the server is down)')
+    .option('--since <spec>', 'only events since: a duration (30m, 1h, 7d) or an ISO 8601 date or time')
+    .option('--token <name-or-id>', "only this token's events")
+    .option('--kind <list>', 'only these kinds or groups, comma-separated (e.g. pty,shell.exit,auth.failure)')
+    .option('--limit <n>', 'the newest n matching events (1 to 10000, default 1000)')
+    .option('--follow', 'keep printing new events as they are written (Ctrl-C stops)')
+    .option('--json', 'print one JSON object per line')
+    .action(async (opts: Arg<typeof import('./audit.js').auditCommand>) => (await import('./audit.js')).auditCommand(opts));
 
   program
     .command('serve')
@@ -117,12 +177,43 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `tether config [get|set|unset]`: the server's settings (src/cli/config.ts). */
+function registerConfig(program: Command): void {
+  type Config = typeof import('./config.js');
+  const config = program
+    .command('config')
+    .description("show or change the server's settings (model, API key, shell...), each with its source: environment, config file or default");
+  const common = (c: Command) =>
+    c
+      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
+      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
+      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+      .option('--json', 'print JSON');
+  common(config.command('list', { isDefault: true }).description('every setting with its value and source (the default)')).action(
+    async (opts: Arg<Config['listCommand']>) => (await import('./config.js')).listCommand(opts),
+  );
+  common(
+    config.command('get').description("one setting's value (exit 1 if it is not set)").argument('<key>', 'modelUrl, model, apiKey, shell or agentMaxSteps'),
+  ).action(async (key: string, opts: Arg<Config['getCommand'], 1>) => (await import('./config.js')).getCommand(key, opts));
+  common(
+    config
+      .command('set')
+      .description("change a setting in the server's config file (needs write and execute)")
+      .argument('<key>', 'modelUrl, model, apiKey, shell or agentMaxSteps')
+      .argument('[value]', 'the value (never for apiKey: it is read from a hidden prompt or --stdin)')
+      .option('--stdin', 'read the value from standard input'),
+  ).action(async (key: string, value: string | undefined, opts: Arg<Config['setCommand'], 2>) => (await import('./config.js')).setCommand(key, value, opts));
+  common(
+    config.command('unset').description("remove a setting from the server's config file (needs write and execute)").argument('<key>', 'the setting'),
+  ).action(async (key: string, opts: Arg<Config['unsetCommand'], 1>) => (await import('./config.js')).unsetCommand(key, opts));
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
 export async function main(argv = process.argv): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(tetherPrefix());
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -7,18 +7,17 @@
 // message the server controls, so it is treated like the reply. Everything else (tool calls, errors,
 // session ids, statuses) is server text shown through the sanitiser.
 import { constants } from 'node:os';
-import type { TetherClient } from '../client/client.js';
 import { ShellPartData as ShellPartDataSchema, describeIssue } from '../client/schemas.js';
 import type { Message, RunEvent } from '../client/types.js';
 import { TetherError, UsageError } from '../errors.js';
 import { dim } from './output.js';
+import { ApiError } from '../client/errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
+import { chooseSession, noModelLines, type SessionFlags } from './run-session.js';
+import { tetherCommand } from './invocation.js';
 import { EscapeStripper, stripEscapes, visible } from './sanitize.js';
 
-export interface RunOptions extends ClientFlags {
-  session?: string;
-  title?: string;
-  shell?: string;
+export interface RunOptions extends ClientFlags, SessionFlags {
   timeout?: string;
   raw?: boolean;
 }
@@ -29,6 +28,8 @@ export class ReplyPrinter {
   private readonly printed = new Map<string, number>();
   /** One per text part: a sequence split across deltas is still recognised. */
   private readonly strippers = new Map<string, EscapeStripper>();
+  /** Error parts shown as they came, so the run's ending does not repeat them. */
+  readonly errorsShown = new Set<string>();
 
   constructor(
     private readonly out: (s: string) => void,
@@ -50,7 +51,10 @@ export class ReplyPrinter {
       if (part.type === 'text' && typeof data.text === 'string') this.text(part.id, 0, data.text);
       else if (e.type === 'message.part' && part.type === 'tool_call') {
         this.info(dim(visible(`[${String(data.toolName)}] ${JSON.stringify(data.input) ?? ''}`), process.stderr) + '\n');
-      } else if (e.type === 'message.part' && part.type === 'error') this.info(`error: ${visible(data.message)}\n`);
+      } else if (e.type === 'message.part' && part.type === 'error') {
+        this.info(`error: ${visible(data.message)}\n`);
+        this.errorsShown.add(String(data.message));
+      }
       return;
     }
     if (e.type === 'message.part.delta') this.text(String(p.partId), Number(p.offset), String(p.text));
@@ -84,25 +88,34 @@ function parseTimeout(v: string | undefined): number | undefined {
 
 export async function runCommand(message: string | undefined, opts: RunOptions): Promise<void> {
   if (opts.shell === undefined && (message === undefined || message.trim() === '')) {
-    throw new UsageError('give a message to send, e.g. tether run "explain src/app.ts", or --shell "cmd"');
+    throw new UsageError(`give a message to send, e.g. ${tetherCommand('run "explain src/app.ts"')}, or --shell "cmd"`);
   }
   if (opts.shell !== undefined && message !== undefined) throw new UsageError('give either a message or --shell, not both');
   const timeoutMs = parseTimeout(opts.timeout);
   const raw = Boolean(opts.raw);
   await withClient(opts, async (client) => {
-    const sessionId = opts.session ?? (await newSession(client, opts.title ?? (opts.shell !== undefined ? `shell: ${opts.shell}` : message!)));
+    let chosen = await chooseSession(client, opts);
+    const sessionId = () => chosen.id;
     const ctl = new AbortController();
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
+      chosen.announce();
       process.stderr.write('\ninterrupted: aborting the run...\n');
-      void client.abortSession(sessionId).catch(() => {});
+      void client.abortSession(sessionId()).catch(() => {});
     };
     process.on('SIGINT', onSigint);
     try {
       if (opts.shell !== undefined) {
-        const m = await client.shell(sessionId, opts.shell, { timeoutMs }, undefined, ctl.signal);
+        const shell = () => client.shell(sessionId(), opts.shell!, { timeoutMs }, undefined, ctl.signal);
+        const m = await shell().catch(async (err: unknown) => {
+          // The shared shell session became busy (another command) since it was picked: use a new one.
+          if (!(chosen.reused && err instanceof ApiError && err.code === 'session_busy')) throw err;
+          chosen = await chooseSession(client, opts, { avoid: chosen.id });
+          return shell();
+        });
+        chosen.announce();
         process.exitCode = reportShell(m, raw, client.url);
       } else {
         const printer = new ReplyPrinter(
@@ -110,7 +123,26 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
           (s) => process.stderr.write(s),
           raw,
         );
-        const m = await client.sendMessage(sessionId, message!, (e) => printer.handle(e), ctl.signal);
+        const m = await client
+          .sendMessage(
+            sessionId(),
+            message!,
+            (e) => {
+              chosen.announce();
+              printer.handle(e);
+            },
+            ctl.signal,
+          )
+          .catch(async (err: unknown) => {
+            if (!(err instanceof ApiError && err.code === 'no_provider')) throw err;
+            // Refused before anything was recorded: do not leave an empty session behind.
+            if (chosen.created) await client.deleteSession(chosen.id).catch(() => {});
+            process.stderr.write(noModelLines(err.message));
+            process.exitCode = 1;
+            return null;
+          });
+        if (m === null) return;
+        chosen.announce();
         if (!printer.printedAnything) {
           for (const part of m.parts) {
             const text = (part.data as { text?: unknown } | null)?.text;
@@ -119,7 +151,7 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
         }
         process.stdout.write('\n');
         if (m.status !== 'completed') {
-          process.stderr.write(`the run ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
+          if (!(m.error && printer.errorsShown.has(m.error))) process.stderr.write(`${visible(runEnded('run', m))}\n`);
           process.exitCode = interrupted ? 130 : 1;
         }
       }
@@ -129,17 +161,25 @@ export async function runCommand(message: string | undefined, opts: RunOptions):
   });
 }
 
-async function newSession(client: TetherClient, title: string): Promise<string> {
-  const s = await client.createSession({ title: title.slice(0, 80) });
-  process.stderr.write(dim(`session ${visible(s.id)} (continue it with --session ${visible(s.id)})`, process.stderr) + '\n');
-  return s.id;
+/**
+ * How a run that did not complete ended, said once. The server's `error` is a whole phrase: for an
+ * abort it says so itself ("aborted by request"), so it is not put after the status word again.
+ */
+export function runEnded(what: 'run' | 'command', m: Pick<Message, 'status' | 'error'>): string {
+  const error = m.error?.trim() || null;
+  if (m.status === 'aborted') {
+    if (!error || error === 'aborted') return `the ${what} was aborted`;
+    return error.startsWith('aborted') ? `the ${what} was ${error}` : `the ${what} was aborted: ${error}`;
+  }
+  if (m.status === 'error') return error ? `the ${what} failed: ${error}` : `the ${what} failed`;
+  return `the ${what} ended ${m.status}${error ? `: ${error}` : ''}`;
 }
 
 /** Prints a shell message's output and returns the exit code to exit with. */
 function reportShell(m: Message, raw: boolean, url: string): number {
   const part = m.parts.find((p) => p.type === 'shell');
   if (!part) {
-    process.stderr.write(`the command ended ${visible(m.status)}${m.error ? `: ${visible(m.error)}` : ''}\n`);
+    process.stderr.write(`${visible(runEnded('command', m))}\n`);
     return 1;
   }
   const r = ShellPartDataSchema.safeParse(part.data);

@@ -3,14 +3,18 @@
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, errorMessage } from '../errors.js';
+import { TetherError, UsageError, errorMessage } from '../errors.js';
 import { isLoopbackAddress } from '../auth/address.js';
 import { noAuthRefusal } from '../server/hosts.js';
 import { listTokens, createToken, defaultExpiry } from '../auth/token-admin.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { reservedWarning } from '../fs/reserved.js';
+import { CLI_ADDRESS } from '../audit/kinds.js';
+import { recordOnce } from '../audit/log.js';
 import { bold, red, yellow } from './output.js';
+import { shellWord, tetherCommand } from './invocation.js';
+import { checkTlsPair } from './tls-files.js';
 
 export interface ServeOptions {
   port: string;
@@ -41,17 +45,19 @@ export function parseOrigin(v: string): string {
   return u.origin;
 }
 
-function readTls(opts: ServeOptions): { cert: Buffer; key: Buffer } | undefined {
+/** The certificate and key, checked before anything listens: a problem is one line naming the file (exit 1). */
+function readTls(opts: ServeOptions): { cert: Buffer; key: Buffer; selfSigned: boolean } | undefined {
   if (!opts.tlsCert && !opts.tlsKey) return undefined;
   if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
   const read = (flag: string, file: string) => {
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new UsageError(`${flag} ${file}: ${errorMessage(err)}`);
+      throw new TetherError('bad_tls_file', `${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, 500, 1);
     }
   };
-  return { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
+  const pair = { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
+  return { ...pair, ...checkTlsPair(pair, { cert: opts.tlsCert, key: opts.tlsKey }) };
 }
 
 export async function serveCommand(opts: ServeOptions, version: string): Promise<void> {
@@ -65,7 +71,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   if (!opts.auth) await checkNoAuthHost(hostname);
   const tls = readTls(opts);
 
-  if (opts.auth) await ensureFirstToken(hostname, port, Boolean(tls));
+  // Created before the server reads the token file; announced once the URL (and port) is known.
+  const firstRun = opts.auth ? await ensureFirstToken() : null;
 
   const { startServer } = await import('../server/server.js');
   const { productionRegistrars } = await import('../server/routes/index.js');
@@ -76,7 +83,7 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
     auth: opts.auth,
     cors,
     allowedHosts: opts.allowedHost ?? [],
-    tls,
+    tls: tls && { cert: tls.cert, key: tls.key },
     version,
     registrars: await productionRegistrars(),
   });
@@ -111,6 +118,17 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
   // Warnings first: whoever waits for "listening" has them already.
   const reservedNote = reservedWarning(server.ctx.projectDir, server.ctx.reserved);
   if (reservedNote) process.stderr.write(yellow(`${reservedNote}\n`, process.stderr));
+  // The start-up line (server.start) is the audit log's check: say so now if it could not be written.
+  const audit = server.ctx.audit.status();
+  if (!audit.ok) {
+    process.stderr.write(
+      yellow(
+        `WARNING: the audit log ${audit.file} cannot be written (${audit.error}). The server runs, but what happens is not recorded ` +
+          'until this is fixed; failures are reported in the log once a minute.\n',
+        process.stderr,
+      ),
+    );
+  }
   if (!opts.auth) {
     process.stderr.write(
       red(
@@ -120,6 +138,8 @@ export async function serveCommand(opts: ServeOptions, version: string): Promise
       ),
     );
   }
+  // A self-signed certificate is its own CA: the hints pass it to curl and the client.
+  if (firstRun) announceFirstRun(firstRun, server.url, tls?.selfSigned ? opts.tlsCert! : null);
   process.stdout.write(`tether ${version} listening on ${bold(server.url)} (auth: ${opts.auth ? 'on' : 'OFF'})\n`);
   process.stdout.write(`project: ${server.ctx.projectDir}\n`);
 }
@@ -145,25 +165,38 @@ export async function checkNoAuthHost(hostname: string, lookup: Lookup = lookupA
   if (problem) throw new UsageError(problem);
 }
 
-/** With no active token: on a terminal, create one and show it once; otherwise say how. */
-async function ensureFirstToken(hostname: string, port: number, tls: boolean): Promise<void> {
+type FirstRun = { kind: 'none' } | { kind: 'created'; token: string; name: string; id: string; expiresAt: string | null };
+
+/** With no active token: on a terminal, create one (shown once, by announceFirstRun); otherwise say how. */
+async function ensureFirstToken(): Promise<FirstRun | null> {
   const tokens = await listTokens();
-  if (tokens.some((t) => t.status === 'active')) return;
-  const url = `${tls ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
-  if (!process.stdout.isTTY) {
-    process.stdout.write(
-      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  tether auth token create --name NAME\n`,
-    );
-    return;
-  }
+  if (tokens.some((t) => t.status === 'active')) return null;
+  if (!process.stdout.isTTY) return { kind: 'none' };
   const names = new Set(tokens.map((t) => t.name));
   let name = 'first-run';
   for (let n = 2; names.has(name); n++) name = `first-run-${n}`;
   const { token, record } = await createToken({ name, permissions: [...PERMISSIONS], expiresAt: defaultExpiry() });
+  recordOnce(
+    'token.create',
+    { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
+    { permissions: record.permissions, expiresAt: record.expiresAt, firstRun: true },
+  );
+  return { kind: 'created', token, name: record.name, id: record.id, expiresAt: record.expiresAt };
+}
+
+function announceFirstRun(first: FirstRun, url: string, caFile: string | null): void {
+  if (first.kind === 'none') {
+    process.stdout.write(
+      `No active token in ${tokenFilePath()}: every request will get 401 until you create one:\n` + `  ${tetherCommand('auth token create --name NAME')}\n`,
+    );
+    return;
+  }
+  const ca = caFile ? shellWord(path.resolve(caFile)) : null;
   process.stdout.write(
-    `No active token was found, so one was created (${record.name}, ${record.id}, all permissions, expires ${record.expiresAt}):\n\n` +
-      `  ${bold(token)}\n\n` +
+    `No active token was found, so one was created (${first.name}, ${first.id}, all permissions, expires ${first.expiresAt}):\n\n` +
+      `  ${bold(first.token)}\n\n` +
       yellow('It is shown only once. Save it now.') +
-      `\nTry it:\n  curl -H "Authorization: Bearer ${token}" ${url}/auth/whoami\n\n`,
+      `\nTry it:\n  curl ${ca ? `--cacert ${ca} ` : ''}-H "Authorization: Bearer ${first.token}" ${url}/auth/whoami\n` +
+      `Save it for the tether client (it asks for the token):\n  ${tetherCommand(`auth login ${url}${ca ? ` --ca-file ${ca}` : ''}`)}\n\n`,
   );
 }

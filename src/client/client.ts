@@ -7,6 +7,7 @@
 // over plain http to another host unless the caller opted in (`allowHttp`).
 import type { z } from 'zod';
 import { ApiError, ConnectionError, PlainHttpError, ProtocolError, RedirectError } from './errors.js';
+import { fetchWithCa } from './https-ca.js';
 import { isPlainHttpToNetwork } from './loopback.js';
 import * as S from './schemas.js';
 import type * as T from './types.js';
@@ -16,8 +17,10 @@ export interface ClientOptions {
   token: string | null;
   /** Allow plain http to a host other than this machine (the token crosses the network unencrypted). */
   allowHttp?: boolean;
-  /** For tests and unusual setups (e.g. a custom CA); defaults to global fetch. */
+  /** For tests and unusual setups; defaults to global fetch (or node:https with `ca`). */
   fetch?: typeof fetch;
+  /** PEM CA certificates to trust instead of the system's for an https server (`--ca-file`). */
+  ca?: Buffer;
   /** Lower bounds on what a server can make the client hold (defaults: 256 MiB each). */
   limits?: { jsonBytes?: number; sseEventChars?: number };
 }
@@ -38,6 +41,7 @@ export class TetherClient {
   readonly url: string;
   private readonly token: string | null;
   private readonly fetchImpl: typeof fetch;
+  private readonly ca: Buffer | undefined;
   private readonly maxJsonBytes: number;
   private readonly maxSseEventChars: number;
 
@@ -45,7 +49,8 @@ export class TetherClient {
     this.url = opts.url.replace(/\/+$/, '');
     if (isPlainHttpToNetwork(this.url) && !opts.allowHttp) throw new PlainHttpError(this.url);
     this.token = opts.token;
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.ca = opts.ca;
+    this.fetchImpl = opts.fetch ?? (opts.ca ? fetchWithCa(opts.ca) : fetch);
     this.maxJsonBytes = Math.min(opts.limits?.jsonBytes ?? MAX_JSON_BYTES, MAX_JSON_BYTES);
     this.maxSseEventChars = Math.min(opts.limits?.sseEventChars ?? MAX_SSE_EVENT_CHARS, MAX_SSE_EVENT_CHARS);
   }
@@ -115,6 +120,9 @@ export class TetherClient {
   // --- core ---
   health = () => this.request('GET', '/health', S.Health);
   whoami = () => this.request('GET', '/auth/whoami', S.Whoami);
+  createPairingCode = (body: T.PairingCodeRequest = {}) => this.request('POST', '/auth/pair/code', S.PairingCodeCreated, { body });
+  pairingStatus = (id: string) => this.request('GET', `/auth/pair/code/${encodeURIComponent(id)}`, S.PairingStatus);
+  cancelPairing = async (id: string): Promise<void> => void (await this.request('DELETE', `/auth/pair/code/${encodeURIComponent(id)}`, S.Anything));
   getConfig = () => this.request('GET', '/config', S.PublicConfig);
   patchConfig = (patch: T.ConfigPatch) => this.request('PATCH', '/config', S.PublicConfig, { body: patch });
   listDir = (path = '.') => this.request('GET', '/file', S.Listing, { query: { path } });
@@ -130,13 +138,21 @@ export class TetherClient {
   updatePty = (id: string, body: T.UpdatePty) => this.request('PUT', `/pty/${encodeURIComponent(id)}`, S.Pty, { body });
   deletePty = async (id: string): Promise<void> => void (await this.request('DELETE', `/pty/${encodeURIComponent(id)}`, S.Anything));
   ptyTicket = (id: string) => this.request('POST', `/pty/${encodeURIComponent(id)}/ticket`, S.PtyTicket);
+  /** A read-only share link to a terminal or session (shown once). */
+  share = (type: 'pty' | 'session', id: string, body: T.ShareCreate = {}) =>
+    this.request('POST', `/${type}/${encodeURIComponent(id)}/share`, S.ShareLink, { body });
 
   /** Opens the terminal WebSocket (Node: the `ws` package); credentials ride in the subprotocol offer.
    * The socket is returned paused: attach listeners, then call `resume()`. A redirect is refused
-   * like any other (`ws` follows none unless told to; said here so it stays that way). */
-  async connectPty(id: string): Promise<import('ws').WebSocket> {
+   * like any other (`ws` follows none unless told to; said here so it stays that way). With
+   * `view`, the connection is view only: the server ignores whatever it sends. */
+  async connectPty(id: string, opts: { view?: boolean } = {}): Promise<import('ws').WebSocket> {
     const { WebSocket } = await import('ws');
-    const ws = new WebSocket(this.wsUrl(`/pty/${encodeURIComponent(id)}/connect`), this.wsProtocols(), { followRedirects: false });
+    const path = `/pty/${encodeURIComponent(id)}/connect${opts.view ? '?view=1' : ''}`;
+    const ws = new WebSocket(this.wsUrl(path), this.wsProtocols(), {
+      followRedirects: false,
+      ...(this.ca ? { ca: this.ca } : {}),
+    });
     return new Promise((resolve, reject) => {
       // Paused: the scrollback can arrive with the handshake, before the caller has listeners.
       // The caller attaches its handlers, then calls ws.resume().

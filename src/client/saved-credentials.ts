@@ -1,5 +1,10 @@
-// Saved client credentials: $XDG_CONFIG_HOME/tether/credentials.json, one token per server URL.
+// Saved client credentials: $XDG_CONFIG_HOME/tether/credentials.json, one token per server.
 // 0600 in a 0700 directory, locked atomic writes (like the token file). This file holds secrets.
+//
+// Entries are keyed by credentialKey(): one server, one key, however its URL is spelled
+// (localhost, 127.0.0.1 and [::1] on the same scheme and port are this machine's server). Files
+// written before keys were normalised are read as they are: a lookup matches old keys by their
+// normalised form, and the next write stores them normalised (the newest entry wins a collision).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, UsageError, errorMessage } from '../errors.js';
@@ -40,6 +45,31 @@ export function normalizeServerUrl(input: string): string {
   return u.origin;
 }
 
+/** This machine under the names a URL can give it (the IPv4-mapped form of 127.0.0.1 included). */
+const THIS_MACHINE = new Set(['localhost', '127.0.0.1', '[::1]', '[::ffff:7f00:1]']);
+
+/** The key a server's credential is saved under: its origin, with this machine spelled 127.0.0.1. */
+export function credentialKey(input: string): string {
+  const u = new URL(normalizeServerUrl(input));
+  if (THIS_MACHINE.has(u.hostname)) u.hostname = '127.0.0.1';
+  return u.origin;
+}
+
+/** credentialKey, or null for a key an old or hand-edited file holds that is not a server URL. */
+function keyOf(stored: string): string | null {
+  try {
+    return credentialKey(stored);
+  } catch {
+    return null;
+  }
+}
+
+/** Of several entries for one server (from before normalised keys), the newest. */
+function newer(a: SavedCredential | undefined, b: SavedCredential): SavedCredential {
+  if (!a) return b;
+  return Date.parse(b.savedAt) > Date.parse(a.savedAt) ? b : a;
+}
+
 async function read(file: string): Promise<CredentialsFile> {
   let text: string;
   try {
@@ -66,7 +96,20 @@ async function read(file: string): Promise<CredentialsFile> {
 }
 
 export async function loadCredential(url: string, file = credentialsFilePath()): Promise<SavedCredential | null> {
-  return (await read(file)).servers[normalizeServerUrl(url)] ?? null;
+  const key = credentialKey(url);
+  let found: SavedCredential | undefined;
+  for (const [stored, cred] of Object.entries((await read(file)).servers)) if (keyOf(stored) === key) found = newer(found, cred);
+  return found ?? null;
+}
+
+/** Rewrites old keys in normalised form; keys that are not server URLs are kept as they are. */
+function migrate(d: CredentialsFile): void {
+  const servers: Record<string, SavedCredential> = Object.create(null) as Record<string, SavedCredential>;
+  for (const [stored, cred] of Object.entries(d.servers)) {
+    const key = keyOf(stored) ?? stored;
+    servers[key] = newer(servers[key], cred);
+  }
+  d.servers = servers;
 }
 
 async function update(file: string, fn: (d: CredentialsFile) => void): Promise<void> {
@@ -74,6 +117,7 @@ async function update(file: string, fn: (d: CredentialsFile) => void): Promise<v
     file,
     async () => {
       const d = await read(file);
+      migrate(d);
       fn(d);
       await writePrivateFileAtomic(file, JSON.stringify(d, null, 2) + '\n', 'credentials file');
     },
@@ -82,7 +126,7 @@ async function update(file: string, fn: (d: CredentialsFile) => void): Promise<v
 }
 
 export async function saveCredential(url: string, cred: SavedCredential, file = credentialsFilePath()): Promise<void> {
-  const key = normalizeServerUrl(url);
+  const key = credentialKey(url);
   await update(file, (d) => {
     d.servers[key] = cred;
   });
@@ -90,7 +134,7 @@ export async function saveCredential(url: string, cred: SavedCredential, file = 
 
 /** Returns whether there was something to remove. */
 export async function removeCredential(url: string, file = credentialsFilePath()): Promise<boolean> {
-  const key = normalizeServerUrl(url);
+  const key = credentialKey(url);
   let had = false;
   await update(file, (d) => {
     had = key in d.servers;

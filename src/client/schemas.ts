@@ -28,16 +28,56 @@ export const Whoami: z.ZodType<T.Whoami> = z.looseObject({
   expiresAt: isoTime.nullable(),
   authenticatedBy: z.string(),
   scopes: z.array(z.string()).optional(),
+  // Unknown kinds or targets from a newer server read as absent.
+  kind: z.enum(['share', 'device']).optional().catch(undefined),
+  target: z
+    .object({ type: z.enum(['pty', 'session']), id: z.string() })
+    .optional()
+    .catch(undefined),
 });
 
 export const Health = z.looseObject({ ok: z.literal(true) });
+
+const settingSource = z.looseObject({
+  source: literals<T.SettingSource['source']>({ file: true, env: true, default: true }),
+  env: z.string().optional(),
+  overridden: z.boolean().optional(),
+  note: z.string().optional(),
+});
+
+const pairingState = literals<T.PairingState>({ pending: true, paired: true, expired: true, cancelled: true, failed: true });
+
+export const PairingStatus: z.ZodType<T.PairingStatus> = z.looseObject({
+  id: z.string(),
+  state: pairingState,
+  expiresAt: isoTime,
+  grant: z.looseObject({
+    name: z.string().nullable(),
+    permissions: z.array(permission),
+    expiresAt: isoTime.nullable(),
+    scopes: z.array(z.string()).optional(),
+  }),
+  device: z.looseObject({ id: z.string(), name: z.string() }).optional(),
+});
+
+export const PairingCodeCreated: z.ZodType<T.PairingCodeCreated> = z.intersection(
+  PairingStatus,
+  z.looseObject({ code: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/) }),
+);
 
 export const PublicConfig: z.ZodType<T.PublicConfig> = z.looseObject({
   shell: z.string().nullable(),
   modelUrl: z.string().nullable(),
   model: z.string().nullable(),
   apiKeySet: z.boolean(),
-  agentMaxSteps: z.number().nullable(),
+  agentMaxSteps: z.number().int(),
+  sources: z.looseObject({
+    modelUrl: settingSource,
+    model: settingSource,
+    apiKey: settingSource,
+    shell: settingSource,
+    agentMaxSteps: settingSource,
+  }),
 });
 
 export const Listing: z.ZodType<T.Listing> = z.looseObject({
@@ -81,6 +121,15 @@ export const Pty: z.ZodType<T.Pty> = z.looseObject({
   signal: z.number().int().nullable(),
   createdAt: z.string(),
   ownerTokenId: z.string().nullable(),
+});
+
+/** A new share link (its `url` carries the token in the fragment). */
+export const ShareLink: z.ZodType<T.ShareLink> = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  target: z.object({ type: z.enum(['pty', 'session']), id: z.string() }),
+  expiresAt: isoTime,
+  url: z.string().regex(/^https?:\/\/[^#\s]+\/share#tether_[0-9A-Za-z]{28}$/, 'expected a link http(s)://HOST:PORT/share#<token>'),
 });
 
 export const PtyTicket: z.ZodType<T.PtyTicket> = z.looseObject({ ticket: z.string(), expiresAt: z.string(), url: z.string() });

@@ -2,10 +2,11 @@
 // (src/auth/, src/pty/, src/config/, src/fs/), it is imported from there type-only: nothing from the server runs here.
 
 export type { Permission } from '../auth/permissions.js';
-export type { Whoami } from '../auth/shapes.js';
+export type { Whoami, ShareCreate, ShareLink, PairingCodeRequest, PairingCodeCreated, PairingStatus, PairingState } from '../auth/shapes.js';
 export type { PtyInfo as Pty, PtyStatus, CreatePty, UpdatePty, PtyTicket, PtyServerMessage, PtyClientMessage } from '../pty/shapes.js';
 
 export type { PublicSettings as PublicConfig, SettingsPatch as ConfigPatch } from '../config/settings.js';
+export type { SettingSource, SettingKey } from '../config/effective.js';
 export type { FileListing as Listing, FileContent, FindFileResult, FindTextResult } from '../fs/shapes.js';
 
 export interface ServerEvent {

@@ -1,5 +1,6 @@
 // Server settings (`GET/PATCH /config`), in $XDG_CONFIG_HOME/tether/config.json (0600, locked
-// atomic writes). The API key is write-only: no endpoint ever returns it.
+// atomic writes). The API key is write-only: no endpoint ever returns it. The server's environment
+// takes precedence over this file; which value is used, and why, is src/config/effective.ts.
 import { constants as fsConstants } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { z } from 'zod';
 import { StoreError, UsageError, errorMessage } from '../errors.js';
 import { configDir } from '../paths.js';
 import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
+import { SETTING_KEYS, SettingSourceSchema, effectiveSettings, type EffectiveSettings, type SettingKey } from './effective.js';
 
 export const SETTINGS_VERSION = 1;
 
@@ -50,13 +52,18 @@ export const SettingsPatchSchema = z
   .strict();
 export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
-/** What GET /config shows: everything but the key, plus whether a key is set. */
+/**
+ * What GET /config shows: the value the server uses for each setting (the environment, then the
+ * config file, then the default: src/config/effective.ts) and where it came from; never the key,
+ * only whether one is used.
+ */
 export const PublicSettingsSchema = z.object({
-  shell: z.string().nullable(),
-  modelUrl: z.string().nullable(),
+  shell: z.string().nullable().describe("null: the server's default ($SHELL, else /bin/bash)"),
+  modelUrl: z.string().nullable().describe('Without any user:password'),
   model: z.string().nullable(),
-  apiKeySet: z.boolean(),
-  agentMaxSteps: z.number().nullable(),
+  apiKeySet: z.boolean().describe('Whether an API key is sent to modelUrl (never the key)'),
+  agentMaxSteps: z.number().int(),
+  sources: z.object(Object.fromEntries(SETTING_KEYS.map((k) => [k, SettingSourceSchema])) as Record<SettingKey, typeof SettingSourceSchema>),
 });
 export type PublicSettings = z.infer<typeof PublicSettingsSchema>;
 
@@ -78,20 +85,28 @@ function mapOptional<T extends Record<string, z.ZodTypeAny>>(shape: T): { [K in 
   return Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
 }
 
-export function publicSettings(s: Settings): PublicSettings {
-  return {
-    shell: s.shell ?? null,
-    modelUrl: s.modelUrl ?? null,
-    model: s.model ?? null,
-    apiKeySet: s.apiKey !== undefined,
-    agentMaxSteps: s.agentMaxSteps ?? null,
-  };
+export function publicSettings(file: Settings, env: NodeJS.ProcessEnv): PublicSettings {
+  const e = effectiveSettings(file, env);
+  return { shell: e.shell, modelUrl: e.modelUrl, model: e.model, apiKeySet: e.apiKey !== null, agentMaxSteps: e.agentMaxSteps, sources: e.sources };
 }
 
 export class SettingsStore {
   private cache: Settings | null = null;
 
-  constructor(readonly file = path.join(configDir(), 'config.json')) {}
+  constructor(
+    readonly file = path.join(configDir(), 'config.json'),
+    /** The server's environment, which takes precedence over the file (src/config/effective.ts); read at each use. */
+    readonly env: () => NodeJS.ProcessEnv = () => process.env,
+  ) {}
+
+  /** What the server uses now, with sources (never the key: see effective.ts for who may hold it). */
+  async effective(): Promise<EffectiveSettings> {
+    return effectiveSettings(await this.get(), this.env());
+  }
+
+  async public(): Promise<PublicSettings> {
+    return publicSettings(await this.get(), this.env());
+  }
 
   /** Reads (and caches) the settings. A missing file is empty; an invalid one is an error naming it. */
   async get(): Promise<Settings> {

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Permission } from '../auth/permissions.js';
-import type { LiveConnections } from '../server/connections.js';
 import type { Logger } from '../log.js';
 import { apiCaller, apiErrorText, type ApiCaller, type AppFetch, type CallerSeed } from './api.js';
 import { registerResources } from './resources.js';
@@ -25,9 +24,15 @@ export interface McpSession {
   unregister: () => void;
 }
 
+/** Where live connections register, to be closed when their token is revoked or expires (the
+ * server's LiveConnections; an interface here so that src/mcp does not depend on src/server). */
+export interface ConnectionRegistry {
+  add(tokenId: string | null, close: (reason: string) => void): () => void;
+}
+
 export interface McpSessionsOptions {
   app: AppFetch;
-  connections: LiveConnections;
+  connections: ConnectionRegistry;
   log: Logger;
   version: string;
   now?: () => number;

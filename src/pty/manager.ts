@@ -7,8 +7,9 @@
 // found", exactly like an unknown id). Every event carries the terminal's directory as its place.
 //
 // Retention: an exited terminal stays listed (status 'exited', with its exit code and scrollback)
-// so a client can still read how it ended, until it is killed (removed) or until more than
-// `maxExited` exited terminals accumulate; then the oldest of them (by creation) are dropped.
+// so a client can still read how it ended, until it is killed (removed), until `exitedRetentionMs`
+// (10 minutes) after it exited, or until more than `maxExited` exited terminals accumulate; then
+// the oldest of them (by creation) are dropped. Each drop is a `pty.deleted` event.
 // Each holds at most `scrollbackBytes`, so exited terminals cost at most maxExited x 1 MiB.
 
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,7 @@ const DEFAULTS = {
   clientLowWaterBytes: 256 * 1024,
   slowClientTimeoutMs: 10_000,
   maxExited: 16,
+  exitedRetentionMs: 10 * 60_000,
   killGraceMs: 1000,
   disposeTimeoutMs: 5000,
 };
@@ -79,6 +81,11 @@ export class PtyManager {
   private readonly defaultShell: string;
   private readonly settings: TerminalSettings;
   private readonly maxExited: number;
+  private readonly exitedRetentionMs: number;
+  private readonly now: () => number;
+  /** When each listed exited terminal exited (by `now`). */
+  private readonly exitedAt = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
   /** Listed terminals, in creation order. */
   private readonly terminals = new Map<string, Terminal>();
   /**
@@ -101,6 +108,10 @@ export class PtyManager {
       killGraceMs: positiveInt('killGraceMs', options.killGraceMs, DEFAULTS.killGraceMs, 0),
     };
     this.maxExited = positiveInt('maxExited', options.maxExited, DEFAULTS.maxExited, 0);
+    this.exitedRetentionMs = positiveInt('exitedRetentionMs', options.exitedRetentionMs, DEFAULTS.exitedRetentionMs, 0);
+    this.now = options.now ?? Date.now;
+    // Lists also sweep when read; this keeps watchers' lists (pty.deleted events) in step.
+    this.sweeper = setInterval(() => this.sweepExited(), Math.max(1000, Math.min(60_000, this.exitedRetentionMs))).unref();
   }
 
   /** How long a client may hold the others back (flow control); also how long a closing one may stall. */
@@ -149,7 +160,20 @@ export class PtyManager {
 
   /** The terminals, or those inside `place`. */
   list(place?: Place): PtyInfo[] {
+    this.sweepExited();
     return [...this.terminals.values()].filter((t) => visible(t, place)).map((t) => t.info());
+  }
+
+  /** Drops exited terminals older than exitedRetentionMs. */
+  sweepExited(): void {
+    const limit = this.now() - this.exitedRetentionMs;
+    for (const [id, at] of this.exitedAt) if (at <= limit) this.drop(id);
+  }
+
+  private drop(id: string): void {
+    this.exitedAt.delete(id);
+    const t = this.terminals.get(id);
+    if (t && this.terminals.delete(id)) this.publish(t, 'pty.deleted', { id });
   }
 
   /** One terminal; NotFoundError for an unknown id, and for one outside `place`. */
@@ -181,8 +205,7 @@ export class PtyManager {
    */
   async kill(id: string, place?: Place): Promise<void> {
     const t = this.find(id, place);
-    this.terminals.delete(id);
-    this.publish(t, 'pty.deleted', { id });
+    this.drop(id);
     await this.end(t);
   }
 
@@ -199,8 +222,10 @@ export class PtyManager {
    */
   async disposeAll(timeoutMs = DEFAULTS.disposeTimeoutMs): Promise<{ remaining: number[] }> {
     this.closed = true;
+    clearInterval(this.sweeper);
     const all = [...this.live.keys()];
     this.terminals.clear();
+    this.exitedAt.clear();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     try {
@@ -230,6 +255,7 @@ export class PtyManager {
   private onExit(t: Terminal): void {
     const { exitCode, signal } = t.info();
     this.publish(t, 'pty.exited', { id: t.id, exitCode, signal });
+    if (this.terminals.has(t.id)) this.exitedAt.set(t.id, this.now());
     // The terminal's process session ends with it: reap background jobs it left behind so they do not
     // outlive the terminal as orphans (only a process that called setsid escapes on purpose).
     void this.end(t);
@@ -238,10 +264,7 @@ export class PtyManager {
 
   private pruneExited(): void {
     const exited = [...this.terminals.values()].filter((t) => !t.running);
-    for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) {
-      this.terminals.delete(t.id);
-      this.publish(t, 'pty.deleted', { id: t.id });
-    }
+    for (const t of exited.slice(0, Math.max(0, exited.length - this.maxExited))) this.drop(t.id);
   }
 
   private find(id: string, place?: Place): Terminal {

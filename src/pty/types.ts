@@ -61,6 +61,10 @@ export interface PtyManagerOptions {
   slowClientTimeoutMs?: number;
   /** Exited terminals kept for their exit status and scrollback; the oldest beyond this are dropped. Default 16. */
   maxExited?: number;
+  /** An exited terminal leaves the list this long after it exited. Default 10 minutes. */
+  exitedRetentionMs?: number;
+  /** The clock for exitedRetentionMs (tests inject one). Default Date.now. */
+  now?: () => number;
   /** Between SIGHUP and SIGKILL when ending a terminal. Default 1000 ms. */
   killGraceMs?: number;
 }

@@ -2,7 +2,7 @@
 // (cross-origin requests only from --cors origins, which also covers WebSockets, which have no CORS),
 // CORS headers for those origins (never `*`), and security headers on every response.
 import type { MiddlewareHandler } from 'hono';
-import { API_CSP, HTML_CSP, SecureServerResponse } from './security-headers.js';
+import { API_CSP, HSTS, HTML_CSP, SecureServerResponse } from './security-headers.js';
 
 export interface BrowserSafetyOptions {
   /** Lower-case host names (no port) accepted in the Host header. */
@@ -13,7 +13,7 @@ export interface BrowserSafetyOptions {
   scheme: 'http' | 'https';
 }
 
-export { HTML_CSP };
+export { HTML_CSP, HSTS };
 
 /** Host name without port, lower-case; brackets kept for IPv6 literals. */
 export function hostName(hostHeader: string): string | null {
@@ -31,7 +31,7 @@ export function hostName(hostHeader: string): string | null {
   return m[1]!.replace(/\.$/, '');
 }
 
-function json(code: string, message: string, status: number, extra: Record<string, string> = {}): Response {
+function json(code: string, message: string, status: number, extra: Record<string, string>): Response {
   return new Response(JSON.stringify({ error: { code, message } }), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...extra },
@@ -39,13 +39,15 @@ function json(code: string, message: string, status: number, extra: Record<strin
 }
 
 export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
+  // Every response over TLS carries HSTS, refusals included.
+  const tlsHeaders: Record<string, string> = opts.scheme === 'https' ? { 'strict-transport-security': HSTS } : {};
   return async (c, next) => {
     const hostHeader = c.req.header('host');
     const host = hostHeader === undefined ? null : hostName(hostHeader);
     if (host === null || !opts.allowedHosts.has(host)) {
       const shown = hostHeader === undefined ? '(none)' : JSON.stringify(hostHeader.slice(0, 100));
       const hint = host ? `; start tether with --allowed-host ${host} to admit it` : '';
-      return json('host_not_allowed', `Host header ${shown} is not allowed${hint}`, 403);
+      return json('host_not_allowed', `Host header ${shown} is not allowed${hint}`, 403, tlsHeaders);
     }
     const origin = c.req.header('origin');
     const sameOrigin = origin !== undefined && origin.toLowerCase() === `${opts.scheme}://${hostHeader!.trim().toLowerCase()}`;
@@ -55,6 +57,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
         'origin_not_allowed',
         `requests from origin ${JSON.stringify(origin.slice(0, 200))} are not allowed; start tether with --cors ${origin.slice(0, 200)} to allow it`,
         403,
+        tlsHeaders,
       );
     }
     if (corsAllowed && c.req.method === 'OPTIONS' && c.req.header('access-control-request-method')) {
@@ -68,6 +71,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
           'access-control-allow-headers': 'Authorization, Content-Type, If-Match, If-None-Match',
           'access-control-max-age': '600',
           vary: 'Origin',
+          ...tlsHeaders,
         },
       });
     }
@@ -88,6 +92,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     h.set('x-content-type-options', 'nosniff');
     h.set('referrer-policy', 'no-referrer');
     h.set('x-frame-options', 'DENY');
+    if (opts.scheme === 'https') h.set('strict-transport-security', HSTS);
     const type = h.get('content-type') ?? '';
     h.set('content-security-policy', type.startsWith('text/html') ? HTML_CSP : API_CSP);
     if (!h.has('cache-control')) h.set('cache-control', 'no-store');

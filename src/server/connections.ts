@@ -85,6 +85,9 @@ export class LiveConnections {
     if (!this.tokens) return;
     const index = this.tokens.current();
     const gone = new Map<string, CloseReason>();
+    // Deleted tokens the server saw at some load, even if never at a sweep (a token created and
+    // deleted within one interval): LiveTokens diffs every load.
+    for (const id of this.tokens.takeRemoved()) gone.set(id, 'token revoked');
     // Tokens that were active at the last sweep and are not now (deleted or expired), whether or
     // not they have a live connection: listeners drop what else hangs on them (tickets, web logins).
     // Recomputed only when the file was reloaded or the next expiry has passed, not every sweep.

@@ -1,11 +1,13 @@
 // Everything a route may use, assembled once by `startServer`, and the shape of a route registration.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { AuditSink } from '../audit/log.js';
 import type { EventBus } from '../events.js';
 import type { FailureLimiter } from '../auth/limiter.js';
 import type { LiveTokens } from '../auth/live-tokens.js';
 import type { TicketStore } from '../auth/tickets.js';
 import type { WebLogins } from '../auth/web-logins.js';
+import type { PairingService } from '../auth/pairing-service.js';
 import type { SettingsStore } from '../config/settings.js';
 import type { ReservedPaths } from '../fs/reserved.js';
 import type { LiveConnections } from './connections.js';
@@ -22,10 +24,14 @@ export interface ServerContext {
   connections: LiveConnections;
   settings: SettingsStore;
   log: Logger;
+  /** The audit trail: routes record security-relevant acts before they answer (see src/audit/). */
+  audit: AuditSink;
   /** SSE heartbeat interval. */
   heartbeatMs: number;
   /** Web UI logins (cookie + key), a credential source. */
   webLogins: WebLogins;
+  /** Pairing codes (`tether pair`) and their exchange for device tokens; null with --no-auth. */
+  pairing: PairingService | null;
   /** One-time WebSocket tickets, a credential source. */
   tickets: TicketStore;
   /** The guard's failed-authentication limiter, shared with the web login. */

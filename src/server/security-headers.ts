@@ -11,11 +11,13 @@ export const HTML_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+/** Over TLS: browsers keep to https for this host for a year (no includeSubDomains: other services may share the name). */
+export const HSTS = 'max-age=31536000';
 
-const FORCED = new Set(['x-content-type-options', 'referrer-policy', 'x-frame-options', 'content-security-policy']);
+const FORCED = new Set(['x-content-type-options', 'referrer-policy', 'x-frame-options', 'content-security-policy', 'strict-transport-security']);
 
 /** `headers` with the security headers applied; `existing` reads headers set earlier with setHeader. */
-export function withSecurityHeaders(headers: OutgoingHttpHeaders, existing: (name: string) => unknown): OutgoingHttpHeaders {
+export function withSecurityHeaders(headers: OutgoingHttpHeaders, existing: (name: string) => unknown, tls = false): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   let type: unknown;
   let cache = false;
@@ -30,13 +32,19 @@ export function withSecurityHeaders(headers: OutgoingHttpHeaders, existing: (nam
   out['x-content-type-options'] = 'nosniff';
   out['referrer-policy'] = 'no-referrer';
   out['x-frame-options'] = 'DENY';
-  out['content-security-policy'] = String(type ?? '').startsWith('text/html') ? HTML_CSP : API_CSP;
+  if (tls) out['strict-transport-security'] = HSTS;
+  out['content-security-policy'] = (typeof type === 'string' ? type : Array.isArray(type) ? String(type[0]) : '').startsWith('text/html') ? HTML_CSP : API_CSP;
   if (!cache && existing('cache-control') === undefined) out['cache-control'] = 'no-store';
   return out;
 }
 
 /** http.createServer's `ServerResponse` option: every response except a 101 gets the headers. */
 export class SecureServerResponse extends http.ServerResponse {
+  /** Every response over TLS carries HSTS, refusals included. */
+  private overTls(): boolean {
+    return (this.req?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  }
+
   override writeHead(statusCode: number, ...rest: unknown[]): this {
     if (statusCode === 101) return super.writeHead(statusCode, ...(rest as []));
     const message = typeof rest[0] === 'string' ? rest[0] : undefined;
@@ -52,10 +60,10 @@ export class SecureServerResponse extends http.ServerResponse {
       return super.writeHead(
         statusCode,
         message as string,
-        withSecurityHeaders(h, (n) => this.getHeader(n)),
+        withSecurityHeaders(h, (n) => this.getHeader(n), this.overTls()),
       );
     }
-    const headers = withSecurityHeaders((given ?? {}) as OutgoingHttpHeaders, (n) => this.getHeader(n));
+    const headers = withSecurityHeaders((given ?? {}) as OutgoingHttpHeaders, (n) => this.getHeader(n), this.overTls());
     // Headers set earlier with setHeader: a forced one must not survive beside ours.
     for (const name of FORCED) if (this.hasHeader(name)) this.removeHeader(name);
     return message === undefined ? super.writeHead(statusCode, headers) : super.writeHead(statusCode, message, headers);

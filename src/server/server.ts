@@ -19,6 +19,9 @@ import { dataDir } from '../paths.js';
 import { recordProcesses } from '../proc/reap.js';
 import { createApp } from './app.js';
 import { WebLogins } from '../auth/web-logins.js';
+import { webLoginsFilePath } from '../auth/web-login-file.js';
+import { PairingCodes, type PairingOptions } from '../auth/pairing.js';
+import { PairingService } from '../auth/pairing-service.js';
 import { TicketStore, type TicketStoreOptions } from '../auth/tickets.js';
 import { WS_PROTOCOL } from '../auth/credential-headers.js';
 import { allowedHostNames } from './hosts.js';
@@ -27,6 +30,9 @@ import { LastUsedTracker } from './last-used.js';
 import { SecureServerResponse } from './security-headers.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { collapseAuthFailures } from './failure-log.js';
+import { AuditLog, type AuditLogOptions } from '../audit/log.js';
+import { SERVER_ADDRESS } from '../audit/kinds.js';
+import { auditFailures } from './audit.js';
 import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
 import type { RouteRegistrar, ServerContext } from './context.js';
 
@@ -38,6 +44,27 @@ function clientAddress(c: Context): string {
     return 'unknown';
   }
 }
+
+/**
+ * TLS as served: 1.2 and 1.3 only, and only AEAD suites with forward secrecy: ECDHE with AES-GCM
+ * or ChaCha20-Poly1305 for TLS 1.2 (no CBC, no RSA key exchange, no DHE), and TLS 1.3's own AEAD
+ * suites. The TLS_ names are TLS 1.3's; Node takes both kinds in one list.
+ */
+export const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
 
 /** How long shutdown waits for open responses to finish before closing their sockets. */
 const SHUTDOWN_GRACE_MS = 200;
@@ -87,6 +114,12 @@ export interface StartOptions {
   version?: string;
   /** WebSocket ticket options (tests use a fake clock). */
   tickets?: TicketStoreOptions;
+  /** Pairing code options (tests use a fake clock). */
+  pairing?: PairingOptions;
+  /** Where web logins are kept across restarts (default: web-logins.json in the data directory). */
+  webLoginsFile?: string;
+  /** Audit log options (default: `$XDG_STATE_HOME/tether/audit.jsonl`, 5 files of 10 MiB). */
+  audit?: Omit<AuditLogOptions, 'log'>;
 }
 
 export interface RunningServer {
@@ -104,8 +137,12 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  // Authentication failures are collapsed per network so they cannot flood the log.
-  const log = collapseAuthFailures(opts.log ?? jsonLogger());
+  const baseLog = opts.log ?? jsonLogger();
+  // Its own failures go to the server log (it never stops a request: see src/audit/log.ts).
+  const audit = new AuditLog({ ...opts.audit, log: baseLog });
+  // Authentication failures are collapsed per network so they cannot flood the log, nor the audit
+  // log, which gets the collapsed lines.
+  const log = collapseAuthFailures(auditFailures(baseLog, audit));
   const limits = { ...defaultLimits(), ...opts.limits };
   const sockets = new SocketLimits({
     maxConnections: limits.maxConnections,
@@ -130,6 +167,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const tickets = new TicketStore(opts.tickets);
   connections.onTokenGone((tokenId) => tickets.dropToken(tokenId));
   const lastUsed = new LastUsedTracker(tokenFile, log);
+  // Web logins are restored from the data directory (only with auth: without it there are none).
+  const webLogins = new WebLogins(
+    tokens
+      ? {
+          file: opts.webLoginsFile ?? webLoginsFilePath(),
+          isTokenActive: (id) => tokens.current().isActive(id),
+          report: (level, event, fields) => log.log(level, event, fields),
+        }
+      : {},
+  );
+  // Pairing codes live in memory only; those of a token that is deleted or expires go with it.
+  const pairing = tokens ? new PairingService({ tokens, codes: new PairingCodes(opts.pairing), logins: webLogins, tokenFile, now: opts.pairing?.now }) : null;
+  connections.onTokenGone((tokenId) => pairing?.codes.dropToken(tokenId));
   const closers: (() => Promise<void> | void)[] = [];
   // One limiter for every way of presenting a credential (headers, cookies, the web login).
   const limiter = new FailureLimiter();
@@ -141,8 +191,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     connections,
     settings: new SettingsStore(opts.settingsFile),
     log,
+    audit,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
-    webLogins: new WebLogins(),
+    webLogins,
+    pairing,
     tickets,
     limiter,
     clientAddress,
@@ -162,7 +214,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       limiter,
       log,
       stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
-      onAuthenticated: (record) => lastUsed.touch(record),
+      onAuthenticated: (record, address) => lastUsed.touch(record, address),
       clientAddress,
       projectDir,
     },
@@ -194,7 +246,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       ...(opts.tls
         ? {
             createServer: https.createServer,
-            serverOptions: { ...httpOptions, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key },
+            serverOptions: { ...httpOptions, ...TLS_OPTIONS, handshakeTimeout: limits.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key },
           }
         : { serverOptions: httpOptions }),
     });
@@ -217,9 +269,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const { port, address } = server.address() as AddressInfo;
   const hostForUrl = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
+  const url = `${scheme}://${hostForUrl}:${port}`;
+  // Also the audit log's start-up check: `serve` warns if this could not be written.
+  const self = { tokenId: null, tokenName: null, address: SERVER_ADDRESS };
+  audit.record('server.start', self, { project: projectDir, url, pid: process.pid });
   let closing: Promise<void> | undefined;
   return {
-    url: `${scheme}://${hostForUrl}:${port}`,
+    url,
     port,
     address,
     sockets,
@@ -240,8 +296,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         });
         for (const fn of closers.reverse()) await fn();
         log.stop();
+        audit.record('server.stop', self, { pid: process.pid });
+        audit.close();
         lastUsed.stop();
         await lastUsed.flush();
+        await webLogins.persisted();
       })();
       return closing;
     },

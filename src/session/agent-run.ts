@@ -3,7 +3,7 @@ import type { ProviderSettings } from '../agent/provider.js';
 import { NotFoundError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Place } from '../fs/place.js';
-import { afterRun } from './runs.js';
+import { RunAborted, afterRun } from './runs.js';
 import type { SessionService } from './service.js';
 import type { SessionStore } from './store.js';
 import type { FinalStatus, Message, Part, ShellPartData } from './types.js';
@@ -53,6 +53,7 @@ export interface AgentMessageOptions {
   maxRetries?: number;
   /** Default SNAPSHOT_INTERVAL_MS. */
   snapshotIntervalMs?: number;
+  onToolCall?: RunAgentOptions['onToolCall'];
 }
 
 export interface StartedAgentMessage {
@@ -97,6 +98,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
         onPart: (part) => recorder.record(part),
         ...(o.runCommand ? { runCommand: o.runCommand } : {}),
         ...(o.maxRetries !== undefined ? { maxRetries: o.maxRetries } : {}),
+        ...(o.onToolCall ? { onToolCall: o.onToolCall } : {}),
       });
     } catch (err) {
       failure = err;
@@ -128,7 +130,7 @@ function outcome(
       status: 'error',
       error:
         `the agent stopped at the step limit (${o.maxSteps} model calls) before it finished; ` +
-        'send another message to let it continue, or raise agentMaxSteps with PATCH /config',
+        'send another message to let it continue, or raise agentMaxSteps (`tether config set agentMaxSteps N` or the Settings page)',
     };
   }
   return { status: 'completed', error: null };
@@ -136,7 +138,8 @@ function outcome(
 
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
-  return r instanceof Error && r.message ? `aborted: ${r.message}` : 'aborted';
+  // RunRegistry's reasons are whole phrases ("aborted by request"); any other (e.g. a caller's signal) says just that.
+  return r instanceof RunAborted && r.message ? r.message : 'aborted';
 }
 
 /** Turns the agent's parts into stored parts and events. */

@@ -24,6 +24,12 @@ export interface RunLeases {
   add(tokenId: string | null, onGone: (reason: string) => void): () => void;
 }
 
+/** The reason a run was aborted, as a whole phrase that says so ("aborted by request"): the
+ * message's stored error, shown as it is (never prefixed with "aborted" again). */
+export class RunAborted extends Error {
+  override readonly name = 'RunAborted';
+}
+
 export interface RunRegistryOptions {
   leases?: RunLeases;
   /** Told when a run is aborted because its token went away. */
@@ -98,13 +104,13 @@ export class RunRegistry {
   abort(sessionId: string, reason = 'aborted by request'): boolean {
     const controller = this.claims.get(sessionId);
     if (!controller) return false;
-    if (!controller.signal.aborted) controller.abort(new Error(reason));
+    if (!controller.signal.aborted) controller.abort(new RunAborted(reason));
     return true;
   }
 
   /** Aborts and forgets the session's run (the session is being deleted). */
   drop(sessionId: string): boolean {
-    const had = this.abort(sessionId, 'session deleted');
+    const had = this.abort(sessionId, 'aborted because the session was deleted');
     this.claims.delete(sessionId);
     return had;
   }
@@ -117,14 +123,14 @@ export class RunRegistry {
 
   /** Aborts every run (shutdown) and waits, at most `timeoutMs`, for the followed ones to settle. */
   async abortAll(timeoutMs: number): Promise<void> {
-    for (const sessionId of this.claims.keys()) this.abort(sessionId);
+    for (const sessionId of this.claims.keys()) this.abort(sessionId, 'aborted because the server is shutting down');
     await withTimeout(Promise.all(this.following.values()), timeoutMs);
   }
 
   /** Aborts this very run, if it still holds its session (not a newer run that followed it). */
   private abortRun(run: RunHandle): void {
     for (const [sessionId, controller] of this.claims) {
-      if (controller.signal === run.signal) this.abort(sessionId);
+      if (controller.signal === run.signal) this.abort(sessionId, 'aborted because the token that started it was revoked or expired');
     }
   }
 }

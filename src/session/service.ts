@@ -3,13 +3,15 @@ import { statSync } from 'node:fs';
 import { DEFAULT_MAX_STEPS } from '../agent/agent.js';
 import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.js';
 import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
+import type { AuditDetails } from '../audit/kinds.js';
 import type { EventBus } from '../events.js';
-import { checkPin, resolveInside } from '../fs/confine.js';
+import { checkPin, isInside, resolveInside } from '../fs/confine.js';
 import type { Place } from '../fs/place.js';
 import { idOf } from '../fs/reserved.js';
 import { startAgentMessage } from './agent-run.js';
 import { RunEvents, RunRegistry, afterRun, type RunHandle, type RunRegistryOptions, type StartedRun } from './runs.js';
 import { emptyResult, runShell, validateShellOptions, type ShellOptions, type ShellResult } from './shell.js';
+import { titleFrom } from './title.js';
 import { sessionNotFound, type NewMessage, type NewPart, type SessionStore } from './store.js';
 import type { FinalStatus, Message, MessageCreate, Part, Session, SessionCreate, SessionPatch, ShellCommand, ShellPartData } from './types.js';
 
@@ -55,12 +57,20 @@ export interface SessionServiceOptions extends RunRegistryOptions {
   agent?: SessionAgentOptions;
 }
 
+/**
+ * The audit trail of a run: told before a command or tool acts and when a command ends. The route
+ * binds the caller (token, address) and the session; the service says what runs.
+ */
+export type RunAudit = <K extends 'shell.start' | 'shell.exit' | 'agent.tool'>(kind: K, details: Omit<AuditDetails[K], 'sessionId'>) => void;
+
 /** For a run: `signal` (e.g. the HTTP request's) also aborts it; `watch` collects its events for the caller;
- * `place`: the caller's scopes, which the session must lie in and the agent's tools are confined to. */
+ * `place`: the caller's scopes, which the session must lie in and the agent's tools are confined to;
+ * `audit`: the run's audit trail. */
 export interface RunOptions {
   signal?: AbortSignal;
   watch?: boolean;
   place?: Place;
+  audit?: RunAudit;
 }
 
 export class SessionService {
@@ -108,9 +118,12 @@ export class SessionService {
     return session;
   }
 
-  /** The sessions, or those inside `place`. */
+  /**
+   * The sessions this server can run (those whose directory is inside its project: the database is
+   * shared by every server this user starts), or of those, the ones inside `place`.
+   */
   list(place?: Place): Session[] {
-    const all = this.store.listSessions();
+    const all = this.store.listSessions().filter((s) => isInside(this.projectDir, s.directory));
     return place === undefined ? all : all.filter((s) => place.contains(s.directory));
   }
 
@@ -164,6 +177,13 @@ export class SessionService {
    */
   async directory(sessionId: string): Promise<{ path: string; pin: string }> {
     const session = this.store.getSession(sessionId);
+    if (!isInside(this.projectDir, session.directory)) {
+      throw new ForbiddenError(
+        `session ${sessionId} belongs to another project: its directory ${session.directory} is outside this server's project ${this.projectDir}; ` +
+          'use it from a server started with that project, or start a new session here',
+        'session_other_project',
+      );
+    }
     const missing = () =>
       new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
     const replaced = () =>
@@ -286,18 +306,29 @@ export class SessionService {
     this.get(sessionId, options.place);
     const cwd = (await this.directory(sessionId)).path;
     return this.claim(sessionId, tokenId, options, async (run) => {
+      this.autoTitle(sessionId, valid.command);
       const message = this.createMessage(sessionId, { role: 'shell', tokenId, status: 'running' });
       const start: ShellPartData = { ...emptyResult(), command: valid.command, cwd, done: false, durationMs: null };
       const part = this.appendPart(message.id, { type: 'shell', data: start });
+      const audit = options.audit;
+      audit?.('shell.start', { command: valid.command, cwd });
       let result: ShellResult;
       try {
         result = await runShell({ ...valid, cwd, signal: run.signal, env: this.shell.env });
       } catch (err) {
-        return afterRun(sessionId, 'the command', () =>
-          this.finishMessage(message.id, { status: 'error', error: `failed to run command: ${errorMessage(err)}` }),
-        );
+        const error = `failed to run command: ${errorMessage(err)}`;
+        audit?.('shell.exit', { command: valid.command, exitCode: null, signal: null, durationMs: null, error });
+        return afterRun(sessionId, 'the command', () => this.finishMessage(message.id, { status: 'error', error }));
       }
       const { status, error } = shellOutcome(result, valid.timeoutMs);
+      audit?.('shell.exit', {
+        command: valid.command,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        durationMs: result.durationMs,
+        ...(result.timedOut ? { timedOut: true } : {}),
+        ...(result.aborted ? { aborted: true } : {}),
+      });
       return afterRun(sessionId, 'the command', () => {
         this.updatePart(part.id, { ...start, ...result, done: true } satisfies ShellPartData);
         return this.finishMessage(message.id, { status, error });
@@ -322,28 +353,32 @@ export class SessionService {
     const config = (await this.agent.config?.()) ?? {};
     const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
     const directory = await this.directory(sessionId);
-    return this.claim(
-      sessionId,
-      tokenId,
-      options,
-      (run) =>
-        startAgentMessage({
-          service: this,
-          store: this.store,
-          events: this.events,
-          sessionId,
-          text: input.text,
-          tokenId,
-          settings,
-          directory: directory.path,
-          directoryPin: directory.pin,
-          ...(options.place ? { place: options.place } : {}),
-          maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
-          signal: run.signal,
-          ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
-          ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
-        }).done,
-    );
+    return this.claim(sessionId, tokenId, options, (run) => {
+      this.autoTitle(sessionId, input.text);
+      return startAgentMessage({
+        service: this,
+        store: this.store,
+        events: this.events,
+        sessionId,
+        text: input.text,
+        tokenId,
+        settings,
+        directory: directory.path,
+        directoryPin: directory.pin,
+        ...(options.place ? { place: options.place } : {}),
+        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
+        signal: run.signal,
+        ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
+        ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),
+        ...(options.audit ? { onToolCall: toolAudit(options.audit, directory.path) } : {}),
+      }).done;
+    });
+  }
+
+  /** A session still untitled takes its title from its first message (see title.ts). */
+  private autoTitle(sessionId: string, text: string): void {
+    const title = titleFrom(text);
+    if (title && this.store.titleIfUntitled(sessionId, title)) this.events.publish('session.updated', { session: this.store.getSession(sessionId) });
   }
 
   /**
@@ -390,4 +425,17 @@ function shellOutcome(r: ShellResult, timeoutMs: number): { status: FinalStatus;
   if (r.aborted) return { status: 'aborted', error: 'aborted' };
   if (r.timedOut) return { status: 'error', error: `command timed out after ${timeoutMs} ms` };
   return { status: 'completed', error: null };
+}
+
+/** An agent tool call as the audit trail records it: the tool, and its command or path (never content). */
+function toolAudit(audit: RunAudit, directory: string): (tool: string, input: unknown) => void {
+  return (tool, input) => {
+    const i = (typeof input === 'object' && input !== null ? input : {}) as { command?: unknown; path?: unknown };
+    audit('agent.tool', {
+      tool,
+      directory,
+      ...(typeof i.command === 'string' ? { command: i.command } : {}),
+      ...(typeof i.path === 'string' ? { path: i.path } : {}),
+    });
+  };
 }

@@ -146,6 +146,11 @@ export class SessionStore {
     })();
   }
 
+  /** Sets the title if the session still has the default one and no message yet; whether it did. */
+  titleIfUntitled(id: string, title: string): boolean {
+    return this.q.titleIfUntitled.run(checkTitle(title), now(), id, DEFAULT_TITLE, id).changes > 0;
+  }
+
   /** Deletes the session with its messages and parts (ON DELETE CASCADE). */
   deleteSession(id: string): void {
     if (this.q.deleteSession.run(id).changes === 0) throw sessionNotFound(id);
@@ -276,6 +281,9 @@ function prepare(db: Db) {
     listSessions: db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY updated_at DESC, id'),
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
     updateTitle: db.prepare<[string, string, string]>('UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?'),
+    titleIfUntitled: db.prepare<[string, string, string, string, string]>(
+      'UPDATE sessions SET title = ?, updated_at = ? WHERE id = ? AND title = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = ?)',
+    ),
     touchSession: db.prepare<[string, string]>('UPDATE sessions SET updated_at = ? WHERE id = ?'),
     deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
 

@@ -4,16 +4,20 @@
 // strict CSP: no inline script or style anywhere.
 //
 // The modules, by concern: api (requests, the session key), sse (the one event-stream parser),
-// events (live updates), layout, lists (sidebar), router, status (banner), login and tabs, and one
-// per screen: terminals (with terminal-view), session (with messages), files, settings.
+// events (live updates), layout, drawer (the sidebar on a phone), lists (sidebar), router, status
+// (banner), login and tabs, markdown-view (agent replies, with /ui/vendor/markdown.js), and one
+// per screen: terminals (with terminal-view), session (with messages), files, settings, audit.
 // Security notes live where the code is: login.js (tokens, links, tabs), api.js (the cookie and
-// the key), terminal-view.js (the WebSocket). Nothing from the server is parsed as HTML (dom.js).
+// the key), terminal-view.js (the WebSocket), markdown-view.js (agent replies). Nothing from the
+// server is inserted as HTML (dom.js): Markdown is rebuilt element by element from an allowlist.
 //
 // csp-styles.js comes first: it must patch the DOM before xterm.js (imported by the terminal
 // modules) ever runs.
 import './csp-styles.js';
 import { onSessionEnded } from './modules/api.js';
+import { mountAudit } from './modules/audit.js';
 import { $ } from './modules/dom.js';
+import { closeDrawer, wireDrawer } from './modules/drawer.js';
 import { mountFiles } from './modules/files.js';
 import { FRAGMENT_REFUSED, endSession, eraseFragmentToken, showLogin, start, wireLogin } from './modules/login.js';
 import { registerScreens, route } from './modules/router.js';
@@ -29,16 +33,19 @@ registerScreens({
   session: mountSession,
   files: mountFiles,
   config: mountSettings,
+  audit: mountAudit,
 });
 // A 401 anywhere, a revoked token's closing event or WebSocket close: back to the login page.
 onSessionEnded(endSession);
 
 wireLogin();
+wireDrawer();
 $('new-terminal').addEventListener('click', () => void newTerminal());
 $('home-terminal').addEventListener('click', () => void newTerminal());
 $('new-session').addEventListener('click', () => void newSession());
 $('home-session').addEventListener('click', () => void newSession());
 window.addEventListener('hashchange', () => {
+  closeDrawer();
   if (!eraseFragmentToken()) return route();
   if (state.me) showBanner(FRAGMENT_REFUSED, 'error');
   else showLogin(FRAGMENT_REFUSED, 'error');

@@ -11,6 +11,9 @@ interface Me {
   name: string;
   permissions: Permission[];
   expiresAt: string | null;
+  /** Only for a share link's token: `share`, and what it may watch. */
+  kind?: string;
+  target?: { type: 'pty' | 'session'; id: string };
 }
 
 interface Can {
@@ -103,13 +106,40 @@ interface FileContent {
   content: string;
 }
 
-/** GET /config */
+/** GET /config: the values the server uses, each with its source. */
 interface Settings {
   shell: string | null;
   modelUrl: string | null;
   model: string | null;
   apiKeySet: boolean;
-  agentMaxSteps: number | null;
+  agentMaxSteps: number;
+  sources: Record<'modelUrl' | 'model' | 'apiKey' | 'shell' | 'agentMaxSteps', SettingSource>;
+}
+
+interface SettingSource {
+  source: 'file' | 'env' | 'default';
+  /** With source env: the variable. */
+  env?: string;
+  /** The config file's value for it is not used. */
+  overridden?: boolean;
+  note?: string;
+}
+
+/** GET /audit (src/server/routes/audit.ts). */
+interface AuditEvent {
+  time: string;
+  kind: string;
+  tokenId: string | null;
+  tokenName: string | null;
+  address: string;
+  [field: string]: unknown;
+}
+
+interface AuditResult {
+  events: AuditEvent[];
+  truncated: boolean;
+  skippedLines: number;
+  log: { ok: boolean; error: string | null; failingSince: string | null; lostLines: number };
 }
 
 /** The `properties` of an event on GET /event or on a session's own stream: free-form JSON. */

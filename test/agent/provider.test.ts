@@ -15,45 +15,59 @@ function catchError(fn: () => unknown): unknown {
 }
 
 describe('resolveProviderSettings', () => {
-  it('throws UnavailableError no_provider naming what is missing and how to set it', () => {
+  // Changed by issue 12: two short lines, what is missing and what fixes it (was one 60-word paragraph).
+  it('throws UnavailableError no_provider in two lines: what is missing, and the command or page that fixes it', () => {
     const err = catchError(() => resolveProviderSettings({}, {}));
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err).toMatchObject({ code: 'no_provider', status: 503 });
-    const msg = (err as Error).message;
-    for (const s of ['modelUrl', 'model', 'apiKey', 'PATCH /config', 'TETHER_MODEL_URL', 'TETHER_MODEL', 'TETHER_MODEL_API_KEY']) {
-      expect(msg).toContain(s);
-    }
+    const lines = (err as Error).message.split('\n');
+    expect(lines).toEqual([
+      'This server has no model configured: modelUrl and model are not set.',
+      'Set it on the Settings page, or run: tether config set modelUrl http://127.0.0.1:11434/v1 && tether config set model NAME',
+    ]);
   });
 
   it('names only the missing setting', () => {
     const err = catchError(() => resolveProviderSettings({ modelUrl: 'http://127.0.0.1:11434/v1' }, {})) as Error;
     expect(err).toMatchObject({ code: 'no_provider' });
-    expect(err.message).toContain('missing the model name');
-    expect(err.message).not.toContain('missing the model base URL');
+    expect(err.message).toContain('model is not set');
+    expect(err.message).toContain('tether config set model NAME');
+    expect(err.message).not.toContain('modelUrl');
   });
 
   it('treats empty and blank strings as unset', () => {
     expect(() => resolveProviderSettings({ modelUrl: ' ', model: '' }, { TETHER_MODEL_URL: '', TETHER_MODEL: '  ' })).toThrow(UnavailableError);
   });
 
-  it('prefers the config over the environment, per setting', () => {
+  // Changed by issue 12: a stale config file value no longer beats a fresh environment variable.
+  it('prefers the environment over the config file, per setting', () => {
     const env = { TETHER_MODEL_URL: 'http://env.example/v1', TETHER_MODEL: 'env-model' };
     const both = resolveProviderSettings({ modelUrl: 'http://cfg.example/v1/', model: 'cfg-model' }, env);
-    expect(both).toMatchObject({ baseURL: 'http://cfg.example/v1', model: 'cfg-model', sources: { modelUrl: 'config', model: 'config' } });
-    const mixed = resolveProviderSettings({ model: 'cfg-model' }, env);
-    expect(mixed).toMatchObject({ baseURL: 'http://env.example/v1', model: 'cfg-model', sources: { modelUrl: 'env', model: 'config' } });
-    const envOnly = resolveProviderSettings({}, env);
-    expect(envOnly).toMatchObject({ baseURL: 'http://env.example/v1', model: 'env-model', hasApiKey: false });
+    expect(both).toMatchObject({ baseURL: 'http://env.example/v1', model: 'env-model', sources: { modelUrl: 'env', model: 'env' } });
+    const mixed = resolveProviderSettings({ modelUrl: 'http://cfg.example/v1/', model: 'cfg-model' }, { TETHER_MODEL: 'env-model' });
+    expect(mixed).toMatchObject({ baseURL: 'http://cfg.example/v1', model: 'env-model', sources: { modelUrl: 'file', model: 'env' } });
+    const fileOnly = resolveProviderSettings({ modelUrl: 'http://cfg.example/v1', model: 'cfg-model' }, {});
+    expect(fileOnly).toMatchObject({ baseURL: 'http://cfg.example/v1', model: 'cfg-model', hasApiKey: false, urlVariable: null });
+    expect(resolveProviderSettings({}, env)).toMatchObject({ urlVariable: 'TETHER_MODEL_URL' });
   });
 
-  it('sends the environment key only to the environment URL', () => {
+  it('takes the key from where the URL comes from: a key is never sent to a server it was not set for', () => {
     const env = { TETHER_MODEL_URL: 'https://api.openai.com/v1', TETHER_MODEL: 'gpt', TETHER_MODEL_API_KEY: 'sk-env' };
     expect(resolveProviderSettings({}, env)).toMatchObject({ hasApiKey: true, sources: { apiKey: 'env' } });
-    // Someone who can PATCH /config must not redirect the operator's key to their own server.
-    const redirected = resolveProviderSettings({ modelUrl: 'http://evil.example/v1' }, env);
-    expect(redirected).toMatchObject({ hasApiKey: false, sources: { apiKey: 'none' } });
-    // A key given together with the config wins.
-    expect(resolveProviderSettings({ apiKey: 'sk-cfg' }, env)).toMatchObject({ hasApiKey: true, sources: { apiKey: 'config' } });
+    // Someone who can PATCH /config cannot redirect the operator's provider: the environment's URL wins.
+    const redirected = resolveProviderSettings({ modelUrl: 'http://evil.example/v1', apiKey: 'sk-cfg' }, env);
+    expect(redirected).toMatchObject({ baseURL: 'https://api.openai.com/v1', hasApiKey: true, sources: { apiKey: 'env' } });
+    // ...nor send the operator's key to a URL of the config file's.
+    const envKeyOnly = { TETHER_MODEL: 'gpt', TETHER_MODEL_API_KEY: 'sk-env' };
+    expect(resolveProviderSettings({ modelUrl: 'http://evil.example/v1' }, envKeyOnly)).toMatchObject({ hasApiKey: false, sources: { apiKey: 'none' } });
+    expect(resolveProviderSettings({ modelUrl: 'http://cfg.example/v1', apiKey: 'sk-cfg' }, envKeyOnly)).toMatchObject({
+      hasApiKey: true,
+      sources: { apiKey: 'file' },
+    });
+    // And the config file's key does not go to the environment's URL.
+    expect(resolveProviderSettings({ apiKey: 'sk-cfg' }, { TETHER_MODEL_URL: 'https://other.example/v1', TETHER_MODEL: 'm' })).toMatchObject({
+      hasApiKey: false,
+    });
   });
 
   it('rejects URLs that are not http(s)', () => {
@@ -72,7 +86,7 @@ describe('resolveProviderSettings', () => {
       modelUrl: 'http://host.example/v1',
       model: 'm',
       hasApiKey: true,
-      sources: { modelUrl: 'config', model: 'config', apiKey: 'config' },
+      sources: { modelUrl: 'file', model: 'file', apiKey: 'file' },
     });
     expect(s.redact('echo sk-secret-1 back')).toBe('echo [redacted] back');
   });

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IPty } from 'node-pty';
 import { registerPty } from '../../src/server/routes/pty.js';
 import { BIN, runCli } from '../helpers/cli.js';
+import { runCliTty } from '../helpers/cli-tty.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -62,7 +64,7 @@ describe('tether attach', () => {
     a.p.write('\x1d');
     expect(await a.exit).toBe(0);
     expect(a.out()).toMatch(
-      new RegExp(`detached from ${id}; it is still running\\. Reattach with: tether attach --pty ${id} --url ${s.url.replace(/[.]/g, '\\.')}`),
+      new RegExp(`detached from ${id}; it is still running\\. Reattach with: ${escapeRe(hintPrefix())} attach --pty ${id} --url ${escapeRe(s.url)}`),
     );
     const list = await (await s.fetch('/pty', { token })).json();
     expect(list.find((p: { id: string }) => p.id === id).status).toBe('running');
@@ -77,10 +79,12 @@ describe('tether attach', () => {
 
   it('a token without execute gets one clear line; an unknown --pty is a clear error', async () => {
     const { token: rw } = await s.token(['read', 'write']);
-    const r = await runCli(['attach', '--url', s.url], { ...s.env.env, TETHER_TOKEN: rw });
+    const r = await runCliTty(['attach', '--url', s.url], { ...s.env.env, TETHER_TOKEN: rw });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/this token lacks execute; create one with `tether auth token create --permissions read,write,execute`/);
-    const u = await runCli(['attach', '--url', s.url, '--pty', 'pty_doesnotexist'], { ...s.env.env, TETHER_TOKEN: token });
+    expect(r.stderr).toMatch(
+      new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``),
+    );
+    const u = await runCliTty(['attach', '--url', s.url, '--pty', 'pty_doesnotexist'], { ...s.env.env, TETHER_TOKEN: token });
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/not found/);
     const bad = await runCli(['attach', '--url', s.url, '--pty', '../x'], { ...s.env.env, TETHER_TOKEN: token });

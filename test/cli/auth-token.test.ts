@@ -3,6 +3,7 @@ import path from 'node:path';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 
 let t: TempEnv;
 beforeEach(() => {
@@ -46,7 +47,8 @@ describe('tether auth token (real processes)', () => {
     expect(c.token).toMatch(/^tether_[0-9A-Za-z]{28}$/);
     const human = await cli('auth', 'token', 'list');
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/ID +NAME +PERMISSIONS +CREATED +EXPIRES +LAST USED +STATUS/);
+    // KIND, FROM and REACH appear only when some token has something there (none does here).
+    expect(human.stdout).toMatch(/ID +NAME +PERMISSIONS +CREATED +EXPIRES +LAST USED +STATUS\n/);
     expect(human.stdout).toMatch(new RegExp(`${c.id} +ci +read,write +\\S+ \\S+ +never +never +active`));
     const json = await cli('auth', 'token', 'list', '--json');
     const list = JSON.parse(json.stdout);
@@ -58,7 +60,7 @@ describe('tether auth token (real processes)', () => {
   it('list with no tokens prints a friendly line', async () => {
     const r = await cli('auth', 'token', 'list');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/No tokens yet\. Create one with: tether auth token create/);
+    expect(r.stdout).toMatch(new RegExp(`No tokens yet\\. Create one with: ${escapeRe(hintPrefix())} auth token create`));
   });
 
   it('list shows expired tokens as expired', async () => {
@@ -172,7 +174,7 @@ describe('tether auth token (real processes)', () => {
     for (const args of [[], ['auth'], ['auth', 'token'], ['auth', 'token', 'create'], ['auth', 'token', 'list'], ['auth', 'token', 'delete']]) {
       const r = await cli(...args, '--help');
       expect(r.code, args.join(' ')).toBe(0);
-      expect(r.stdout).toMatch(/Usage: tether/);
+      expect(r.stdout).toMatch(new RegExp(`Usage: ${escapeRe(hintPrefix())}`));
     }
   });
 });

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/token-format.js';
 import { stripEscapes } from '../../src/cli/sanitize.js';
 import { runCli } from '../helpers/cli.js';
+import { runCliTty } from '../helpers/cli-tty.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 import {
   EVIL,
@@ -43,7 +45,9 @@ async function hostile(opts: HostileOptions): Promise<HostileServer> {
   return s;
 }
 
-const cli = (args: string[], input?: string) => runCli(args, { ...t.env, TETHER_TOKEN: token }, { input });
+// `attach` needs a terminal on stdin (it refuses a pipe); the others read stdin as a pipe.
+const cli = (args: string[], input?: string) =>
+  args[0] === 'attach' ? runCliTty(args, { ...t.env, TETHER_TOKEN: token }) : runCli(args, { ...t.env, TETHER_TOKEN: token }, { input });
 
 /** The assertions every run against a hostile server shares. */
 function clean(r: { stdout: string; stderr: string }, { stdout = true } = {}) {
@@ -117,7 +121,9 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(stripEscapes(EVIL)).toBe('Xevilx');
     expect(r.stderr).toContain(`[${EVIL_VISIBLE}`); // the tool name
     expect(r.stderr).toContain(`error: ${EVIL_VISIBLE}`); // the error part
-    expect(r.stderr).toContain(`the run ended error: ${EVIL_VISIBLE}`);
+    // Said once (issue 12): the error part already showed the run's error, so its ending does not repeat it.
+    expect(r.stderr.split(`error: ${EVIL_VISIBLE}`)).toHaveLength(2);
+    expect(r.stderr).not.toContain('the run ended');
     expect(r.stderr).toContain('session ses_hostile (continue it with --session ses_hostile)');
   });
 
@@ -157,7 +163,7 @@ describe('a hostile server cannot drive the terminal', () => {
     const s2 = await hostile({ routes: { 'POST /session/ses_hostile/shell': () => ({ body: failed }) } });
     const f = await cli(['run', '--url', s2.url, '--session', 'ses_hostile', '--shell', 'true']);
     expect(f.code).toBe(1);
-    expect(f.stderr).toContain(`the command ended error: ${EVIL_VISIBLE}`);
+    expect(f.stderr).toContain(`the command failed: ${EVIL_VISIBLE}`);
     clean(f);
   });
 
@@ -179,7 +185,10 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(r.stderr).toContain('created terminal pty_0123456789abcdef');
     expect(r.stderr).toContain(`tether: ${EVIL_VISIBLE}`);
     expect(r.stderr).toMatch(
-      /connection closed \(4999: \^\[\]0;pwned\^G\^\[\[2J\\x9b2J\\u202eevil\); reattach with: tether attach --pty pty_0123456789abcdef --url/,
+      new RegExp(
+        String.raw`connection closed \(4999: \^\[\]0;pwned\^G\^\[\[2J\\x9b2J\\u202eevil\); if the server still runs, reattach with: ` +
+          `${escapeRe(hintPrefix())} attach --pty pty_0123456789abcdef --url`,
+      ),
     );
   });
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 
 let s: TestServer;
 let credFile: string;
@@ -41,7 +42,7 @@ describe('tether auth login / status / logout', () => {
     expect(JSON.parse(fs.readFileSync(credFile, 'utf8')).servers).toEqual({});
     const after = await cli(['auth', 'status', s.url]);
     expect(after.code).toBe(1);
-    expect(after.stderr).toMatch(/no token for .*tether auth login/);
+    expect(after.stderr).toMatch(new RegExp(`no token for .*${escapeRe(hintPrefix())} auth login`));
     expect((await cli(['auth', 'logout', s.url])).stdout).toMatch(/nothing to do/);
   });
 
@@ -81,21 +82,23 @@ describe('tether auth login / status / logout', () => {
     const r = await cli(['auth', 'status', s.url]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`revoked or is not known to this server \\(${s.url}\\); create one with .*tether auth login ${s.url}`));
+    expect(r.stderr).toMatch(
+      new RegExp(`revoked or is not known to this server \\(${s.url}\\); create one with .*${escapeRe(hintPrefix())} auth login ${s.url}`),
+    );
   });
 
   it('a token lacking a permission gives one clear 403 line naming it', async () => {
     const { token } = await s.token(['write']);
     const r = await cli(['auth', 'status', s.url, '--token', token]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/this token lacks read; create one with `tether auth token create --permissions read,write`/);
+    expect(r.stderr).toMatch(new RegExp(`this token lacks read; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write\``));
   });
 
   it('an unreachable server is one clear line', async () => {
     const { token } = await s.token(['read']);
     const r = await cli(['auth', 'status', 'http://127.0.0.1:1', '--token', token]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot reach tether at http:\/\/127.0.0.1:1.*is `tether serve` running/);
+    expect(r.stderr).toMatch(new RegExp(`cannot reach tether at http://127.0.0.1:1.*is \`${escapeRe(hintPrefix())} serve\` running`));
   });
 
   it('bad server URLs exit 2', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerSession } from '../../src/server/routes/session.js';
 import { runCli } from '../helpers/cli.js';
+import { escapeRe, hintPrefix } from '../helpers/hint.js';
 import { startFakeModel, type FakeModel } from '../helpers/fake-model.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -73,7 +74,9 @@ describe('tether run', () => {
     const r = await run(['--shell', 'echo hi'], { TETHER_TOKEN: rw });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/this token lacks execute; create one with `tether auth token create --permissions read,write,execute`/);
+    expect(r.stderr).toMatch(
+      new RegExp(`this token lacks execute; create one with \`${escapeRe(hintPrefix())} auth token create --permissions read,write,execute\``),
+    );
   });
 
   it('usage errors exit 2', async () => {

@@ -96,13 +96,13 @@ describe('auth token create --scope', () => {
 });
 
 describe('auth token list shows the scopes', () => {
-  it('in the table (a "-" for an unscoped token) and in --json', async () => {
+  it('in the table (REACH: "all" for an unscoped token) and in --json', async () => {
     await cli('auth', 'token', 'create', '--name', 'everything');
     await cli('auth', 'token', 'create', '--name', 'two', '--scope', dirs.app, '--scope', dirs.lib);
-    const human = await cli('auth', 'token', 'list');
+    const human = await runCli(['auth', 'token', 'list'], { ...t.env, COLUMNS: '300' });
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/STATUS +SCOPES/);
-    expect(human.stdout).toMatch(/everything .* active +-\n/);
+    expect(human.stdout).toMatch(/STATUS +REACH/);
+    expect(human.stdout).toMatch(/everything .* active +all\n/);
     expect(human.stdout).toContain(`active  ${dirs.app}, ${dirs.lib}`);
     const list = JSON.parse((await cli('auth', 'token', 'list', '--json')).stdout);
     expect(list.find((x: { name: string }) => x.name === 'two').scopes).toEqual([dirs.app, dirs.lib]);

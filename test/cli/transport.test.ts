@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/token-format.js';
 import { runCli } from '../helpers/cli.js';
+import { runCliTty } from '../helpers/cli-tty.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 import {
   hasRawControl,
@@ -35,7 +36,9 @@ async function server(opts: HostileOptions = {}): Promise<HostileServer> {
   return s;
 }
 
-const cli = (args: string[], input?: string, env: Record<string, string> = { TETHER_TOKEN: token }) => runCli(args, { ...t.env, ...env }, { input });
+// `attach` needs a terminal on stdin (it refuses a pipe); the others read stdin as a pipe.
+const cli = (args: string[], input?: string, env: Record<string, string> = { TETHER_TOKEN: token }) =>
+  args[0] === 'attach' ? runCliTty(args, { ...t.env, ...env }) : runCli(args, { ...t.env, ...env }, { input });
 const credFile = () => path.join(t.configHome, 'tether', 'credentials.json');
 
 describe('client requests never follow redirects', () => {

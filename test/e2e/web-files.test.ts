@@ -30,7 +30,10 @@ describe('the file table', () => {
     expect(table.get('/ui/vendor/xterm.mjs')!.file).toBe('/node_modules/@xterm/xterm/lib/xterm.mjs');
     expect(table.get('/ui/vendor/addon-fit.mjs')!.file).toBe('/node_modules/@xterm/addon-fit/lib/addon-fit.mjs');
     expect(table.get('/ui/vendor/xterm.css')!.type).toBe('text/css; charset=utf-8');
-    for (const key of table.keys()) expect(key).toMatch(/^\/$|^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/);
+    // The share page (README "Share links") and the pairing page are the public pages besides /.
+    expect(table.get('/share')!.file).toBe(path.join(srcWeb, 'share.html'));
+    expect(table.get('/pair')!.file).toBe(path.join(srcWeb, 'pair.html'));
+    for (const key of table.keys()) expect(key).toMatch(/^\/$|^\/share$|^\/pair$|^\/ui(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/);
   });
 
   it('serves every ES module of src/web/modules as /ui/modules/<name>, and no type-only file', () => {

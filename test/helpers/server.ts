@@ -31,9 +31,15 @@ export interface TestServer {
 
 export async function startTestServer(opts: Partial<StartOptions> = {}): Promise<TestServer> {
   const env = tempEnv();
-  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, XDG_DATA_HOME: process.env.XDG_DATA_HOME, HOME: process.env.HOME };
+  const saved = {
+    XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME,
+    XDG_DATA_HOME: process.env.XDG_DATA_HOME,
+    XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+    HOME: process.env.HOME,
+  };
   process.env.XDG_CONFIG_HOME = env.configHome;
   process.env.XDG_DATA_HOME = env.dataHome;
+  process.env.XDG_STATE_HOME = env.stateHome;
   // Terminals and commands the server starts inherit this: no real rc files (slow, and not ours).
   process.env.HOME = env.root;
   const project = path.join(env.root, 'project');

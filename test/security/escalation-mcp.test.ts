@@ -78,10 +78,15 @@ beforeAll(async () => {
   });
   expect(r.status).toBe(200);
   // The model obeys: it runs whatever the prompt asks for, then answers.
-  model.fallback = (req) =>
-    req.body?.messages?.at(-1)?.role === 'tool'
-      ? { text: ['done'] }
-      : { toolCalls: [{ name: 'run_command', args: { command: String(req.body.messages.at(-1).content).replace(/^run the command: /, '') } }] };
+  // The prompt's text, whether the provider sends the content as a string or as parts.
+  const textOf = (content: unknown): string =>
+    typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
+  model.fallback = (req) => {
+    const last = req.body?.messages?.at(-1);
+    if (last?.role === 'tool') return { text: ['done'] };
+    const m = /run the command: (.*)$/s.exec(textOf(last?.content));
+    return m ? { toolCalls: [{ name: 'run_command', args: { command: m[1].trim() } }] } : { text: ['nothing to run'] };
+  };
 }, 60_000);
 
 afterAll(async () => {

@@ -65,17 +65,22 @@ export interface Fixture {
   evilShell: string;
   /** A model server that records whatever reaches it. */
   attackerModelUrl: string;
+  /** A pending pairing code's id, made by the admin (GET/DELETE /auth/pair/code/:id). */
+  pairingId: string;
+  /** Pairing codes by the token whose probes may redeem them (POST /auth/pair): the admin's self-test
+   * alone gets a valid one; everyone else sends a made-up code. */
+  pairCodes: Record<string, string>;
 }
 
 export const marker = (f: Fixture, kind: string) => path.join(f.markerDir, `${kind}.canary`);
 
 /** Ids that exist nowhere: a refusal must look the same for them as for real ones. */
-const FAKE_IDS: Record<string, string> = { pty: 'pty_00000000000000000000', session: 'ses_0000000000000000000000' };
+const FAKE_IDS: Record<string, string> = { pty: 'pty_00000000000000000000', session: 'ses_0000000000000000000000', auth: 'pair_0000000000000000' };
 
 /** A request path for a router path; `:id` takes the real (or a made-up) id of its resource. */
 export function concretePath(route: string, f: Fixture, fake = false): string {
   const resource = route.split('/')[1] ?? '';
-  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId };
+  const real: Record<string, string> = { pty: f.ptyId, session: f.sessionId, auth: f.pairingId };
   return route
     .replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const id = fake ? FAKE_IDS[resource] : real[resource];
@@ -147,11 +152,14 @@ export function bodyFor(method: string, route: string, f: Fixture, callerToken: 
       return settingsAttacks(f).find(([k]) => k === 'all')![1];
     case 'POST /auth/session':
       return callerToken === undefined ? {} : { token: callerToken };
+    case 'POST /auth/pair':
+      return { code: f.pairCodes[callerToken ?? ''] ?? 'madeUpPairingCode00000' };
     case 'POST /pty/:id/ticket':
     case 'POST /session/:id/abort':
     case 'DELETE /pty/:id':
     case 'DELETE /session/:id':
     case 'DELETE /auth/session':
+    case 'DELETE /auth/pair/code/:id':
       return undefined;
     default:
       return method === 'DELETE' ? undefined : {};

@@ -122,7 +122,12 @@ describe("escalation matrix: tether's own directories inside the project", () =>
 describe("escalation matrix: writing and deleting tether's own files through the file API", () => {
   /** Every reserved file's bytes, by path: they must not change, and none may appear or go. */
   // (The server itself records each token's last use in the token file: that field may change.)
-  const bytes = (rel: string) => fs.readFileSync(path.join(home, rel), 'latin1').replace(/"lastUsedAt": "[^"]*"/g, '"lastUsedAt": null');
+  const bytes = (rel: string) =>
+    fs
+      .readFileSync(path.join(home, rel), 'latin1')
+      .replace(/"lastUsedAt": "[^"]*"/g, '"lastUsedAt": null')
+      // Last-use bookkeeping (time and address) is the server's own write, not the attacker's.
+      .replace(/,\n\s*"lastUsedFrom": "[^"]*"/g, '');
   const snapshot = () => new Map(reservedEntries().map((e) => [e.rel, e.dir ? 'dir' : bytes(e.rel)]));
 
   it('a read+write token can neither replace, create (even with createParents) nor delete anything in them, however spelled', async () => {

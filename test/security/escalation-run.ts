@@ -97,8 +97,12 @@ export function weakFailures(w: World, c: Caller, a: Attempted): string[] {
   // A refusal says nothing about whether the resource exists.
   if (a.fake && (want === 401 || want === 403)) {
     const norm = (s: string, id: string) => s.split(id).join('<id>');
-    const realId = a.probe.path.split('/')[2];
-    const fakeId = a.probe.fakePath!.split('/')[2];
+    // The id is the one segment where the two paths differ (/pty/:id, /auth/pair/code/:id).
+    const real = a.probe.path.split('?')[0].split('/');
+    const fake = a.probe.fakePath!.split('?')[0].split('/');
+    const at = real.findIndex((seg, i) => seg !== fake[i]);
+    const realId = real[at];
+    const fakeId = fake[at];
     if (a.fake.status !== o.status || norm(a.fake.body, fakeId) !== norm(o.body, realId)) {
       out.push(`${where}: the refusal differs for a made-up id (${a.fake.status} ${a.fake.body.slice(0, 120)} vs ${o.status} ${o.body.slice(0, 120)})`);
     }

@@ -99,7 +99,15 @@ export async function setupWorld(): Promise<World> {
   const model = await startFakeModel();
   const attacker = await startFakeModel();
   const s = await startTestServer({ registrars: await productionRegistrars(), sweepMs: 100 });
-  const fixture: Fixture = { ptyId: '', sessionId: '', markerDir, evilShell: path.join(root, 'evil-shell'), attackerModelUrl: attacker.baseURL };
+  const fixture: Fixture = {
+    ptyId: '',
+    sessionId: '',
+    markerDir,
+    evilShell: path.join(root, 'evil-shell'),
+    attackerModelUrl: attacker.baseURL,
+    pairingId: '',
+    pairCodes: {},
+  };
   fs.writeFileSync(fixture.evilShell, `#!/bin/sh\ntouch ${marker(fixture, 'evil-shell')}\nexec /bin/sh "$@"\n`, { mode: 0o755 });
   model.fallback = scripted(`echo ${canaries.toolInput} | rev`, canaries.reply);
   attacker.fallback = scripted(`touch ${marker(fixture, 'agent')}`, 'attacker reply');
@@ -108,6 +116,10 @@ export async function setupWorld(): Promise<World> {
   const admin = (await s.token(['read', 'write', 'execute'], { name: 'admin' })).token;
   const weak: Record<string, string> = {};
   for (const [k, perms] of Object.entries(WEAK)) weak[k] = (await s.token(perms, { name: `weak-${k}` })).token;
+
+  // Pairing codes: one to watch and cancel (its id), one the admin's self-test redeems.
+  fixture.pairingId = (await call(s, admin, 'POST', '/auth/pair/code', {})).id;
+  fixture.pairCodes[admin] = (await call(s, admin, 'POST', '/auth/pair/code', {})).code;
 
   // Streams first, so that every event the canaries cause passes them.
   const connected = (t: string) => t.includes('server.connected');

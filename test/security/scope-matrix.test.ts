@@ -276,6 +276,31 @@ const ticket: Plan = async (t) => {
   return failures;
 };
 
+/** Refused to every scoped token (403 outside_scope); the admin gets `ok`. */
+const adminOnly =
+  (method: string, p: () => string, ok: number, body?: unknown): Plan =>
+  async (t) => {
+    const r = await w.call(tok(t), method, p(), body);
+    return (t === 'admin' ? r.status === ok : outsideScope(r)) ? [] : [`${t} ${method} ${p()}: ${show(r)}`];
+  };
+
+/** Pairing: any token may pair a device; a scoped one's device inherits its scopes (never more). */
+const pairCode: Plan = async (t) => {
+  const r = await w.call(tok(t), 'POST', '/auth/pair/code', {});
+  if (r.status !== 201) return [`${t} POST /auth/pair/code: ${show(r)}`];
+  const want = JSON.stringify(w.scopes[t] ?? null);
+  return JSON.stringify(r.body.grant.scopes ?? null) === want
+    ? []
+    : [`${t} POST /auth/pair/code: grant scopes ${JSON.stringify(r.body.grant.scopes)}, want ${want}`];
+};
+const pairCodeById =
+  (method: 'GET' | 'DELETE'): Plan =>
+  async (t) => {
+    const made = await w.call(tok(t), 'POST', '/auth/pair/code', {});
+    const r = await w.call(tok(t), method, `/auth/pair/code/${made.body?.id}`);
+    return r.status >= 200 && r.status < 300 ? [] : [`${t} ${method} /auth/pair/code/:id: ${show(r)}`];
+  };
+
 // --- the plans, one per registered route ---
 
 const PLANS: Record<string, Plan> = {
@@ -347,6 +372,19 @@ const PLANS: Record<string, Plan> = {
   'POST /session/:id/shell': byId('POST', '/session/:id/shell', 'session', 200, { command: 'pwd' }),
   'POST /session/:id/abort': byId('POST', '/session/:id/abort', 'session', 200),
   'GET /.well-known/oauth-protected-resource/mcp': publicRoute('/.well-known/oauth-protected-resource/mcp'),
+  'GET /share': publicRoute('/share'),
+  'GET /pair': publicRoute('/pair'),
+  'POST /auth/pair': async (t) => {
+    // Takes a code, never a token: every caller with a made-up code gets the same 410.
+    const r = await w.call(tok(t), 'POST', '/auth/pair', { code: 'x'.repeat(22) });
+    return r.status === 410 ? [] : [`${t} POST /auth/pair: ${show(r)}`];
+  },
+  'POST /auth/pair/code': pairCode,
+  'GET /auth/pair/code/:id': pairCodeById('GET'),
+  'DELETE /auth/pair/code/:id': pairCodeById('DELETE'),
+  'GET /audit': adminOnly('GET', () => '/audit?limit=1', 200),
+  'POST /pty/:id/share': adminOnly('POST', () => `/pty/${w.pty['app/sub']}/share`, 201, {}),
+  'POST /session/:id/share': adminOnly('POST', () => `/session/${w.session['app/sub']}/share`, 201, {}),
   'POST /mcp': mcpPost(
     () => w,
     (t) => (DEFAULT_DIR[t] === null ? null : abs(DEFAULT_DIR[t])),

@@ -20,7 +20,21 @@ const patch = (body: unknown, token = rw) =>
 describe('GET/PATCH /config', () => {
   it('starts empty', async () => {
     const r = await s.fetch('/config', { token: rw });
-    expect(await r.json()).toEqual({ shell: null, modelUrl: null, model: null, apiKeySet: false, agentMaxSteps: null });
+    // Since issue 12: the values the server uses (agentMaxSteps' default included), each with its source.
+    expect(await r.json()).toEqual({
+      shell: null,
+      modelUrl: null,
+      model: null,
+      apiKeySet: false,
+      agentMaxSteps: 20,
+      sources: {
+        modelUrl: { source: 'default' },
+        model: { source: 'default' },
+        apiKey: { source: 'default' },
+        shell: { source: 'default', note: "the server's $SHELL, else /bin/bash" },
+        agentMaxSteps: { source: 'default' },
+      },
+    });
   });
 
   it('stores settings, never returns the API key, and persists it 0600', async () => {
@@ -28,7 +42,8 @@ describe('GET/PATCH /config', () => {
     expect(r.status).toBe(200);
     const body = await r.text();
     expect(body).not.toContain('sk-very-secret');
-    expect(JSON.parse(body)).toEqual({ shell: null, modelUrl: 'http://127.0.0.1:11434/v1', model: 'qwen', apiKeySet: true, agentMaxSteps: 5 });
+    expect(JSON.parse(body)).toMatchObject({ shell: null, modelUrl: 'http://127.0.0.1:11434/v1', model: 'qwen', apiKeySet: true, agentMaxSteps: 5 });
+    expect(JSON.parse(body).sources).toMatchObject({ modelUrl: { source: 'file' }, apiKey: { source: 'file' }, agentMaxSteps: { source: 'file' } });
     const g = await (await s.fetch('/config', { token: rw })).text();
     expect(g).not.toContain('sk-very-secret');
     const file = path.join(s.env.configHome, 'tether', 'config.json');

@@ -62,6 +62,11 @@ describe('route table coverage', () => {
     expect(requiredPermissions({ method: 'HEAD', path: '/config', upgrade: false })).toEqual({ kind: 'requires', permissions: ['read'] });
   });
 
+  it('reading the audit trail needs read + execute: it shows the commands that ran', () => {
+    expect(requiredPermissions({ method: 'GET', path: '/audit', upgrade: false })).toEqual({ kind: 'requires', permissions: ['read', 'execute'] });
+    expect(requiredPermissions({ method: 'HEAD', path: '/audit', upgrade: false })).toEqual({ kind: 'requires', permissions: ['read', 'execute'] });
+  });
+
   it('an unknown path falls back to the method and segment rules', () => {
     expect(routeRule('GET', '/nothing/here')).toBeUndefined();
     expect(requiredPermissions({ method: 'DELETE', path: '/nothing', upgrade: false })).toEqual({ kind: 'requires', permissions: ['write'] });

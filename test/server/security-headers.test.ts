@@ -33,7 +33,7 @@ const routes: Record<string, (res: http.ServerResponse) => void> = {
 let server: http.Server;
 let base: string;
 beforeAll(async () => {
-  server = http.createServer({ ServerResponse: SecureServerResponse }, (req, res) => routes[req.url!]!(res));
+  server = http.createServer({ ServerResponse: SecureServerResponse as typeof http.ServerResponse }, (req, res) => routes[req.url!](res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -142,7 +142,8 @@ describe('POST /session/:id/shell', () => {
     const done = await events.waitFor((e) => e.data.type === 'message.completed', 'message.completed');
     expect(done.data.properties).toMatchObject({ sessionId: s.id, messageId: r.body.id, status: 'completed' });
     const types = events.events.map((e) => e.data.type);
-    expect(types).toEqual(['server.connected', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
+    // session.updated: the untitled session took its title from its first command (issue 12).
+    expect(types).toEqual(['server.connected', 'session.updated', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
     const updated = events.events.find((e) => e.data.type === 'message.part.updated')!;
     expect(updated.data.properties.part.data).toMatchObject({ command: 'echo the-output-text', exitCode: 0, outputOmitted: true, stdoutLength: 16 });
     expect(updated.data.properties.part.data.stdout).toBeUndefined();

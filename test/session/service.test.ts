@@ -91,14 +91,16 @@ describe('runShell', () => {
     expect(service.listMessages(s.id)).toEqual([m]);
     expect(service.isBusy(s.id)).toBe(false);
 
-    expect(types()).toEqual(['session.created', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
-    expect(events[1].properties).toMatchObject({ sessionId: s.id, message: { id: m.id, status: 'running' } });
-    expect(events[2].properties).toMatchObject({
+    // session.updated: the untitled session took its title from its first command (issue 12).
+    expect(types()).toEqual(['session.created', 'session.updated', 'message.created', 'message.part', 'message.part.updated', 'message.completed']);
+    expect(events[1].properties).toMatchObject({ session: { id: s.id, title: 'pwd; echo err >&2; exit 2' } });
+    expect(events[2].properties).toMatchObject({ sessionId: s.id, message: { id: m.id, status: 'running' } });
+    expect(events[3].properties).toMatchObject({
       sessionId: s.id,
       messageId: m.id,
       part: { type: 'shell', data: { command: 'pwd; echo err >&2; exit 2', done: false } },
     });
-    expect(events[4].properties).toEqual({ sessionId: s.id, messageId: m.id, status: 'completed', error: null });
+    expect(events[5].properties).toEqual({ sessionId: s.id, messageId: m.id, status: 'completed', error: null });
   });
 
   it('records a timeout as an error', async () => {

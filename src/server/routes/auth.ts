@@ -5,7 +5,7 @@ import { authErrors, jsonContent } from './common.js';
 const whoami = createRoute({
   method: 'get',
   path: '/auth/whoami',
-  summary: "The calling token's id, name, permissions, expiry and (for a scoped token) scopes",
+  summary: "The calling token's id, name, permissions, expiry, (for a scoped token) scopes and (for a share link's token) its kind and target",
   responses: { 200: jsonContent(WhoamiSchema.openapi('Whoami'), 'The token'), ...authErrors },
 });
 
@@ -19,6 +19,7 @@ export function registerAuth(app: OpenAPIHono): void {
       expiresAt: a.expiresAt,
       authenticatedBy: a.via,
       ...(a.scopes !== null && { scopes: [...a.scopes] }),
+      ...(a.share ? { kind: 'share' as const, target: a.share } : {}),
     };
     return c.json(body, 200);
   });

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { TetherEvent } from '../../events.js';
-import { eventVisible } from '../../auth/policy.js';
+import { eventVisible, shareEventVisible } from '../../auth/policy.js';
 import { eventInScope } from '../../auth/scope.js';
 import type { CloseReason } from '../connections.js';
 import type { ServerContext } from '../context.js';
@@ -29,7 +29,8 @@ const route = createRoute({
   path: '/event',
   summary:
     'Server-sent events: lifecycle only (pty.*, session.*, message.*, config.updated), never terminal output; ' +
-    'pty/session/message events only for tokens with execute, and for a scoped token only those inside its scopes. ' +
+    'pty/session/message events only for tokens with execute, for a scoped token only those inside its scopes, ' +
+    'and for a share link token only those of its own terminal or session. ' +
     'A comment line every heartbeat interval; closed within a second if the token is revoked or expires. ' +
     `At most ${MAX_EVENT_STREAMS_PER_TOKEN} concurrent streams per token (429 beyond) and one per connection (409); ` +
     'HEAD answers the headers only; a WebSocket upgrade is 400.',
@@ -99,8 +100,10 @@ export function registerEvent(app: OpenAPIHono, ctx: ServerContext): void {
         return chain;
       };
       const unsubscribe = ctx.events.subscribe((e) => {
-        // Permission (policy), then place (scope): a scoped token sees only events inside its scopes.
-        if (eventVisible(e.type, auth.permissions) && eventInScope(auth.scopes, e)) void send(frame(e));
+        // A share token sees only its own target's events; any other token, what its permissions
+        // allow (policy), then only inside its scopes (place).
+        const visible = auth.share ? shareEventVisible(auth.share, e) : eventVisible(e.type, auth.permissions) && eventInScope(auth.scopes, e);
+        if (visible) void send(frame(e));
       });
       const heartbeat = setInterval(() => {
         if (pending === 0) void send(': heartbeat\n\n');

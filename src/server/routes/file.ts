@@ -7,6 +7,7 @@ import { listDirectory, openFile, readAtMost } from '../../fs/io.js';
 import { deleteFileConfined, FILE_MAX_BYTES, writeFileConfined } from '../../fs/write.js';
 import { NotFoundError, TetherError, TooLargeError, UsageError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
+import { auditActor } from '../audit.js';
 import { fileRoot } from '../place.js';
 import { FileContentSchema, FileListingSchema, FileWriteSchema, FileWrittenSchema, type FileWrite } from '../../fs/shapes.js';
 import { authErrors, doc, ErrorSchema, errors, jsonContent } from './common.js';
@@ -196,6 +197,7 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
     const written = { path: displayPath(root.real, r.real), size: r.size, etag: r.etag, created: r.created };
     // The place: a scoped token's event stream shows the change only if the file is in its scope.
     ctx.events.publish('file.written', { ...written, by: c.get('auth').tokenId }, r.real);
+    ctx.audit.record('file.write', auditActor(c, ctx.clientAddress), { path: written.path, bytes: written.size, created: written.created });
     if (r.created) return c.json(written, 201, { etag: r.etag });
     return c.json(written, 200, { etag: r.etag });
   });
@@ -207,6 +209,7 @@ export function registerFile(app: OpenAPIHono, ctx: ServerContext): void {
     const done = await orPrecondition(deleteFileConfined(root, input, { precondition }));
     if ('failed' in done) return c.json(failedBody(done.failed), 412, failedHeaders(done.failed));
     ctx.events.publish('file.deleted', { path: displayPath(root.real, done.ok.real), by: c.get('auth').tokenId }, done.ok.real);
+    ctx.audit.record('file.delete', auditActor(c, ctx.clientAddress), { path: displayPath(root.real, done.ok.real) });
     return c.body(null, 204);
   });
 }

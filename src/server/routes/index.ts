@@ -5,6 +5,7 @@
 // tests that want the whole server); `tether auth token ...` and the core-only test servers never
 // load them. A new resource is added here, and gets an entry in the policy table (auth/policy.ts).
 import type { RouteRegistrar } from '../context.js';
+import { registerAudit } from './audit.js';
 import { registerAuth } from './auth.js';
 import { registerConfig } from './config.js';
 import { registerDoc } from './doc.js';
@@ -12,6 +13,7 @@ import { registerEvent } from './event.js';
 import { registerFile } from './file.js';
 import { registerFind } from './find.js';
 import { registerHealth } from './health.js';
+import { registerPair } from './pair.js';
 import { registerWebLogin } from './web-login.js';
 
 /** Registered by every server, first, in this order. */
@@ -23,6 +25,8 @@ export const CORE_REGISTRARS: readonly RouteRegistrar[] = [
   registerFind,
   registerEvent,
   registerWebLogin,
+  registerPair,
+  registerAudit,
   registerDoc,
 ];
 

@@ -13,11 +13,15 @@ import { CreatePtySchema, PtyInfoSchema, PtyTicketSchema, UpdatePtySchema } from
 import { errorMessage } from '../../errors.js';
 import type { CloseReason } from '../connections.js';
 import type { RouteRegistrar, ServerContext } from '../context.js';
+import type { AuditActor } from '../../audit/kinds.js';
+import { auditActor } from '../audit.js';
 import { errorJson } from '../http-errors.js';
 import { WS_PROTOCOL, isWebSocketUpgrade } from '../../auth/credential-headers.js';
 import type { TicketStore } from '../../auth/tickets.js';
 import { placeOf, startDirectory } from '../place.js';
+import { viewOnlyConnection } from '../../auth/policy.js';
 import { authErrors, errors, jsonContent } from './common.js';
+import { createShare, shareRoute } from './share.js';
 
 export const CLOSE_EXITED = 1000;
 export const CLOSE_SHUTDOWN = 1001;
@@ -92,6 +96,7 @@ const ticket = createRoute({
 const CONNECT_DESCRIPTION = `WebSocket (subprotocol "${WS_PROTOCOL}"). Needs read+execute. Credentials: Authorization header; or offer the subprotocols "${WS_PROTOCOL}" and "${WS_PROTOCOL}.auth.<token>" (the server selects "${WS_PROTOCOL}" only); or ?ticket= from POST /pty/{id}/ticket. Never a token in the URL.
 Server to client: binary frames = terminal output bytes (scrollback first); text frames = JSON {"type":"exit","exitCode","signal"} or {"type":"error","message"}.
 Client to server: binary frames = keystroke bytes; text frames = JSON {"type":"input","data"} or {"type":"resize","cols","rows"}.
+View only (?view=1, and always for a share link's token): the server ignores every client frame; output is the same.
 Close codes: 1000 process ended (reason "exit:<code>" or "signal:<n>"), 1001 server shutting down, 4008 client too slow, 4401 token revoked/expired, 4404 terminal not found.`;
 
 export interface PtyRoutesOptions {
@@ -109,8 +114,19 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
     const manager = new PtyManager({ ...opts.manager, projectDir: ctx.projectDir, events: ctx.events });
     const tickets = ctx.tickets;
     opts.expose?.({ manager, tickets });
+    // Who started each running terminal, for the audit line of its exit.
+    const starters = new Map<string, { actor: AuditActor; command: string }>();
+    const unsubscribe = ctx.events.subscribe((e) => {
+      if (e.type !== 'pty.exited') return;
+      const { id, exitCode, signal } = e.properties as { id: string; exitCode: number | null; signal: number | null };
+      const started = starters.get(id);
+      if (!started) return;
+      starters.delete(id);
+      ctx.audit.record('pty.exit', started.actor, { ptyId: id, command: started.command, exitCode, signal });
+    });
     ctx.onClose(async () => {
       const { remaining } = await manager.disposeAll();
+      unsubscribe();
       if (remaining.length > 0) ctx.log.log('error', 'pty.orphans', { pids: remaining });
     });
 
@@ -126,6 +142,10 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
         { ...body, ...(command === undefined ? {} : { command }), ...(cwd === undefined ? {} : { cwd }), ownerTokenId: c.get('auth').tokenId },
         placeOf(c),
       );
+      const actor = auditActor(c, ctx.clientAddress);
+      ctx.audit.record('pty.start', actor, { ptyId: info.id, command: info.command, args: info.args, cwd: info.cwd });
+      // The exit arrives as an I/O event, never before this synchronous continuation of create().
+      starters.set(info.id, { actor, command: info.command });
       return c.json(info, 201);
     });
 
@@ -148,13 +168,22 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
       return c.json({ ticket: issued.ticket, expiresAt: new Date(issued.expiresAt).toISOString(), url: `${path}?ticket=${issued.ticket}` }, 201);
     });
 
+    app.openapi(shareRoute('pty', IdParams), async (c) => {
+      const { id } = c.req.valid('param');
+      manager.get(id, placeOf(c)); // 404 for an unknown terminal (and one outside the caller's scopes)
+      return c.json(await createShare(c, ctx, { type: 'pty', id }, c.req.valid('json')), 201);
+    });
+
     const upgrade = upgradeWebSocket((c: Context) => {
       const id = c.req.param('id')!;
-      const tokenId = c.get('auth').tokenId;
+      const auth = c.get('auth');
+      const tokenId = auth.tokenId;
+      // Decided by the policy: a share token's connection is view only whatever it asks.
+      const viewOnly = viewOnlyConnection(auth.share, c.req.query('view') === '1');
       let conn: TerminalSocket | undefined;
       return {
         onOpen: (_e, ws) => {
-          conn = new TerminalSocket(ws.raw as WebSocket, id, tokenId, manager, ctx, opts.closeGraceMs ?? CLOSE_GRACE_MS);
+          conn = new TerminalSocket(ws.raw as WebSocket, id, tokenId, manager, ctx, opts.closeGraceMs ?? CLOSE_GRACE_MS, viewOnly);
           conn.start();
         },
         onMessage: (e: { data: unknown }) => conn?.message(e.data),
@@ -165,6 +194,10 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
 
     app.get('/pty/:id/connect', async (c, next) => {
       manager.get(c.req.param('id'), placeOf(c)); // 404 before any upgrade (also outside the caller's scopes)
+      const view = c.req.queries('view');
+      if (view !== undefined && (view.length !== 1 || view[0] !== '1')) {
+        return errorJson(c, 400, 'bad_request', 'view takes the value 1, once (?view=1 opens a view-only connection); leave it out to attach');
+      }
       if (!isWebSocketUpgrade(c.req.header('upgrade'))) {
         c.header('Upgrade', 'websocket');
         return errorJson(
@@ -181,7 +214,13 @@ export function ptyRoutes(opts: PtyRoutesOptions = {}): RouteRegistrar {
       path: '/pty/{id}/connect',
       summary: 'Attach to a terminal over a WebSocket',
       description: CONNECT_DESCRIPTION,
-      request: { params: IdParams, query: z.object({ ticket: z.string().optional().openapi({ description: 'One-time ticket from POST /pty/{id}/ticket' }) }) },
+      request: {
+        params: IdParams,
+        query: z.object({
+          ticket: z.string().optional().openapi({ description: 'One-time ticket from POST /pty/{id}/ticket' }),
+          view: z.literal('1').optional().openapi({ description: 'A view-only connection: the server ignores every client frame' }),
+        }),
+      },
       responses: {
         101: { description: 'Switching protocols' },
         404: errors[404],
@@ -233,6 +272,8 @@ class TerminalSocket implements PtyClient {
     private readonly manager: PtyManager,
     private readonly ctx: ServerContext,
     private readonly closeGraceMs: number,
+    /** View only: input and resize frames are dropped unread. */
+    private readonly viewOnly = false,
   ) {}
 
   start(): void {
@@ -279,7 +320,7 @@ class TerminalSocket implements PtyClient {
 
   /** A message from the client. */
   message(data: unknown): void {
-    if (this.done || !this.handle) return;
+    if (this.done || !this.handle || this.viewOnly) return;
     if (typeof data !== 'string') {
       if (data instanceof ArrayBuffer) this.handle.write(Buffer.from(data));
       else if (ArrayBuffer.isView(data)) this.handle.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));

@@ -8,7 +8,9 @@ import type { Context } from 'hono';
 import { UsageError } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import type { StartedRun } from '../../session/runs.js';
-import { SessionService, type SessionServiceOptions } from '../../session/service.js';
+import { SessionService, type RunAudit, type SessionServiceOptions } from '../../session/service.js';
+import type { AuditDetails } from '../../audit/kinds.js';
+import { auditActor } from '../audit.js';
 import { SessionStore, defaultDbFile } from '../../session/store.js';
 import {
   AbortResultSchema,
@@ -31,6 +33,7 @@ import type { RouteRegistrar } from '../context.js';
 import { placeOf, startDirectory } from '../place.js';
 import { authErrors, doc, errors, jsonContent } from './common.js';
 import { compactEvent, streamRun, wantsEventStream } from './session-events.js';
+import { createShare, shareRoute } from './share.js';
 
 export interface SessionRoutesOptions {
   /** Default `$XDG_DATA_HOME/tether/tether.db`, resolved when the routes are registered. */
@@ -215,7 +218,8 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     ...(options.shell ? { shell: options.shell } : {}),
     agent: {
       config: () => ctx.settings.get(),
-      ...(options.env ? { env: options.env } : {}),
+      // The same environment GET /config reads, so what it shows is what the agent uses.
+      env: options.env ?? ctx.settings.env,
       ...(options.modelRetries !== undefined ? { maxRetries: options.modelRetries } : {}),
       ...(options.textSnapshotMs !== undefined ? { snapshotIntervalMs: options.textSnapshotMs } : {}),
     },
@@ -269,15 +273,23 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     return c.json({ messages: service.listMessages(id) }, 200);
   });
 
+  // What runs is recorded in the caller's name before it runs (src/audit/).
+  const audit = (c: Context, sessionId: string): RunAudit => {
+    const actor = auditActor(c, ctx.clientAddress);
+    return (kind, details) => ctx.audit.record(kind, actor, { ...details, sessionId } as AuditDetails[typeof kind]);
+  };
+
   app.openapi(postMessage, async (c) => {
-    const options = { watch: wantsEventStream(c), place: placeOf(c) };
-    const run = await service.startAgent(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
+    const { id } = c.req.valid('param');
+    const options = { watch: wantsEventStream(c), place: placeOf(c), audit: audit(c, id) };
+    const run = await service.startAgent(id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 
   app.openapi(postShell, async (c) => {
-    const options = { watch: wantsEventStream(c), place: placeOf(c) };
-    const run = await service.startShell(c.req.valid('param').id, c.req.valid('json'), tokenId(c), options);
+    const { id } = c.req.valid('param');
+    const options = { watch: wantsEventStream(c), place: placeOf(c), audit: audit(c, id) };
+    const run = await service.startShell(id, c.req.valid('json'), tokenId(c), options);
     return respond(c, ctx, run);
   });
 
@@ -285,6 +297,12 @@ export function registerSessionRoutes(app: OpenAPIHono, ctx: ServerContext, opti
     const { id } = c.req.valid('param');
     visible(c, id);
     return c.json({ aborted: await service.abortAndWait(id) }, 200);
+  });
+
+  app.openapi(shareRoute('session', IdParam), async (c) => {
+    const { id } = c.req.valid('param');
+    visible(c, id); // 404 for an unknown session (and one outside the caller's scopes)
+    return c.json(await createShare(c, ctx, { type: 'session', id }, c.req.valid('json')), 201);
   });
 }
 

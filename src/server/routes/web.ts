@@ -1,4 +1,5 @@
-// The web UI: `GET /` (index.html) and `GET /ui/<name>`, public (no token: the login page must load
+// The web UI: `GET /` (index.html), `GET /share` (share.html), `GET /pair` (pair.html, the page a
+// pairing link opens) and `GET /ui/<name>`, public (no token: the login page must load
 // without one; see PUBLIC_ROUTES in auth/policy.ts) and holding no data. Files come from a fixed
 // table of URL paths to files, built once when the routes are registered: the files of src/web and
 // of its one subfolder of ES modules, src/web/modules (by extension, not recursively), and the
@@ -104,6 +105,11 @@ export function webFileTable(webDir: string, resolveModule: (id: string) => stri
   }
   const index = table.get('/ui/index.html');
   if (index) table.set('/', index);
+  // The share page (README "Share links"): public and static like the login page.
+  const share = table.get('/ui/share.html');
+  if (share) table.set('/share', share);
+  const pair = table.get('/ui/pair.html');
+  if (pair) table.set('/pair', pair);
   for (const [name, id] of VENDOR) {
     let file: string;
     try {
@@ -173,6 +179,8 @@ export function registerWeb(app: OpenAPIHono, ctx: ServerContext): void {
   };
 
   app.get('/', serve);
+  app.get('/share', serve);
+  app.get('/pair', serve);
   app.get('/ui/*', serve);
 }
 

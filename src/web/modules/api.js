@@ -61,23 +61,36 @@ export function endSession(/** @type {string} */ message) {
 // ---------- the web session key ----------
 
 const KEY_STORE = 'tether.sessionKey';
+/** A paired device's key (pair.js): kept across tabs and browser restarts, per origin like the other. */
+const DEVICE_KEY_STORE = 'tether.deviceKey';
 /** @type {string | null} */
 let memoryKey = null;
 
 function storedKey() {
   try {
-    return sessionStorage.getItem(KEY_STORE);
+    return sessionStorage.getItem(KEY_STORE) || localStorage.getItem(DEVICE_KEY_STORE);
   } catch {
     return null;
   }
 }
 
-export function setSessionKey(/** @type {string | null} */ key) {
+/** `remember`: a paired device's login, whose key must outlive the tab (it has no token to log in again). */
+export function setSessionKey(/** @type {string | null} */ key, remember = false) {
+  const before = memoryKey || storedKey();
   try {
     if (key) sessionStorage.setItem(KEY_STORE, key);
     else sessionStorage.removeItem(KEY_STORE);
   } catch {
     // storage disabled: the key lives as long as the page
+  }
+  try {
+    // Another login here replaced the cookie the remembered key went with; this tab's own end (a
+    // logout, a refusal) ends it too. Another tab's login ending this one's leaves a newer device key be.
+    const remembered = localStorage.getItem(DEVICE_KEY_STORE);
+    if (key && remember) localStorage.setItem(DEVICE_KEY_STORE, key);
+    else if (remembered !== null && (key !== null || remembered === before)) localStorage.removeItem(DEVICE_KEY_STORE);
+  } catch {
+    // storage disabled
   }
   memoryKey = key || null;
 }
@@ -98,7 +111,7 @@ export function authHeaders() {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body] sent as JSON
- * @param {{ headers?: Record<string, string>, signal?: AbortSignal }} [init]
+ * @param {{ headers?: Record<string, string>, signal?: AbortSignal, keepalive?: boolean }} [init]
  * @returns {Promise<Response>}
  */
 async function request(method, path, body, init = {}) {
@@ -114,6 +127,8 @@ async function request(method, path, body, init = {}) {
       credentials: 'same-origin',
       cache: 'no-store',
       signal: init.signal,
+      // Outlives the page (a request sent as it closes).
+      keepalive: init.keepalive,
     });
   } catch (err) {
     if (err instanceof Error && err.name === 'AbortError') throw err;
@@ -136,10 +151,11 @@ async function request(method, path, body, init = {}) {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
+ * @param {{ keepalive?: boolean }} [init]
  * @returns {Promise<any>}
  */
-export async function api(method, path, body) {
-  const res = await request(method, path, body);
+export async function api(method, path, body, init) {
+  const res = await request(method, path, body, init);
   if (res.status === 204) return null;
   return res.json();
 }

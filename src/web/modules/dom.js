@@ -1,5 +1,6 @@
 // @ts-check
-// Small DOM helpers. Nothing from the server is ever parsed as HTML: text goes in as text nodes.
+// Small DOM helpers. Nothing from the server is ever inserted as HTML: text goes in as text nodes
+// (agent replies' Markdown is rebuilt from an allowlist of elements: markdown-view.js).
 
 /** The element with this id (the page's markup is fixed: a missing one is a bug). */
 export function $(/** @type {string} */ id) {
@@ -45,6 +46,22 @@ export function h(tag, props = {}, ...children) {
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+/**
+ * Replaces `container`'s children; if the focus was on an element with a `data-id` in it, the new
+ * element with that id takes it (a list re-rendered by a live update must not drop the keyboard
+ * user's place).
+ * @param {HTMLElement} container
+ * @param {Node[]} children
+ */
+export function replaceKeepingFocus(container, children) {
+  const active = document.activeElement;
+  const id = active instanceof HTMLElement && container.contains(active) ? active.dataset.id : undefined;
+  container.replaceChildren(...children);
+  if (id === undefined) return;
+  const again = [...container.querySelectorAll('[data-id]')].find((el) => el instanceof HTMLElement && el.dataset.id === id);
+  if (again instanceof HTMLElement) again.focus();
 }
 
 export function show(/** @type {HTMLElement} */ el, visible = true) {

@@ -110,7 +110,11 @@ export function mountFiles(/** @type {string | null} */ arg) {
     row.tabIndex = 0;
     const open = () => (isDir ? navigate(`#/files/${encodeURIComponent(e.path)}`) : void openFile(e));
     row.onclick = open;
-    row.onkeydown = (ev) => ev.key === 'Enter' && open();
+    // (A block, not `ev.key === 'Enter' && open()`: a handler property returning false cancels the
+    // key, which kept Tab from ever leaving the list.)
+    row.onkeydown = (ev) => {
+      if (ev.key === 'Enter') open();
+    };
     return row;
   };
 

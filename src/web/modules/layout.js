@@ -2,6 +2,7 @@
 // The app shell: the header (who is logged in, with which permissions), the sidebar sections this
 // token may use, and entering or leaving the app.
 import { $, $as, h, show } from './dom.js';
+import { closeDrawer } from './drawer.js';
 import { closeEvents, openEvents } from './events.js';
 import { until } from './format.js';
 import { clearLists, refreshLists } from './lists.js';
@@ -33,6 +34,7 @@ export function enterApp(/** @type {Me} */ me) {
   const exec = canRun();
   show($('nav-terminals'), exec);
   show($('nav-sessions'), exec);
+  show($('nav-audit'), exec);
   show($('no-exec-note'), !state.can.execute);
   for (const id of ['new-terminal', 'new-session', 'home-terminal', 'home-session']) {
     const b = $as(id, HTMLButtonElement);
@@ -42,7 +44,7 @@ export function enterApp(/** @type {Me} */ me) {
   show($('home-terminal'), exec);
   show($('home-session'), exec);
   $('home-lead').textContent = exec
-    ? 'Open a terminal or a session on the left, or start a new one.'
+    ? 'Open a terminal or a session from the navigation, or start a new one.'
     : 'This token can read the project and its settings. Terminals and sessions need the execute permission.';
 
   openEvents();
@@ -57,6 +59,7 @@ export function teardown() {
   } catch {
     // a screen that fails to clean up must not keep the login page from showing
   }
+  closeDrawer();
   closeEvents();
   clearLists();
   showBanner(null);

@@ -13,6 +13,7 @@ import { enterApp, teardown } from './layout.js';
 import { state } from './state.js';
 import { showBanner } from './status.js';
 import { createTabs } from './tabs.js';
+import { loginRefusedMessage } from './login-text.js';
 
 export const FRAGMENT_REFUSED =
   'Logging in with a token in the link (#token=…) is not supported: a link stays in the browser history. ' +
@@ -69,15 +70,7 @@ async function login(/** @type {string} */ token) {
       cache: 'no-store',
     });
     if (!res.ok) {
-      const e = await errorOf(res);
-      const retry = res.headers.get('retry-after');
-      const text =
-        res.status === 429
-          ? `Too many failed attempts. Try again in ${retry || 'a few'} seconds.`
-          : res.status === 401 || res.status === 400
-            ? `That token was not accepted (${e.message}).`
-            : `Login failed: ${e.message}`;
-      showLogin(text, 'error');
+      showLogin(loginRefusedMessage(res.status, await errorOf(res), res.headers.get('retry-after')), 'error');
       return;
     }
     /** @type {Me & { sessionKey: string }} */

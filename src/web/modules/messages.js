@@ -1,6 +1,9 @@
 // @ts-check
-// How a session's messages and their parts look. Pure rendering: text goes in as text, never HTML.
+// How a session's messages and their parts look, and how a run's events change them (used by the
+// session screen and the share page). Text goes in as text, never HTML; the agent's replies are
+// Markdown, rebuilt from an allowlist by markdown-view.js.
 import { h } from './dom.js';
+import { markdownView } from './markdown-view.js';
 
 const ROLE_LABEL = { user: 'You', assistant: 'Agent', shell: 'Shell' };
 
@@ -46,11 +49,11 @@ function shellView(/** @type {PartData} */ d) {
   );
 }
 
-function partView(/** @type {Part} */ part) {
+function partView(/** @type {Part} */ part, /** @type {Message['role']} */ role) {
   const d = part.data || {};
   switch (part.type) {
     case 'text':
-      return h('div', { className: 'part text' }, d.text || '');
+      return role === 'assistant' ? markdownView(d.text || '', 'part text') : h('div', { className: 'part text plain' }, d.text || '');
     case 'reasoning':
       return h('details', { className: 'part reasoning' }, h('summary', {}, 'Thinking'), h('div', { className: 'text' }, d.text || ''));
     case 'tool_call':
@@ -101,7 +104,37 @@ export function messageView(/** @type {Message} */ m) {
     ...m.parts
       .slice()
       .sort((a, b) => a.seq - b.seq)
-      .map(partView),
-    m.error && m.status !== 'completed' ? h('div', { className: 'part error' }, m.error) : null,
+      .map((p) => partView(p, m.role)),
+    // The run's error, unless an error part already says it (said once, not twice).
+    m.error && m.status !== 'completed' && !m.parts.some((p) => p.type === 'error' && p.data && p.data.message === m.error)
+      ? h('div', { className: 'part error' }, m.error)
+      : null,
   );
+}
+
+/**
+ * Applies one event of a run's stream to the messages it holds.
+ * @param {Map<string, Message>} messages
+ * @param {string} type
+ * @param {EventProps} props
+ */
+export function applyRunEvent(messages, type, props) {
+  if (type === 'message.created' && props.message) {
+    messages.set(props.message.id, { ...props.message, parts: props.message.parts || [] });
+  } else if ((type === 'message.part' || type === 'message.part.updated') && props.part) {
+    const m = messages.get(props.part.messageId);
+    if (m) m.parts = [...m.parts.filter((p) => p.id !== props.part.id), props.part];
+  } else if (type === 'message.part.delta') {
+    const m = messages.get(props.messageId);
+    const part = m && m.parts.find((p) => p.id === props.partId);
+    if (part) {
+      const text = (part.data && part.data.text) || '';
+      part.data = { ...part.data, text: text.slice(0, props.offset) + props.text };
+    }
+  } else if (type === 'message.completed') {
+    const m = messages.get(props.messageId);
+    if (m) Object.assign(m, { status: props.status, error: props.error });
+  } else if (type === 'done' && props.message) {
+    messages.set(props.message.id, props.message);
+  }
 }

@@ -1,12 +1,12 @@
 // @ts-check
-// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config, else home.
+// Routing by the fragment: #/terminal/<id>, #/session/<id>, #/files/<path>, #/config, #/audit, else home.
 // One screen is mounted at a time; mounting returns what disposes it and takes its events.
 import { $, show } from './dom.js';
 import { renderLists } from './lists.js';
 import { canRun, state } from './state.js';
 import { showBanner } from './status.js';
 
-export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config']);
+export const SCREENS = /** @type {const} */ (['home', 'terminal', 'session', 'files', 'config', 'audit']);
 /** @typedef {typeof SCREENS[number]} Screen */
 
 /** @type {Record<Screen, (arg: string | null) => Mounted> | null} */
@@ -50,6 +50,7 @@ export function route() {
   /** @type {Screen} */
   let name = SCREENS.find((s) => s === parsed.name) ?? 'home';
   if ((name === 'terminal' || name === 'session') && (!canRun() || !arg)) name = 'home';
+  if (name === 'audit' && !canRun()) name = 'home';
   const cur = state.current;
   if (cur && cur.name === name && cur.arg === arg) return;
   // A screen with unsaved work may keep the user (it asks): then the address goes back to it.

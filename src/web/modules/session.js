@@ -5,45 +5,35 @@
 import { ApiError, api, apiStream, endSession, sessionEndedMessage } from './api.js';
 import { $, $as, h, show } from './dom.js';
 import { refreshListsSoon } from './lists.js';
-import { messageView } from './messages.js';
+import { applyRunEvent, messageView } from './messages.js';
 import { navigate } from './router.js';
 import { readJsonEvents } from './sse.js';
 import { state } from './state.js';
+import { wireShare } from './share-dialog.js';
 import { reportError, showBanner } from './status.js';
 
 const EMPTY = 'No messages yet. Ask the agent something, or switch to Shell and run a command.';
+
+/** Sessions this page created and nothing was sent to yet: removed when left empty (see below). */
+const createdHere = new Set();
+
+/**
+ * The no-model refusal as a compact notice in place of the messages: the server's first line (what
+ * is missing), then where to fix it. Nothing was recorded, and shell commands still work.
+ */
+function noModelNotice(/** @type {string} */ message) {
+  return h(
+    'div',
+    { className: 'notice', role: 'status', id: 'no-model' },
+    h('strong', {}, message.split('\n', 1)[0]),
+    h('span', {}, 'Set it on the ', h('a', { href: '#/config' }, 'Settings page'), ' (a server setting). Shell commands work without a model.'),
+  );
+}
 
 /** Whether the composer sends a shell command (else a message to the agent). */
 function shellMode() {
   const checked = document.querySelector('input[name="mode"]:checked');
   return checked instanceof HTMLInputElement && checked.value === 'shell';
-}
-
-/**
- * Applies one event of a run's stream to the messages it holds.
- * @param {Map<string, Message>} messages
- * @param {string} type
- * @param {EventProps} props
- */
-export function applyRunEvent(messages, type, props) {
-  if (type === 'message.created' && props.message) {
-    messages.set(props.message.id, { ...props.message, parts: props.message.parts || [] });
-  } else if ((type === 'message.part' || type === 'message.part.updated') && props.part) {
-    const m = messages.get(props.part.messageId);
-    if (m) m.parts = [...m.parts.filter((p) => p.id !== props.part.id), props.part];
-  } else if (type === 'message.part.delta') {
-    const m = messages.get(props.messageId);
-    const part = m && m.parts.find((p) => p.id === props.partId);
-    if (part) {
-      const text = (part.data && part.data.text) || '';
-      part.data = { ...part.data, text: text.slice(0, props.offset) + props.text };
-    }
-  } else if (type === 'message.completed') {
-    const m = messages.get(props.messageId);
-    if (m) Object.assign(m, { status: props.status, error: props.error });
-  } else if (type === 'done' && props.message) {
-    messages.set(props.message.id, props.message);
-  }
 }
 
 /** @returns {Mounted} */
@@ -68,6 +58,8 @@ export function mountSession(/** @type {string | null} */ arg) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let reloadTimer;
   let renderPending = false;
+  /** The no-model notice, shown until something is sent. @type {HTMLElement | null} */
+  let notice = null;
 
   const render = () => {
     if (renderPending) return;
@@ -77,7 +69,8 @@ export function mountSession(/** @type {string | null} */ arg) {
       if (!alive) return;
       const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 80;
       const list = [...messages.values()].sort((a, b) => a.seq - b.seq);
-      messagesEl.replaceChildren(...(list.length === 0 ? [h('p', { className: 'muted empty-msgs' }, EMPTY)] : list.map(messageView)));
+      const empty = notice ?? h('p', { className: 'muted empty-msgs' }, EMPTY);
+      messagesEl.replaceChildren(...(list.length === 0 ? [empty] : list.map(messageView)));
       if (nearBottom || streaming) messagesEl.scrollTop = messagesEl.scrollHeight;
     });
   };
@@ -123,6 +116,8 @@ export function mountSession(/** @type {string | null} */ arg) {
     streaming = ctrl;
     setBusy(true);
     showBanner(null);
+    notice = null;
+    const wasNew = createdHere.delete(id);
     try {
       const res = await apiStream('POST', `${path}/${shell ? 'shell' : 'message'}`, shell ? { command: text } : { text }, ctrl.signal);
       input.value = '';
@@ -141,8 +136,12 @@ export function mountSession(/** @type {string | null} */ arg) {
         else showBanner(f.message, 'error');
       }
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'no_provider') showBanner(`${err.message} You can still run shell commands: switch to Shell.`, 'error');
-      else reportError(err);
+      // A refusal comes before anything is recorded: a new session is as empty as it was.
+      if (wasNew && err instanceof ApiError) createdHere.add(id);
+      if (err instanceof ApiError && err.code === 'no_provider') {
+        notice = noModelNotice(err.message);
+        render();
+      } else reportError(err);
     } finally {
       if (streaming === ctrl) streaming = null;
       if (alive) {
@@ -191,11 +190,24 @@ export function mountSession(/** @type {string | null} */ arg) {
       reportError(err);
     }
   };
+  wireShare('ses-share', 'session', id);
   void load();
   setTimeout(() => alive && input.focus(), 0);
+  // A session made by "New session" and left without a message is removed, not left in the list.
+  const dropIfEmpty = (/** @type {boolean} */ leaving) => {
+    if (!createdHere.has(id) || messages.size > 0 || streaming) return;
+    createdHere.delete(id);
+    void api('DELETE', path, undefined, { keepalive: leaving })
+      .then(() => refreshListsSoon())
+      .catch(() => {});
+  };
+  const onPageHide = () => dropIfEmpty(true);
+  window.addEventListener('pagehide', onPageHide);
 
   return {
     dispose() {
+      window.removeEventListener('pagehide', onPageHide);
+      dropIfEmpty(false);
       alive = false;
       clearTimeout(reloadTimer);
       if (streaming) streaming.abort();
@@ -221,6 +233,7 @@ export async function newSession() {
   try {
     /** @type {SessionInfo} */
     const s = await api('POST', '/session', {});
+    createdHere.add(s.id);
     state.sessions = [s, ...state.sessions.filter((x) => x.id !== s.id)];
     navigate(`#/session/${encodeURIComponent(s.id)}`);
   } catch (err) {

@@ -11,30 +11,7 @@ import { $, h } from './dom.js';
 import { checkSession } from './events.js';
 import { refreshListsSoon } from './lists.js';
 import { showBanner } from './status.js';
-
-const THEME = {
-  background: '#0b0e14',
-  foreground: '#d6dbe5',
-  cursor: '#7aa2f7',
-  cursorAccent: '#0b0e14',
-  selectionBackground: '#2a3a5a',
-  black: '#1c2230',
-  red: '#f7768e',
-  green: '#9ece6a',
-  yellow: '#e0af68',
-  blue: '#7aa2f7',
-  magenta: '#bb9af7',
-  cyan: '#7dcfff',
-  white: '#c0caf5',
-  brightBlack: '#4a5366',
-  brightRed: '#ff7a93',
-  brightGreen: '#b9f27c',
-  brightYellow: '#ff9e64',
-  brightBlue: '#7da6ff',
-  brightMagenta: '#c9a7ff',
-  brightCyan: '#a4e1ff',
-  brightWhite: '#eef1f8',
-};
+import { TERM_FONT, THEME } from './term-theme.js';
 
 const encoder = new TextEncoder();
 
@@ -55,7 +32,7 @@ export class TerminalView {
     this.disposed = false;
     this.term = new Terminal({
       cursorBlink: true,
-      fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      fontFamily: TERM_FONT,
       fontSize: 14,
       lineHeight: 1.15,
       scrollback: 5000,
@@ -80,6 +57,18 @@ export class TerminalView {
     this.term.onResize(({ cols, rows }) => this.sendControl({ type: 'resize', cols, rows }));
     this.term.onData((data) => this.sendBytes(encoder.encode(data)));
     this.term.onBinary((data) => this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+    // Tab and Shift+Tab belong to the shell, so F6 is the keyboard's way out of the terminal (to
+    // its toolbar); the page says so under the terminal.
+    this.term.attachCustomKeyEventHandler((ev) => {
+      if (ev.key !== 'F6' || ev.ctrlKey || ev.altKey || ev.metaKey) return true;
+      if (ev.type === 'keydown') {
+        ev.preventDefault();
+        const kill = $('term-kill');
+        if (kill instanceof HTMLButtonElement && !kill.disabled) kill.focus();
+        else $('term-title').focus();
+      }
+      return false;
+    });
   }
 
   refit() {

@@ -1,10 +1,11 @@
 // @ts-check
 // The terminal screen (#/terminal/<id>) and "New terminal".
 import { api } from './api.js';
-import { $, $as } from './dom.js';
+import { $, $as, show } from './dom.js';
 import { refreshListsSoon, renderLists, terminalTitle } from './lists.js';
 import { disposeCurrent, navigate, showScreen } from './router.js';
 import { state } from './state.js';
+import { wireShare } from './share-dialog.js';
 import { reportError, showBanner } from './status.js';
 import { TerminalView, setTermStatus } from './terminal-view.js';
 
@@ -31,6 +32,7 @@ export function mountTerminal(/** @type {string | null} */ arg) {
   const view = new TerminalView($('term'));
   view.connect(id);
   wireKill(id, state.can.write);
+  wireShare('term-share', 'pty', id);
   return {
     dispose: () => view.dispose(),
     onEvent(type, p) {
@@ -46,6 +48,7 @@ export async function newTerminal() {
   showScreen('terminal');
   showBanner(null);
   $('term-title').textContent = 'New terminal';
+  show($('term-share'), false);
   const view = new TerminalView($('term'));
   /** @type {CurrentView} */
   const current = { name: 'terminal', arg: null, dispose: () => view.dispose() };
@@ -61,6 +64,7 @@ export async function newTerminal() {
     $('term-title').textContent = info.title || info.command;
     $('term-title').title = info.id;
     wireKill(info.id, true);
+    wireShare('term-share', 'pty', info.id);
     view.connect(info.id);
     renderLists();
   } catch (err) {

@@ -1,0 +1,112 @@
+// Following the audit log across rotation: in process (followAudit) and through the real CLI
+// (`tether audit --follow`), every line arrives once, in order, whole; waits are conditions.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/kinds.js';
+import { followAudit, type Follower } from '../../src/audit/follow.js';
+import { AuditLog } from '../../src/audit/log.js';
+import { readAudit } from '../../src/audit/reader.js';
+import { spawnCli } from '../helpers/cli.js';
+import { tempEnv } from '../helpers/env.js';
+import { waitFor } from '../helpers/wait.js';
+import { actor, filesOldestFirst, tempDir } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+const write = (audit: AuditLog, from: number, to: number) => {
+  for (let i = from; i < to; i++) audit.record('file.write', actor(), { path: `f${i}`, bytes: i });
+};
+const numbers = (es: AuditEvent[]) => es.filter((e) => e.kind === 'file.write').map((e) => e.bytes as number);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('followAudit', () => {
+  it('follows across many rotations, several between two looks, missing nothing and repeating nothing', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 5 });
+    cleanups.push(() => audit.close());
+    const got: AuditEvent[] = [];
+    const f: Follower = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 50 });
+    cleanups.push(() => f.stop());
+    let n = 0;
+    // Synchronous batches (no look in between) that each cross three rotation boundaries (a line is
+    // ~140 bytes: ~10 a file).
+    for (let batch = 0; batch < 8; batch++) {
+      write(audit, n, n + 35);
+      n += 35;
+      await waitFor(() => numbers(got).length === n, { what: `${n} lines followed` });
+    }
+    expect(numbers(got)).toEqual(range(n));
+    expect(filesOldestFirst(t.dir)).toHaveLength(5);
+  });
+
+  it('continues from where a read ended, even if the file was rotated in between', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 3 });
+    cleanups.push(() => audit.close());
+    write(audit, 0, 3);
+    const backlog = await readAudit(t.dir, { kinds: [], limit: 100 });
+    expect(numbers(backlog.events)).toEqual([0, 1, 2]);
+    // Lines after the read, then a rotation, before the follower starts.
+    write(audit, 3, 14);
+    expect(fs.existsSync(path.join(t.dir, 'audit.1.jsonl'))).toBe(true);
+    const got: AuditEvent[] = [];
+    const f = followAudit({ dir: t.dir, from: backlog.position, onEvent: (e) => got.push(e), pollMs: 50 });
+    cleanups.push(() => f.stop());
+    write(audit, 14, 16);
+    await waitFor(() => numbers(got).length >= 13, { what: 'lines 3..15' });
+    expect(numbers(got)).toEqual(range(16).slice(3));
+  });
+
+  it('skips a torn line and goes on with the next writer', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const audit = new AuditLog({ dir: t.dir });
+    cleanups.push(() => audit.close());
+    const got: AuditEvent[] = [];
+    let skipped = 0;
+    const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), onSkip: () => skipped++, pollMs: 50 });
+    cleanups.push(() => f.stop());
+    write(audit, 0, 1);
+    fs.appendFileSync(path.join(t.dir, 'audit.jsonl'), '{"time":"2026-01-01T00:00:00Z","kind":"fi');
+    write(audit, 1, 2);
+    await waitFor(() => numbers(got).length === 2, { what: 'both whole lines' });
+    expect(skipped).toBe(1);
+  });
+});
+
+describe('tether audit --follow', () => {
+  it('prints the backlog, then every new line across rotation, in order, with the filters applied', async () => {
+    const env = tempEnv();
+    cleanups.push(() => env.cleanup());
+    const audit = new AuditLog({ dir: env.auditDir, maxBytes: 1500, maxFiles: 3 });
+    cleanups.push(() => audit.close());
+    write(audit, 0, 5);
+    audit.record('web.login', actor(), {}); // filtered out below
+    const child = spawnCli(['audit', '--follow', '--json', '--kind', 'file'], env.env);
+    cleanups.push(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const seen = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as AuditEvent);
+    await waitFor(() => seen().length === 5, { what: 'the backlog' });
+    let n = 5;
+    for (let batch = 0; batch < 6; batch++) {
+      write(audit, n, n + 13);
+      audit.record('web.login', actor(), {});
+      n += 13;
+      await waitFor(() => seen().length === n, { what: `${n} lines`, timeout: 15_000 });
+    }
+    expect(numbers(seen())).toEqual(range(n));
+    expect(seen().every((e) => e.kind === 'file.write')).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+  }, 60_000);
+});
