@@ -1,7 +1,7 @@
 // Browser safety, before authentication: a Host allowlist against DNS rebinding, an Origin check
 // (cross-origin requests only from --cors origins, which also covers WebSockets, which have no CORS),
 // CORS headers for those origins (never `*`), and security headers on every response.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { API_CSP, HSTS, HTML_CSP, SecureServerResponse } from './security-headers.js';
 
 export interface BrowserSafetyOptions {
@@ -41,7 +41,9 @@ function json(code: string, message: string, status: number, extra: Record<strin
 export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
   // Every response over TLS carries HSTS, refusals included.
   const tlsHeaders: Record<string, string> = opts.scheme === 'https' ? { 'strict-transport-security': HSTS } : {};
-  return async (c, next) => {
+  // Not async: a refusal is returned as it is (Hono's compose awaits whatever a middleware returns),
+  // and an admitted request returns next()'s promise itself instead of wrapping it in another.
+  const check = (c: Context, next: Next): Response | Promise<void | Response> => {
     const hostHeader = c.req.header('host');
     const host = hostHeader === undefined ? null : hostName(hostHeader);
     if (host === null || !opts.allowedHosts.has(host)) {
@@ -75,8 +77,17 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
         },
       });
     }
+    // Served through Node without CORS (nearly every request): nothing to do after the route, so
+    // no extra async step (the response object writes the security headers: security-headers.ts).
+    if (!corsAllowed && servedByNode(c)) return next() as Promise<void>;
+    return after(c, next, corsAllowed ? origin : undefined);
+  };
+  return check as MiddlewareHandler;
+
+  async function after(c: Context, next: Next, corsOrigin: string | undefined): Promise<void> {
     await next();
-    if (corsAllowed) {
+    if (corsOrigin !== undefined) {
+      const origin = corsOrigin;
       const h = c.res.headers;
       h.set('access-control-allow-origin', origin);
       h.append('vary', 'Origin');
@@ -85,7 +96,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     }
     // Served through Node: the response object writes the security headers (security-headers.ts),
     // cheaper than turning the response's headers into Web Headers here.
-    if ((c.env as { outgoing?: unknown } | undefined)?.outgoing instanceof SecureServerResponse) return;
+    if (servedByNode(c)) return;
     // A 101 upgrade response has immutable headers in some adapters; only touch ordinary responses.
     if (c.res.status === 101) return;
     const h = c.res.headers;
@@ -96,5 +107,9 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     const type = h.get('content-type') ?? '';
     h.set('content-security-policy', type.startsWith('text/html') ? HTML_CSP : API_CSP);
     if (!h.has('cache-control')) h.set('cache-control', 'no-store');
-  };
+  }
+}
+
+function servedByNode(c: Context): boolean {
+  return (c.env as { outgoing?: unknown } | undefined)?.outgoing instanceof SecureServerResponse;
 }

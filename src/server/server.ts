@@ -38,6 +38,12 @@ import type { RouteRegistrar, ServerContext } from './context.js';
 
 /** The client's address as the socket reports it ('unknown' when it has none). */
 function clientAddress(c: Context): string {
+  // Served through Node (every real request): the socket's address directly, which is what
+  // getConnInfo reads too, without building its whole description on every authenticated request.
+  type Bindings = { server?: Bindings; incoming?: import('node:http').IncomingMessage } | undefined;
+  const env = c.env as Bindings;
+  const socket = (env?.server ?? env)?.incoming?.socket;
+  if (socket) return socket.remoteAddress ?? 'unknown';
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
