@@ -80,11 +80,11 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       c.header('Allow', decision.allowed.join(', '));
       return c.json(errorBody('method_not_allowed', `method ${c.req.method} is not supported; use one of ${decision.allowed.join(', ')}`), 405);
     }
-    if (decision.kind === 'public') return next() as Promise<void>;
+    if (decision.kind === 'public') return next();
 
     if (opts.tokens === null) {
       c.set('auth', { tokenId: null, name: 'no-auth', permissions: [...PERMISSIONS], expiresAt: null, via: 'none', scopes: null } satisfies AuthInfo);
-      return next() as Promise<void>;
+      return next();
     }
 
     const presented = presentedCredential(requestView(c, upgrade), stores);
@@ -168,7 +168,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       ...(share && record.target ? { share: record.target } : {}),
     } satisfies AuthInfo);
     if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
-    return next() as Promise<void>;
+    return next();
   };
   return guard as MiddlewareHandler;
 }

@@ -79,7 +79,7 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     }
     // Served through Node without CORS (nearly every request): nothing to do after the route, so
     // no extra async step (the response object writes the security headers: security-headers.ts).
-    if (!corsAllowed && servedByNode(c)) return next() as Promise<void>;
+    if (!corsAllowed && servedByNode(c)) return next();
     return after(c, next, corsAllowed ? origin : undefined);
   };
   return check as MiddlewareHandler;
