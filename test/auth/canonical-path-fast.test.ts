@@ -59,3 +59,14 @@ describe('canonicalPath fast check', () => {
     expect(canonicalPath('/' + 'a'.repeat(8192)).ok).toBe(false);
   });
 });
+
+describe('router path and guard path', () => {
+  it('the guard reads exactly what the router matched, for the same Request; a fresh Request is computed', async () => {
+    const { getCanonicalPath, pathInfo } = await import('../../src/auth/router-path.js');
+    const req = new Request('http://127.0.0.1/file/..//%70ty/');
+    expect(getCanonicalPath(req)).toBe('/pty');
+    expect(pathInfo(req)).toEqual({ ok: true, path: '/pty' });
+    expect(Object.keys(req)).toEqual([]); // kept under a symbol, invisible to anything enumerating the request
+    expect(pathInfo(new Request('http://127.0.0.1/a%00b')).ok).toBe(false);
+  });
+});
