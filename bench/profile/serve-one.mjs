@@ -71,7 +71,9 @@ function runClient(n) {
     if (token) args.push('-H', 'authorization=Bearer ' + token);
     args.push(url + '/auth/whoami');
     return new Promise((resolve) => {
-      const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+      const c = process.env.CLIENT_CPU
+        ? spawn('taskset', ['-c', process.env.CLIENT_CPU, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+        : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('exit', () => resolve(JSON.parse(out).requests.total * 107));
