@@ -40,7 +40,10 @@ if (mode === 'bare') {
   const { createToken } = await import(path.join(root, 'dist/auth/token-admin.js'));
   const file = path.join(home, 'tokens.json');
   token = (await createToken({ permissions: ['read'], expiresAt: null }, file)).token;
+  // PRODUCTION=1: the routes `tether serve` registers too (terminals, sessions, MCP, web UI).
+  const registrars = process.env.PRODUCTION ? await (await import(path.join(root, 'dist/server/routes/index.js'))).productionRegistrars() : undefined;
   const srv = await startServer({
+    registrars,
     port: 0,
     hostname: '127.0.0.1',
     projectDir: home,
