@@ -49,3 +49,17 @@ describe('policy decision cache', () => {
     expect(cachedDecisionCount()).toBe(before);
   });
 });
+
+describe('missingPermissions', () => {
+  it('lists what is required and not granted, in the required order, for every combination', async () => {
+    const { missingPermissions } = await import('../../src/auth/policy.js');
+    const all = ['read', 'write', 'execute'] as const;
+    const subsets = [[], ['read'], ['write'], ['execute'], ['read', 'write'], ['read', 'execute'], ['write', 'execute'], [...all]] as const;
+    for (const required of subsets)
+      for (const granted of subsets) {
+        const got = missingPermissions(Object.freeze([...required]), [...granted]);
+        expect(got).toEqual(required.filter((p) => !(granted as readonly string[]).includes(p)));
+        expect(Object.isFrozen(got)).toBe(false);
+      }
+  });
+});
