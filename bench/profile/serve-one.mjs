@@ -5,7 +5,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const [mode = 'auth', nArg = '2000', warmArg = '3000'] = process.argv.slice(2);
@@ -102,16 +102,22 @@ if (process.env.PRINT_SAMPLE) {
   });
   console.log(JSON.stringify({ head, body: await r.text() }));
 }
-if (CALLGRIND) (await control('-z'), await control('-i', 'on'));
+if (CALLGRIND) {
+  await control('-z');
+  await control('-i', 'on');
+}
 const t0 = process.hrtime.bigint();
 const cpu0 = process.cpuUsage();
 const bytes = await runClient(N);
 const count = process.env.AUTOCANNON ? bytes / 107 : N;
 const us = Number(process.hrtime.bigint() - t0) / 1e3 / count;
 const cpu = process.cpuUsage(cpu0);
-if (CALLGRIND) (await control('-d'), await control('-i', 'off'));
+if (CALLGRIND) {
+  await control('-d');
+  await control('-i', 'off');
+}
 console.error(
-  `${mode}: ${N} requests, ${bytes / N} body bytes each, ${us.toFixed(1)} us/req wall, server CPU ${((cpu.user + cpu.system) / N).toFixed(1)} us/req (user ${(cpu.user / N).toFixed(1)})`,
+  `${mode}: ${Math.round(count)} requests, ${us.toFixed(1)} us/req wall, server CPU ${((cpu.user + cpu.system) / count).toFixed(1)} us/req (user ${(cpu.user / count).toFixed(1)})`,
 );
 await close();
 fs.rmSync(home, { recursive: true, force: true });
