@@ -1,4 +1,6 @@
-// `tether auth token list` wall time as a ratio to `node -e 0`, interleaved in one run.
+// Start-up as ratios to `node -e 0`, interleaved in one run (medians): `tether auth token list`,
+// and `tether serve` until its first 200 on /health.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,25 +9,70 @@ import { median, timeCommand, type Row } from './lib.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tether.js');
 
-export function benchCliStartup(runs = 30): Row[] {
+/** Milliseconds from spawning `tether serve` to its first 200 on GET /health. */
+async function serveReadyMs(env: NodeJS.ProcessEnv, project: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--project', project], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('serve did not start')), 30_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`serve exited ${code}`));
+      });
+    });
+    for (;;) {
+      const r = await fetch(`${url}/health`).catch(() => null);
+      if (r?.status === 200) {
+        await r.arrayBuffer();
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      }
+    }
+  } finally {
+    await new Promise((r) => (child.exitCode !== null ? r(null) : (child.once('exit', r), child.kill('SIGTERM'))));
+  }
+}
+
+export async function benchCliStartup(runs = 21, serveRuns = 11): Promise<Row[]> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-'));
-  const env = { ...process.env, XDG_CONFIG_HOME: home, NO_COLOR: '1' };
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(home, 'c'),
+    XDG_DATA_HOME: path.join(home, 'd'),
+    XDG_STATE_HOME: path.join(home, 's'),
+    NO_COLOR: '1',
+  };
   timeCommand(process.execPath, [BIN, 'auth', 'token', 'create', '--name', 'bench', '--json'], env);
   const base: number[] = [];
   const cli: number[] = [];
+  const serve: number[] = [];
   for (let i = 0; i < 3; i++) {
     timeCommand(process.execPath, ['-e', '0'], env);
     timeCommand(process.execPath, [BIN, 'auth', 'token', 'list'], env);
   }
+  await serveReadyMs(env, home);
   for (let i = 0; i < runs; i++) {
     base.push(timeCommand(process.execPath, ['-e', '0'], env));
     cli.push(timeCommand(process.execPath, [BIN, 'auth', 'token', 'list'], env));
+    if (i < serveRuns) serve.push(await serveReadyMs(env, home));
   }
   fs.rmSync(home, { recursive: true, force: true });
   const ratio = median(cli) / median(base);
+  const serveRatio = median(serve) / median(base);
   return [
     { group: 'cli', metric: '`node -e 0` median', value: `${median(base).toFixed(1)} ms` },
     { group: 'cli', metric: '`tether auth token list` median', value: `${median(cli).toFixed(1)} ms` },
-    { group: 'cli', metric: 'start-up ratio (list / node -e 0)', value: ratio.toFixed(2), target: '<= 2.0', ok: ratio <= 2.0 },
+    { group: 'cli', metric: 'start-up ratio (list / node -e 0)', value: ratio.toFixed(2), target: '<= 1.5', ok: ratio <= 1.5 },
+    { group: 'cli', metric: '`tether serve` to first 200 on /health, median', value: `${median(serve).toFixed(1)} ms` },
+    { group: 'cli', metric: 'serve ready ratio (serve / node -e 0)', value: serveRatio.toFixed(2), target: '<= 3.0', ok: serveRatio <= 3.0 },
   ];
 }

@@ -12,7 +12,7 @@ import { ptyRoutes } from '../src/server/routes/pty.js';
 import { median, percentile, type Row } from './lib.js';
 
 const BYTES = 100_000_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const LATENCY_SAMPLES = 200;
 const MB = 1_000_000;
 // Waits for one line on stdin first, so nothing is produced before the reader is attached.
@@ -172,17 +172,24 @@ export async function benchPty(): Promise<Row[]> {
     // Interleave the rounds so machine noise hits both paths alike.
     const direct: number[] = [];
     const viaWs: number[] = [];
+    const ratios: number[] = [];
     let lost = 0;
+    // One warm-up pair (JIT, page cache, the shell's first start) that is not counted.
+    await directThroughput(pty, cwd);
+    await wsThroughput(b);
     for (let r = 0; r < ROUNDS; r++) {
       const d = await directThroughput(pty, cwd);
       const w = await wsThroughput(b);
       direct.push(d.bytes / MB / d.secs);
       viaWs.push(w.bytes / MB / w.secs);
+      // The ratio of each back-to-back pair, then the median: a burst of load elsewhere on the
+      // machine moves one pair, not the figure.
+      ratios.push(w.bytes / MB / w.secs / (d.bytes / MB / d.secs));
       lost = Math.max(lost, BYTES - (w.bytes - 2)); // minus the echoed "\r\n"
     }
+    const ratio = median(ratios);
     const dRate = median(direct);
     const wRate = median(viaWs);
-    const ratio = wRate / dRate;
 
     // Latency through the WebSocket.
     const id = await createPty(b, SHELL, SHELL_ENV);
@@ -215,10 +222,10 @@ export async function benchPty(): Promise<Row[]> {
     return [
       { group: 'pty', metric: `output ${BYTES / MB} MB, node-pty in-process`, value: `${dRate.toFixed(0)} MB/s` },
       { group: 'pty', metric: `output ${BYTES / MB} MB, through server + WebSocket`, value: `${wRate.toFixed(0)} MB/s` },
-      { group: 'pty', metric: 'WebSocket / node-pty throughput', value: ratio.toFixed(2), target: '>= 0.5', ok: ratio >= 0.5 },
+      { group: 'pty', metric: 'WebSocket / node-pty throughput', value: ratio.toFixed(2), target: '>= 0.9', ok: ratio >= 0.9 },
       { group: 'pty', metric: 'bytes lost through WebSocket', value: String(Math.max(0, lost)), target: '0', ok: lost <= 0 },
       { group: 'pty', metric: 'keystroke round trip p50 (WebSocket)', value: `${p50.toFixed(2)} ms`, target: '<= 5 ms', ok: p50 <= 5 },
-      { group: 'pty', metric: 'keystroke round trip p99 (WebSocket)', value: `${p99.toFixed(2)} ms`, target: '<= 20 ms', ok: p99 <= 20 },
+      { group: 'pty', metric: 'keystroke round trip p99 (WebSocket)', value: `${p99.toFixed(2)} ms`, target: '<= 2 ms', ok: p99 <= 2 },
       {
         group: 'pty',
         metric: 'keystroke round trip p50 / p99 (node-pty direct)',

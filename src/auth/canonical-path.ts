@@ -25,6 +25,35 @@ export function rawPathOf(url: string): string {
  * routes are case-sensitive, the policy compares case-insensitively.
  */
 export function canonicalPath(raw: string): CanonicalPath {
+  if (isAlreadyCanonical(raw)) return { ok: true, path: raw };
+  return canonicalPathSlow(raw);
+}
+
+/**
+ * Whether `raw` is its own canonical form, so the full pass below would return it unchanged: it
+ * starts with `/`, is not over the limit, and has no `%`, `\`, control character, empty segment
+ * (`//`, a trailing `/`) or `.`/`..` segment. One scan instead of decode, regex, split and join on
+ * every request (nearly every path a client sends is like this). Anything else takes the full pass.
+ */
+export function isAlreadyCanonical(raw: string): boolean {
+  const n = raw.length;
+  if (n > MAX_PATH || n === 0 || raw.charCodeAt(0) !== 0x2f) return false;
+  if (n === 1) return true; // "/"
+  let segStart = 1;
+  for (let i = 1; i <= n; i++) {
+    const c = i === n ? 0x2f : raw.charCodeAt(i);
+    if (c === 0x2f) {
+      const len = i - segStart;
+      if (len === 0) return false; // "//" or a trailing "/"
+      if (raw.charCodeAt(segStart) === 0x2e && (len === 1 || (len === 2 && raw.charCodeAt(segStart + 1) === 0x2e))) return false;
+      segStart = i + 1;
+    } else if (c < 0x20 || c === 0x7f || c === 0x25 || c === 0x5c) return false; // control, %, \
+  }
+  return true;
+}
+
+/** The full pass (also the reference the fast check is tested against). */
+export function canonicalPathSlow(raw: string): CanonicalPath {
   if (raw.length > MAX_PATH) return { ok: false, path: '/', problem: `path longer than ${MAX_PATH} characters` };
   let decoded: string;
   try {

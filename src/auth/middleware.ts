@@ -3,7 +3,7 @@
 // policy what is needed, 4. takes one credential from the declared list (credential-list.ts),
 // 5. verifies it against the live token file, 6. authorizes.
 // It is the only place a permission decision is made; routes read the result from `c.get('auth')`.
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { isWebSocketUpgrade, tokenInQuery, WS_PROTOCOL, AUTH_PROTOCOL_PREFIX } from './credential-headers.js';
 import { presentedCredential, type CredentialSource, type CredentialStores, type RequestView } from './credential-list.js';
 import { audienceAllows, missingPermissions, requiredPermissions, shareDecision, type ShareTarget } from './policy.js';
@@ -70,7 +70,9 @@ const REFUSAL_MESSAGE: Record<RefusalReason, string> = {
 
 export function authGuard(opts: GuardOptions): MiddlewareHandler {
   const stores = opts.stores ?? {};
-  return async (c, next) => {
+  // Not async (nothing in it waits): an answer is returned as it is and an admitted request returns
+  // next()'s own promise; Hono's compose awaits either, and catches a throw the same way.
+  const guard = (c: Context, next: Next): Response | Promise<void | Response> => {
     const info = pathInfo(c.req.raw);
     if (!info.ok) return c.json(errorBody('bad_path', `bad request path: ${info.problem}`), 400);
     // On every route, public ones included, and whatever else the request presents: a token in a
@@ -197,6 +199,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
     return next();
   };
+  return guard as MiddlewareHandler;
 }
 
 /** The 401 challenge; on /mcp it also names the RFC 9728 metadata, where OAuth clients start. */

@@ -240,7 +240,41 @@ export function routeRule(method: string, path: string): RouteRule | undefined {
   return rules.find((c) => matches(c, parts))?.rule;
 }
 
-export function requiredPermissions({ method, path, upgrade }: PolicyInput): PolicyDecision {
+/**
+ * What a request needs. Pure, so its answers are remembered for short paths (bounded: the cache is
+ * emptied when full, so distinct paths from a client only cost the uncached time, never memory).
+ * The answers are frozen: no caller can change what the next request is told.
+ */
+export function requiredPermissions(input: PolicyInput): PolicyDecision {
+  if (input.path.length > MAX_CACHED_PATH) return decide(input);
+  // The flag is one fixed character and a method never contains a space: keys cannot collide.
+  const key = `${input.upgrade ? '1' : '0'}${input.method} ${input.path}`;
+  let decision = DECISIONS.get(key);
+  if (decision === undefined) {
+    decision = freezeDecision(decide(input));
+    if (DECISIONS.size >= MAX_CACHED_DECISIONS) DECISIONS.clear();
+    DECISIONS.set(key, decision);
+  }
+  return decision;
+}
+
+const MAX_CACHED_PATH = 256;
+const MAX_CACHED_DECISIONS = 1024;
+const DECISIONS = new Map<string, PolicyDecision>();
+
+/** How many decisions are remembered now (tests). */
+export function cachedDecisionCount(): number {
+  return DECISIONS.size;
+}
+
+function freezeDecision(d: PolicyDecision): PolicyDecision {
+  if (d.kind === 'method_not_allowed') Object.freeze(d.allowed);
+  if (d.kind === 'requires') Object.freeze(d.permissions);
+  return Object.freeze(d);
+}
+
+/** The decision itself, uncached (exported for the test that holds the cache to it). */
+export function decide({ method, path, upgrade }: PolicyInput): PolicyDecision {
   const base = METHOD_PERMISSION.get(method);
   if (base === undefined) return { kind: 'method_not_allowed', allowed: [...METHOD_PERMISSION.keys()] };
   if (!upgrade && isPublic(method, path)) return { kind: 'public' };
@@ -295,7 +329,11 @@ export function approvalRefusal(
 }
 
 export function missingPermissions(required: readonly Permission[], granted: readonly Permission[]): Permission[] {
-  return required.filter((p) => !granted.includes(p));
+  // A plain loop: `filter` with a closure over the (frozen, cached) required list showed up in the
+  // request profile; same result, same order.
+  const missing: Permission[] = [];
+  for (let i = 0; i < required.length; i++) if (!granted.includes(required[i]!)) missing.push(required[i]!);
+  return missing;
 }
 
 /** Events on `GET /event` about interactive resources are seen only by tokens that may use them. */

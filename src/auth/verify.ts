@@ -1,9 +1,12 @@
 // Credential -> token record, or the reason it is refused. In-memory and O(1) in the number of
 // tokens: parse + checksum, one SHA-256, one Map lookup, then expiry.
 import { timingSafeEqual } from 'node:crypto';
-import { parseToken, hashToken, type MalformedDetail } from './token-format.js';
+import { parseTokenShape, checksumMatches, hashToken, type MalformedDetail } from './token-format.js';
 import type { TokenRecord } from './shapes.js';
 import type { TokenFile } from './token-record.js';
+
+/** SHA-256 hex is 64 characters; stored digests have the same length (token-record validation). */
+const SCRATCH = Buffer.alloc(64);
 
 export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired';
 
@@ -44,13 +47,23 @@ export class TokenIndex {
 
   verify(candidate: string | undefined | null, now = Date.now()): VerifyResult {
     if (candidate === undefined || candidate === null || candidate === '') return { ok: false, reason: 'missing' };
-    const parsed = parseToken(candidate);
+    const parsed = parseTokenShape(candidate);
     if (!parsed.ok) return { ok: false, reason: 'malformed', detail: parsed.detail };
     const hex = hashToken(parsed.token);
+    // Why the lookup key cannot be steered: it is the SHA-256 of the whole presented string, so
+    // choosing a key means finding a SHA-256 preimage, and the Map's hashing of it leaks nothing
+    // useful about the stored digests (an attacker who could aim at a stored digest would already
+    // need the token). The constant-time compare then guards the bytes that decide acceptance;
+    // the scratch buffer only avoids allocating a copy per request (verify is synchronous, so it
+    // is never shared between two calls).
     const entry = this.byHash.get(hex);
-    // The Map lookup is keyed by a digest the caller cannot steer; the constant-time compare guards
-    // the bytes that decide acceptance.
-    if (!entry || !timingSafeEqual(entry.hash, Buffer.from(hex, 'latin1'))) return { ok: false, reason: 'unknown' };
+    const accepted = entry !== undefined && (SCRATCH.write(hex, 0, 'latin1'), timingSafeEqual(entry.hash, SCRATCH));
+    if (!accepted) {
+      // The checksum only explains a rejection (a mistyped token), so it is computed only here;
+      // the outcome and message are the same as checking it first.
+      if (!checksumMatches(parsed.token)) return { ok: false, reason: 'malformed', detail: 'bad_checksum' };
+      return { ok: false, reason: 'unknown' };
+    }
     if (entry.expiresMs <= now) return { ok: false, reason: 'expired', record: entry.record };
     return { ok: true, record: entry.record };
   }

@@ -1,7 +1,8 @@
 // Browser safety, before authentication: a Host allowlist against DNS rebinding, an Origin check
 // (cross-origin requests only from --cors origins, which also covers WebSockets, which have no CORS),
 // CORS headers for those origins (never `*`), and security headers on every response.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import { API_CSP, HSTS, HTML_CSP, SecureServerResponse } from './security-headers.js';
 
 export interface BrowserSafetyOptions {
   /** Lower-case host names (no port) accepted in the Host header. */
@@ -12,12 +13,7 @@ export interface BrowserSafetyOptions {
   scheme: 'http' | 'https';
 }
 
-export const HTML_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-const API_CSP = "default-src 'none'; frame-ancestors 'none'";
-/** Over TLS: browsers keep to https for this host for a year (no includeSubDomains: other services may share the name). */
-export const HSTS = 'max-age=31536000';
+export { HTML_CSP, HSTS };
 
 /** Host name without port, lower-case; brackets kept for IPv6 literals. */
 export function hostName(hostHeader: string): string | null {
@@ -45,7 +41,9 @@ function json(code: string, message: string, status: number, extra: Record<strin
 export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
   // Every response over TLS carries HSTS, refusals included.
   const tlsHeaders: Record<string, string> = opts.scheme === 'https' ? { 'strict-transport-security': HSTS } : {};
-  return async (c, next) => {
+  // Not async: a refusal is returned as it is (Hono's compose awaits whatever a middleware returns),
+  // and an admitted request returns next()'s promise itself instead of wrapping it in another.
+  const check = (c: Context, next: Next): Response | Promise<void | Response> => {
     const hostHeader = c.req.header('host');
     const host = hostHeader === undefined ? null : hostName(hostHeader);
     if (host === null || !opts.allowedHosts.has(host)) {
@@ -79,16 +77,29 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
         },
       });
     }
+    // Served through Node without CORS (nearly every request): nothing to do after the route, so
+    // no extra async step (the response object writes the security headers: security-headers.ts).
+    if (!corsAllowed && servedByNode(c)) return next();
+    return after(c, next, corsAllowed ? origin : undefined);
+  };
+  return check as MiddlewareHandler;
+
+  async function after(c: Context, next: Next, corsOrigin: string | undefined): Promise<void> {
     await next();
-    const h = c.res.headers;
-    if (corsAllowed) {
+    if (corsOrigin !== undefined) {
+      const origin = corsOrigin;
+      const h = c.res.headers;
       h.set('access-control-allow-origin', origin);
       h.append('vary', 'Origin');
       // A file's version (GET /file/content, PUT), which a conditional write sends back.
       h.set('access-control-expose-headers', 'ETag');
     }
+    // Served through Node: the response object writes the security headers (security-headers.ts),
+    // cheaper than turning the response's headers into Web Headers here.
+    if (servedByNode(c)) return;
     // A 101 upgrade response has immutable headers in some adapters; only touch ordinary responses.
     if (c.res.status === 101) return;
+    const h = c.res.headers;
     h.set('x-content-type-options', 'nosniff');
     h.set('referrer-policy', 'no-referrer');
     h.set('x-frame-options', 'DENY');
@@ -96,5 +107,9 @@ export function browserSafety(opts: BrowserSafetyOptions): MiddlewareHandler {
     const type = h.get('content-type') ?? '';
     h.set('content-security-policy', type.startsWith('text/html') ? HTML_CSP : API_CSP);
     if (!h.has('cache-control')) h.set('cache-control', 'no-store');
-  };
+  }
+}
+
+function servedByNode(c: Context): boolean {
+  return (c.env as { outgoing?: unknown } | undefined)?.outgoing instanceof SecureServerResponse;
 }

@@ -2,6 +2,7 @@
 // assembles the app and listens. Used by `tether serve` and by tests.
 import fs from 'node:fs';
 import https from 'node:https';
+import type { ServerResponse as NodeServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'hono';
 import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
@@ -28,6 +29,7 @@ import { WS_PROTOCOL } from '../auth/credential-headers.js';
 import { allowedHostNames } from './hosts.js';
 import { LiveConnections } from './connections.js';
 import { LastUsedTracker } from './last-used.js';
+import { SecureServerResponse } from './security-headers.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { collapseAuthFailures } from './failure-log.js';
 import { AuditLog, type AuditLogOptions } from '../audit/log.js';
@@ -38,6 +40,12 @@ import type { RouteRegistrar, ServerContext } from './context.js';
 
 /** The client's address as the socket reports it ('unknown' when it has none). */
 function clientAddress(c: Context): string {
+  // Served through Node (every real request): the socket's address directly, which is what
+  // getConnInfo reads too, without building its whole description on every authenticated request.
+  type Bindings = { server?: Bindings; incoming?: import('node:http').IncomingMessage } | undefined;
+  const env = c.env as Bindings;
+  const socket = (env?.server ?? env)?.incoming?.socket;
+  if (socket) return socket.remoteAddress ?? 'unknown';
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
@@ -237,6 +245,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   wss.on('connection', (_ws, req) => sockets.markWebSocket(req.socket));
   const httpOptions = {
+    // Writes the security headers on every response (security-headers.ts).
+    ServerResponse: SecureServerResponse as typeof NodeServerResponse,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,

@@ -1,4 +1,5 @@
-import { runAgent, type AgentPart, type AgentResult, type HistoryMessage, type RunAgentOptions } from '../agent/agent.js';
+// The agent (and with it the AI SDK) is imported by the first run, not when the server starts.
+import type { AgentPart, AgentResult, HistoryMessage, RunAgentOptions } from '../agent/agent.js';
 import type { ProviderSettings } from '../agent/provider.js';
 import { NotFoundError, errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -86,6 +87,7 @@ export function startAgentMessage(o: AgentMessageOptions): StartedAgentMessage {
     let result: AgentResult | undefined;
     let failure: unknown;
     try {
+      const { runAgent } = await import('../agent/agent.js');
       result = await runAgent({
         settings: o.settings,
         directory: o.directory,

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import { statSync } from 'node:fs';
-import { DEFAULT_MAX_STEPS } from '../agent/agent.js';
-import { resolveProviderSettings, type ProviderConfig } from '../agent/provider.js';
+// The agent and the model SDK are loaded on the first prompt, not at server start (start-up time).
+import type { ProviderConfig } from '../agent/provider.js';
+import { DEFAULT_AGENT_MAX_STEPS } from '../config/effective.js';
 import { ForbiddenError, UsageError, errorMessage } from '../errors.js';
 import type { AuditDetails } from '../audit/kinds.js';
 import type { EventBus } from '../events.js';
@@ -351,6 +352,7 @@ export class SessionService {
   async startAgent(sessionId: string, input: MessageCreate, tokenId: string | null, options: RunOptions = {}): Promise<StartedRun> {
     this.get(sessionId, options.place);
     const config = (await this.agent.config?.()) ?? {};
+    const { resolveProviderSettings } = await import('../agent/provider.js');
     const settings = resolveProviderSettings(config, this.agent.env ? this.agent.env() : process.env);
     const directory = await this.directory(sessionId);
     return this.claim(sessionId, tokenId, options, (run) => {
@@ -366,7 +368,7 @@ export class SessionService {
         directory: directory.path,
         directoryPin: directory.pin,
         ...(options.place ? { place: options.place } : {}),
-        maxSteps: config.agentMaxSteps ?? DEFAULT_MAX_STEPS,
+        maxSteps: config.agentMaxSteps ?? DEFAULT_AGENT_MAX_STEPS,
         signal: run.signal,
         ...(this.agent.maxRetries !== undefined ? { maxRetries: this.agent.maxRetries } : {}),
         ...(this.agent.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.agent.snapshotIntervalMs } : {}),

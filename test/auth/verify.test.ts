@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenIndex } from '../../src/auth/verify.js';
-import { generateToken, hashToken } from '../../src/auth/token-format.js';
+import { checksumMatches, generateToken, hashToken, parseToken, parseTokenShape } from '../../src/auth/token-format.js';
 import type { TokenRecord } from '../../src/auth/shapes.js';
 
 function rec(token: string, over: Partial<TokenRecord> = {}): TokenRecord {
@@ -49,5 +49,28 @@ describe('TokenIndex.verify', () => {
     expect(index.isActive(a.id, now)).toBe(true);
     expect(index.isActive(b.id, now)).toBe(false);
     expect(index.isActive('tok_missing000', now)).toBe(false);
+  });
+  it('a mistyped token (checksum off) is still refused as bad_checksum, though the checksum is computed only after the lookup fails', () => {
+    const last = good[good.length - 1] === 'A' ? 'B' : 'A';
+    const typo = good.slice(0, -1) + last;
+    expect(parseTokenShape(typo).ok).toBe(true);
+    expect(checksumMatches(typo)).toBe(false);
+    expect(index.verify(typo, now)).toEqual({ ok: false, reason: 'malformed', detail: 'bad_checksum' });
+    // A secret-side typo: the checksum no longer matches the body either.
+    const body = good.slice(7, 8) === '0' ? '1' : '0'; // stays below the 128-bit bound
+    expect(index.verify('tether_' + body + good.slice(8), now)).toMatchObject({ reason: 'malformed', detail: 'bad_checksum' });
+  });
+  it('parseToken still checks the checksum (the CLI relies on it)', () => {
+    const typo = good.slice(0, -1) + (good.endsWith('0') ? '1' : '0');
+    expect(parseToken(typo)).toEqual({ ok: false, reason: 'malformed', detail: 'bad_checksum' });
+    expect(parseToken(good)).toEqual({ ok: true, token: good });
+  });
+  it('the reused compare buffer never carries one call into the next', () => {
+    const other = generateToken();
+    for (let i = 0; i < 3; i++) {
+      expect(index.verify(good, now).ok).toBe(true);
+      expect(index.verify(other, now)).toEqual({ ok: false, reason: 'unknown' });
+      expect(index.verify(expired, now)).toMatchObject({ ok: false, reason: 'expired' });
+    }
   });
 });

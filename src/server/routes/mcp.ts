@@ -7,7 +7,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { toolDecision } from '../../auth/policy.js';
 import { seedFrom } from '../../mcp/api.js';
-import { McpSessions } from '../../mcp/sessions.js';
+import type { McpSessions } from '../../mcp/sessions.js';
 import type { ServerContext } from '../context.js';
 
 export const MCP_PATH = '/mcp';
@@ -29,8 +29,16 @@ const rpcError = (c: Context, status: 400 | 403 | 404, code: number, message: st
   c.json({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code, message } }, status);
 
 export function registerMcp(app: OpenAPIHono, ctx: ServerContext): void {
-  const sessions = new McpSessions({ app, connections: ctx.connections, log: ctx.log, version: ctx.version });
-  ctx.onClose(() => sessions.closeAll());
+  // The MCP SDK (a large module graph) is loaded by the first /mcp request, not at server start.
+  let loading: Promise<McpSessions> | undefined;
+  const mcpSessions = () =>
+    (loading ??= import('../../mcp/sessions.js').then(
+      ({ McpSessions }) => new McpSessions({ app, connections: ctx.connections, log: ctx.log, version: ctx.version }),
+    ));
+  ctx.onClose(async () => {
+    const sessions = loading && (await loading.catch(() => undefined));
+    if (sessions) await sessions.closeAll();
+  });
 
   const handle = async (c: Context) => {
     const auth = c.get('auth');
@@ -62,6 +70,7 @@ export function registerMcp(app: OpenAPIHono, ctx: ServerContext): void {
       }
     }
 
+    const sessions = await mcpSessions();
     const id = c.req.header('mcp-session-id');
     let session;
     if (id === undefined) {
