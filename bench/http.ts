@@ -78,7 +78,13 @@ async function loadMeasured(child: ChildProcess, url: string, headers: Record<st
 export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
   pinSelf();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-http-'));
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), NO_COLOR: '1' };
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(home, 'config'),
+    XDG_DATA_HOME: path.join(home, 'data'),
+    XDG_STATE_HOME: path.join(home, 'state'),
+    NO_COLOR: '1',
+  };
   const { execFileSync } = await import('node:child_process');
   const token = JSON.parse(execFileSync(process.execPath, [BIN, 'auth', 'token', 'create', '--json', '--permissions', 'read'], { env }).toString())
     .token as string;

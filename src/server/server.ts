@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from 'hono';
 import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { EventBus } from '../events.js';
 import { LiveTokens } from '../auth/live-tokens.js';
 import { FailureLimiter } from '../auth/limiter.js';
@@ -40,17 +39,12 @@ import type { RouteRegistrar, ServerContext } from './context.js';
 
 /** The client's address as the socket reports it ('unknown' when it has none). */
 function clientAddress(c: Context): string {
-  // Served through Node (every real request): the socket's address directly, which is what
-  // getConnInfo reads too, without building its whole description on every authenticated request.
+  // The socket's address, which is all getConnInfo reads too. A request served in-process
+  // (app.fetch: the MCP tools, tests) has no socket: "unknown", without getConnInfo's TypeError,
+  // whose stack trace cost more than the rest of the request.
   type Bindings = { server?: Bindings; incoming?: import('node:http').IncomingMessage } | undefined;
   const env = c.env as Bindings;
-  const socket = (env?.server ?? env)?.incoming?.socket;
-  if (socket) return socket.remoteAddress ?? 'unknown';
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  return (env?.server ?? env)?.incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
 /**
