@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempEnv, type TempEnv } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
+import { mcpInitialize } from '../helpers/mcp.js';
 
 const HOOK = path.resolve(import.meta.dirname, '../fixtures/perf/record-imports.mjs');
 const HEAVY = [/@modelcontextprotocol\/sdk/, /\/node_modules\/ai\//, /@ai-sdk\//, /\/dist\/agent\/agent\.js/, /\/dist\/mcp\/sessions\.js/];
@@ -37,16 +38,7 @@ describe('lazy start-up', () => {
     expect(loaded).toMatch(/dist\/session\/service\.js/);
     for (const heavy of HEAVY) expect(loaded, String(heavy)).not.toMatch(heavy);
 
-    const r = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const r = await mcpInitialize(url, token);
     expect(r.status).toBe(200);
     expect(r.headers.get('mcp-session-id')).toBeTruthy();
     await r.text();
