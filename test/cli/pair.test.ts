@@ -63,7 +63,8 @@ describe('tether pair', () => {
     // Not a terminal here, so the QR code is drawn in plain blocks; it encodes exactly the link.
     expect(p.out.stdout).toContain((await QRCode.toString(link, { type: 'utf8' })).trimEnd());
     expect(p.out.stdout).toMatch(/permissions: read, write, execute/);
-    expect(p.out.stderr).toMatch(/loopback address, which only this machine can open/);
+    // stderr is its own pipe: it may arrive after stdout's lines.
+    await waitFor(() => /loopback address, which only this machine can open/.test(p.out.stderr), { what: 'the loopback warning on stderr' });
     expect((await redeem(link.split('#')[1])).status).toBe(200);
     expect(await p.exited).toBe(0);
     expect(p.out.stdout).toMatch(/Paired: curl \(tok_[0-9a-z]{10}\)\. It is listed by `tether auth token list`/);

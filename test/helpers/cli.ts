@@ -26,6 +26,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { input?: s
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A command that exits without reading its stdin closes the pipe first: EPIPE here is expected,
+    // and the exit code and output above are the result.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
