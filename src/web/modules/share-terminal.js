@@ -4,7 +4,7 @@
 // keystroke, no resize (and the server ignores any that a modified page might send).
 import { Terminal } from '../vendor/xterm.mjs';
 import { viewSocketUrl } from './share-api.js';
-import { TERM_FONT, THEME } from './term-theme.js';
+import { TERMINAL_OPTIONS } from './term-theme.js';
 
 /**
  * @typedef {object} ViewerHooks
@@ -28,18 +28,7 @@ export class TerminalViewer {
     /** @type {WebSocket | null} */
     this.ws = null;
     this.exited = false;
-    this.term = new Terminal({
-      disableStdin: true,
-      cursorBlink: false,
-      cols: info.cols,
-      rows: info.rows,
-      fontFamily: TERM_FONT,
-      fontSize: 14,
-      lineHeight: 1.15,
-      scrollback: 5000,
-      theme: THEME,
-      allowProposedApi: false,
-    });
+    this.term = new Terminal({ ...TERMINAL_OPTIONS, disableStdin: true, cursorBlink: false, cols: info.cols, rows: info.rows });
     container.replaceChildren();
     this.term.open(container);
   }

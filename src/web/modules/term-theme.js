@@ -26,3 +26,13 @@ export const THEME = {
   brightCyan: '#a4e1ff',
   brightWhite: '#eef1f8',
 };
+
+/** The xterm.js options both terminals share; each adds what differs (input, cursor, size). */
+export const TERMINAL_OPTIONS = {
+  fontFamily: TERM_FONT,
+  fontSize: 14,
+  lineHeight: 1.15,
+  scrollback: 5000,
+  theme: THEME,
+  allowProposedApi: false,
+};

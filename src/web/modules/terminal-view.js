@@ -11,7 +11,7 @@ import { $, h } from './dom.js';
 import { checkSession } from './events.js';
 import { refreshListsSoon } from './lists.js';
 import { showBanner } from './status.js';
-import { TERM_FONT, THEME } from './term-theme.js';
+import { TERMINAL_OPTIONS } from './term-theme.js';
 
 const encoder = new TextEncoder();
 
@@ -30,15 +30,7 @@ export class TerminalView {
     /** @type {WebSocket | null} */
     this.ws = null;
     this.disposed = false;
-    this.term = new Terminal({
-      cursorBlink: true,
-      fontFamily: TERM_FONT,
-      fontSize: 14,
-      lineHeight: 1.15,
-      scrollback: 5000,
-      theme: THEME,
-      allowProposedApi: false,
-    });
+    this.term = new Terminal({ ...TERMINAL_OPTIONS, cursorBlink: true });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
     container.replaceChildren();
