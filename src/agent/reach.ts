@@ -86,6 +86,9 @@ export function fastFailFetch(options: FastFailOptions = {}): typeof fetch {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const probe = options.probe ?? tcpProbe;
   const base = options.fetch ?? globalThis.fetch;
+  // Once the model server has answered, it is known to be reachable: the later steps of a run skip
+  // the probe (it would open one more connection per request); their connect errors are still named.
+  let reachedOnce = false;
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const where = `${url.protocol}//${url.host}`;
@@ -93,7 +96,7 @@ export function fastFailFetch(options: FastFailOptions = {}): typeof fetch {
     const probeDone = new AbortController();
     let answered = false;
     let why: string | null = null;
-    const probed = probe(url, timeoutMs, probeDone.signal).then(
+    const probed = (reachedOnce ? Promise.resolve(null) : probe(url, timeoutMs, probeDone.signal)).then(
       (reason) => {
         if (reason && !answered) {
           why = reason;
@@ -107,6 +110,7 @@ export function fastFailFetch(options: FastFailOptions = {}): typeof fetch {
     try {
       const res = await base(input, { ...init, signal });
       answered = true;
+      reachedOnce = true;
       return res;
     } catch (err) {
       if (outer?.aborted) throw err;

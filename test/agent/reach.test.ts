@@ -91,6 +91,25 @@ describe('an unreachable model', () => {
     expect(await fastFailFetch({ probe: () => Promise.resolve('never asked'), fetch: () => Promise.resolve(ok) })('http://127.0.0.1:1/v1')).toBe(ok);
   });
 
+  it('probes only until the model server has answered once: later requests open no extra connection, and their connect errors are still named', async () => {
+    let probes = 0;
+    const ok = new Response('{}');
+    let next: () => Promise<Response> = () => Promise.resolve(ok);
+    const f = fastFailFetch({
+      probe: () => {
+        probes++;
+        return Promise.resolve(null);
+      },
+      fetch: () => next(),
+    });
+    expect(await f('http://127.0.0.1:1/v1')).toBe(ok);
+    expect(await f('http://127.0.0.1:1/v1')).toBe(ok);
+    expect(probes).toBe(1);
+    next = () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }));
+    await expect(f('http://127.0.0.1:1/v1')).rejects.toBeInstanceOf(ModelUnreachableError);
+    expect(probes).toBe(1);
+  });
+
   it('names connect failures found anywhere in the cause chain', () => {
     const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) });
     expect(connectFailure(refused)).toBe('connection refused (is the model server running?)');
