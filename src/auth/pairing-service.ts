@@ -6,14 +6,15 @@
 // The device token's secret is generated and dropped here: nobody ever sees it. The device uses the
 // token only through its web login, which is why logging that login out deletes the token too.
 import fs from 'node:fs/promises';
-import { ConflictError, TetherError, UsageError } from '../errors.js';
+import { ConflictError, ForbiddenError, TetherError, UsageError } from '../errors.js';
 import { deviceNameFromUserAgent } from './device-name.js';
 import type { LiveTokens } from './live-tokens.js';
 import { PAIRING_REFUSED_MESSAGE, type Claim, type PairingCodes } from './pairing.js';
 import { normalizePermissions } from './permissions.js';
-import { pairingGrantDecision } from './policy.js';
+import { pairingGrantDecision, pairingScopeRefusal } from './policy.js';
 import type { PairingCodeRequest, PairingGrant, TokenRecord } from './shapes.js';
 import { createToken, defaultExpiry, deleteTokens } from './token-admin.js';
+import { MAX_SCOPE_LENGTH } from './token-record.js';
 import type { WebLogins } from './web-logins.js';
 
 /** Refused redemption: one status and message for used, expired, cancelled and unknown codes. */
@@ -53,7 +54,7 @@ export class PairingService {
    * permissions, 90 days (or its own expiry if sooner), its own scopes. Scopes are resolved to real
    * paths of existing directories on this machine. Whether the creator may grant it is the policy's.
    */
-  async resolveGrant(creator: TokenRecord, body: PairingCodeRequest): Promise<PairingGrant> {
+  async resolveGrant(creator: TokenRecord, body: PairingCodeRequest, projectDir: string): Promise<PairingGrant> {
     const now = this.now();
     if (
       body.name !== undefined &&
@@ -72,6 +73,10 @@ export class PairingService {
       expiresAt = body.expiresAt;
       if (expiresAt !== null && Date.parse(expiresAt) <= now)
         throw new UsageError(`expiresAt ${expiresAt} is in the past; give a future date-time, or null for never`);
+    }
+    if (body.scopes !== undefined) {
+      const refused = pairingScopeRefusal(creator, body.scopes, projectDir);
+      if (!refused.ok) throw new ForbiddenError(refused.message, refused.code);
     }
     const scopes = body.scopes === undefined ? creator.scopes : await resolveScopes(body.scopes);
     return {
@@ -157,6 +162,7 @@ async function resolveScopes(scopes: readonly string[]): Promise<string[]> {
       );
     }
     if (!(await fs.stat(real)).isDirectory()) throw new UsageError(`scope ${s} is not a directory; give existing directories`, 'bad_scope');
+    if (real.length > MAX_SCOPE_LENGTH) throw new UsageError(`scope ${s}: its real path is longer than ${MAX_SCOPE_LENGTH} characters`, 'bad_scope');
     if (!out.includes(real)) out.push(real);
   }
   return out;

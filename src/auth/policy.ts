@@ -1,7 +1,8 @@
 // Which permissions a request needs: tables plus one function. Pure, imports nothing from the
 // project but the permission vocabulary and the path comparison (scope-path.ts). Its callers are
 // the guard, and for decisions about a request's body (an MCP tools/call, what a pairing code
-// grants) the MCP dispatcher and the pairing route; no route decides for itself.
+// grants, where its scopes may lie) the MCP dispatcher, the pairing route and pairing-service; no
+// route decides for itself.
 //
 // A request needs the union of three rules, so a table entry can only ever add to what the method
 // and path already demand, never weaken it:
@@ -510,6 +511,23 @@ export function pairingGrantDecision(creator: PairingCreator, grant: PairingGran
     }
   }
   return { ok: true };
+}
+
+/**
+ * Before the server resolves the directories a pairing code asks for (realpath, stat): each must lie,
+ * as written, where the creator reaches: inside its scopes, else inside the project. Otherwise the
+ * answers ("does not exist", "not a directory", the real path) would tell a read + write token about
+ * places it cannot reach. A path with `.` or `..` components is refused the same way.
+ */
+export function pairingScopeRefusal(creator: PairingCreator, asked: readonly string[], projectDir: string): GrantDecision {
+  const reach = creator.scopes ?? [projectDir];
+  const outside = asked.filter((s) => !reach.some((r) => within(r, s)));
+  if (outside.length === 0) return { ok: true };
+  return {
+    ok: false,
+    code: 'scope_outside',
+    message: `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not inside ${creator.scopes ? "this token's scopes" : 'the project'} (${reach.join(', ')}); a device may only be given directories there`,
+  };
 }
 
 /** A pairing code is watched and cancelled by the token that created it, and by no other. */

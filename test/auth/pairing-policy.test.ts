@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deviceNameFromUserAgent } from '../../src/auth/device-name.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { PERMISSIONS } from '../../src/auth/permissions.js';
-import { mayManagePairing, pairingGrantDecision, requiredPermissions, scopeWithin } from '../../src/auth/policy.js';
+import { mayManagePairing, pairingGrantDecision, pairingScopeRefusal, requiredPermissions, scopeWithin } from '../../src/auth/policy.js';
 import { NAME_PATTERN } from '../../src/auth/token-record.js';
 
 const subsets = (): Permission[][] => {
@@ -106,6 +106,21 @@ describe('pairingGrantDecision: a token grants a device at most what it holds', 
     expect(mayManagePairing('tok_aaaaaaaaaa', 'tok_aaaaaaaaaa')).toBe(true);
     expect(mayManagePairing('tok_bbbbbbbbbb', 'tok_aaaaaaaaaa')).toBe(false);
     expect(mayManagePairing(null, 'tok_aaaaaaaaaa')).toBe(false);
+  });
+});
+
+describe('pairingScopeRefusal: asked-for scopes must lie, as written, where the creator reaches', () => {
+  const creator = (scopes?: string[]) => ({ permissions: ['read', 'write'] as Permission[], expiresAt: null, ...(scopes ? { scopes } : {}) });
+  it('an unscoped creator: inside the project only', () => {
+    expect(pairingScopeRefusal(creator(), ['/p', '/p/a/b'], '/p')).toEqual({ ok: true });
+    for (const bad of [['/'], ['/etc'], ['/pp'], ['/p/../etc'], ['/p/./a'], ['/p//a'], ['/p/a', '/q']]) {
+      expect(pairingScopeRefusal(creator(), bad, '/p'), bad.join()).toMatchObject({ ok: false, code: 'scope_outside' });
+    }
+  });
+  it('a scoped creator: inside its scopes, whatever the project', () => {
+    expect(pairingScopeRefusal(creator(['/p/a', '/x']), ['/p/a/b', '/x'], '/p')).toEqual({ ok: true });
+    expect(pairingScopeRefusal(creator(['/p/a']), ['/p/b'], '/p')).toMatchObject({ ok: false, code: 'scope_outside' });
+    expect(pairingScopeRefusal(creator(['/p/a']), ['/p'], '/p')).toMatchObject({ ok: false, code: 'scope_outside' });
   });
 });
 

@@ -212,6 +212,27 @@ describe('what a code may grant', () => {
     expect((await listTokens(s.env.tokenFile)).find((t) => t.id === paired.body.id)?.scopes).toEqual([app]);
   });
 
+  it('scopes asked for outside what the creator reaches are refused before the server looks at them: one answer, whether they exist or not', async () => {
+    const { token: rw } = await s.token(['read', 'write']);
+    const answers = [];
+    for (const p of ['/etc', '/no/such/dir-7f3a', '/etc/passwd', path.join(s.project, '..'), `${s.project}/../etc`]) {
+      const r = await newCode(rw, { scopes: [p] });
+      expect(r.r.status, p).toBe(403);
+      expect(r.body.error.code, p).toBe('scope_outside');
+      expect(r.body.error.message, p).not.toMatch(/exist|not a directory|symlink|cannot be resolved/);
+      answers.push(r.body.error.message.replace(p, 'P'));
+    }
+    // The same sentence for each, but for the path as it was written.
+    expect(new Set(answers).size).toBe(1);
+    // A scoped token: the same, for a place outside its scopes that does not exist.
+    const sub = path.join(s.project, 'sub');
+    fs.mkdirSync(sub);
+    const { token: scoped } = await createToken({ name: 'sub-only', permissions: ['read', 'write'], expiresAt: null, scopes: [sub] }, s.env.tokenFile);
+    const r = await newCode(scoped, { scopes: [path.join(s.project, 'nope')] });
+    expect(r.r.status).toBe(403);
+    expect(r.body.error.code).toBe('scope_outside');
+  });
+
   it('malformed bodies are 400 and create nothing', async () => {
     const admin = await s.token();
     for (const body of [{ permissions: [] }, { permissions: ['admin'] }, { name: 'has space' }, { extra: 1 }, { expiresAt: 'tomorrow' }, { scopes: [] }]) {

@@ -81,7 +81,7 @@ export const registerPair: RouteRegistrar = (app, ctx) => {
     const auth = c.get('auth');
     const creator = auth.tokenId === null ? undefined : ctx.tokens?.current().get(auth.tokenId);
     if (!ctx.pairing || !creator) return errorJson(c, 400, 'auth_disabled', NO_AUTH_MESSAGE);
-    const grant = await ctx.pairing.resolveGrant(creator, c.req.valid('json') ?? {});
+    const grant = await ctx.pairing.resolveGrant(creator, c.req.valid('json') ?? {}, ctx.projectDir);
     const decision = pairingGrantDecision(creator, grant);
     if (!decision.ok) return errorJson(c, 403, decision.code, decision.message);
     const created = ctx.pairing.codes.create(creator.id, grant);
