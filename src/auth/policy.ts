@@ -530,6 +530,16 @@ export function pairingScopeRefusal(creator: PairingCreator, asked: readonly str
   };
 }
 
+/** A share link never outlives the token that made it (as a paired device never does). */
+export function shareExpiryDecision(creatorExpiresAt: string | null, shareExpiresAt: string): GrantDecision {
+  if (creatorExpiresAt === null || Date.parse(shareExpiresAt) <= Date.parse(creatorExpiresAt)) return { ok: true };
+  return {
+    ok: false,
+    code: 'expiry_exceeds_token',
+    message: `this token expires at ${creatorExpiresAt}; a share link it makes cannot outlive it: give --expires at or before that`,
+  };
+}
+
 /** A pairing code is watched and cancelled by the token that created it, and by no other. */
 export function mayManagePairing(callerTokenId: string | null, creatorTokenId: string): boolean {
   return callerTokenId !== null && callerTokenId === creatorTokenId;

@@ -2,10 +2,10 @@
 // expiring) written through token-admin under the token file's lock, and the link that carries it.
 // What a share token reaches is decided by the policy (SHARE_RULES in policy.ts), nowhere else.
 import { randomBytes } from 'node:crypto';
-import { ConflictError } from '../errors.js';
+import { ConflictError, ForbiddenError } from '../errors.js';
 import { createToken, type CreatedToken } from './token-admin.js';
 import { parseShareExpiry } from './spec.js';
-import type { ShareTarget } from './policy.js';
+import { shareExpiryDecision, type ShareTarget } from './policy.js';
 import { readTokenFile, tokenFilePath, updateTokenFile } from './token-file.js';
 import { isExpired } from './token-record.js';
 
@@ -18,11 +18,18 @@ export interface CreateShareInput {
   expires?: string;
   /** Default `share-<target id>-<6 hex>`. */
   name?: string;
+  /** The creating token's expiry: the default is cut to it, and a longer asked-for one is refused
+   * (shareExpiryDecision in the policy): a link never outlives the token that made it. */
+  creatorExpiresAt?: string | null;
 }
 
 /** Creates the share token. Throws UsageError for a bad expiry or name (nothing is written then). */
 export async function createShareToken(input: CreateShareInput, file = tokenFilePath(), now = Date.now(), max = MAX_SHARE_TOKENS): Promise<CreatedToken> {
-  const expiresAt = parseShareExpiry(input.expires, now);
+  let expiresAt = parseShareExpiry(input.expires, now);
+  const until = input.creatorExpiresAt ?? null;
+  if (input.expires === undefined && until !== null && Date.parse(until) < Date.parse(expiresAt)) expiresAt = until;
+  const decision = shareExpiryDecision(until, expiresAt);
+  if (!decision.ok) throw new ForbiddenError(decision.message, decision.code);
   await makeRoom(file, now, max);
   const name = input.name ?? `share-${input.target.id}-${randomBytes(3).toString('hex')}`;
   return createToken({ name, permissions: ['read'], expiresAt, kind: 'share', target: { type: input.target.type, id: input.target.id } }, file);

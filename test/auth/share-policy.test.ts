@@ -176,6 +176,32 @@ describe('parseShareExpiry', () => {
   });
 });
 
+describe('a share link never outlives the token that made it', () => {
+  it("the default is cut to the creator's expiry; a longer asked-for one is refused (403) and writes nothing", async () => {
+    const env = tempEnv();
+    try {
+      const now = Date.now();
+      const soon = new Date(now + 20 * 60_000).toISOString();
+      const cut = await createShareToken({ target: PTY, creatorExpiresAt: soon }, env.tokenFile, now);
+      expect(cut.record.expiresAt).toBe(soon);
+      expect((await createShareToken({ target: PTY, expires: '15m', creatorExpiresAt: soon }, env.tokenFile, now)).record.expiresAt).toBe(
+        new Date(now + 15 * 60_000).toISOString(),
+      );
+      await expect(createShareToken({ target: PTY, expires: '1h', creatorExpiresAt: soon }, env.tokenFile, now)).rejects.toMatchObject({
+        status: 403,
+        code: 'expiry_exceeds_token',
+      });
+      expect((await readTokenFile(env.tokenFile)).tokens).toHaveLength(2);
+      // A creator that never expires: the share's own limits only.
+      expect((await createShareToken({ target: PTY, expires: '7d', creatorExpiresAt: null }, env.tokenFile, now)).record.expiresAt).toBe(
+        new Date(now + 7 * 86_400_000).toISOString(),
+      );
+    } finally {
+      env.cleanup();
+    }
+  });
+});
+
 describe('createShareToken', () => {
   it('writes a read-only share token bound to its target, under a generated or given name', async () => {
     const env = tempEnv();

@@ -3,7 +3,7 @@
 // nothing else; another session is 404 like a missing one; revocation and expiry end its event
 // stream within a second; the session's deletion reaches it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteTokens } from '../../src/auth/token-admin.js';
+import { createToken, deleteTokens } from '../../src/auth/token-admin.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { startFakeModel, type FakeModel } from '../helpers/fake-model.js';
 import { briefShare, makeShare, type ShareServer } from '../pty-routes/share-helpers.js';
@@ -34,6 +34,18 @@ function fetchWith(pathname: string, init: RequestInit & { token?: string }): Pr
 }
 
 describe('share links to sessions', () => {
+  it('never outlive the token that makes them: the default is cut to its expiry, a longer one is 403', async () => {
+    const ses = await createSession(h, rwx);
+    const soon = new Date(Date.now() + 20 * 60_000).toISOString();
+    const { token } = await createToken({ name: 'short-lived', permissions: ['read', 'write', 'execute'], expiresAt: soon }, h.env.tokenFile);
+    const cut = await h.call('POST', `/session/${ses.id}/share`, { token, body: {} });
+    expect(cut.status).toBe(201);
+    expect(cut.body.expiresAt).toBe(soon);
+    const longer = await h.call('POST', `/session/${ses.id}/share`, { token, body: { expires: '1h' } });
+    expect(longer.status).toBe(403);
+    expect(longer.body.error.code).toBe('expiry_exceeds_token');
+  });
+
   it('need read + write + execute, and 404 for an unknown session', async () => {
     const ses = await createSession(h, rwx);
     const without: Permission[][] = [['read'], ['read', 'write'], ['read', 'execute'], ['write', 'execute']];

@@ -38,7 +38,12 @@ export function shareRoute<T extends ShareTarget['type'], P extends z.ZodObject>
 export async function createShare(c: Context, ctx: ServerContext, target: ShareTarget, body: ShareCreate | undefined): Promise<ShareLink> {
   if (!ctx.tokens) throw new ConflictError('share links need authentication, and this server runs with --no-auth', 'auth_disabled');
   const { token, record } = await createShareToken(
-    { target, ...(body?.expires ? { expires: body.expires } : {}), ...(body?.name ? { name: body.name } : {}) },
+    {
+      target,
+      ...(body?.expires ? { expires: body.expires } : {}),
+      ...(body?.name ? { name: body.name } : {}),
+      creatorExpiresAt: c.get('auth').expiresAt,
+    },
     ctx.tokens.file,
   );
   ctx.log.log('info', 'share.created', { tokenId: record.id, target, by: c.get('auth').tokenId, expiresAt: record.expiresAt });
