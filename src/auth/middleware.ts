@@ -103,14 +103,16 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       refusal = { reason: 'malformed', message: `bad credentials: ${presented.problem}` };
     } else if (presented.kind === 'token') {
       let r = index.verify(presented.token);
-      // A token made within the last stat interval (live-tokens.ts) must not be refused for that:
-      // an unknown one re-checks the file first (one stat, only on this failure path).
-      if (!r.ok && r.reason === 'unknown' && opts.tokens.refresh()) {
+      // Not in the token file: perhaps an OAuth access token, good while its grant is.
+      const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
+      // A token made within the last stat interval (live-tokens.ts) must not be refused for that: a
+      // token neither store knows re-checks the file first (one stat, only on this failure path).
+      if (!r.ok && r.reason === 'unknown' && !access && opts.tokens.refresh()) {
         index = opts.tokens.current();
         r = index.verify(presented.token);
       }
-      // Not in the token file: perhaps an OAuth access token, good while its grant is.
-      const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
+      // The same for a grant issued an instant ago.
+      if (access && !index.get(access.grantId) && opts.tokens.refresh()) index = opts.tokens.current();
       if (r.ok) record = r.record;
       else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`) {
         refusedId = access.grantId;

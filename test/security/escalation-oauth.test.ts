@@ -324,6 +324,20 @@ describe('restarts and limits', () => {
     }
   });
 
+  it('a grant issued an instant ago works at once, even while the token file view may be a minute old', async () => {
+    const s3 = await startTestServer({ registrars: await productionRegistrars(), tokenStalenessMs: 60_000 });
+    try {
+      const { token: approver } = await s3.token(['read', 'write', 'execute'], { name: 'approver' });
+      const clientId = await registered(s3.url);
+      const { verifier, challenge } = pkce();
+      const code = await approvedCode(s3.url, approver, await authorize(s3.url, clientId, challenge));
+      const g = (await redeem(s3.url, clientId, code, verifier)).body;
+      expect((await mcpInitialize(s3.url, g.access_token)).status).toBe(200);
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('registrations are rate limited per network', async () => {
     let limited: Response | undefined;
     for (let i = 0; i < 25 && !limited; i++) {
