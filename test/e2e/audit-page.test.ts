@@ -5,32 +5,18 @@
 // Without Chromium the suite is skipped, loudly; with TETHER_REQUIRE_BROWSER=1 (CI) that is a failure.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { productionRegistrars } from '../../src/server/routes/index.js';
 import { findChromium, launchChromium, screenshot, watchedPage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempEnv } from '../helpers/env.js';
+import { UI_TIMEOUT, describeBrowser } from '../helpers/web-app.js';
 
 const found = findChromium();
-const required = process.env.TETHER_REQUIRE_BROWSER === '1';
-if (found.path === null) {
-  console.warn(
-    `\n*** audit page suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`,
-  );
-  if (required) {
-    it('audit page suite: chromium not found and TETHER_REQUIRE_BROWSER=1 requires it', () => {
-      throw new Error(`chromium not found: ${found.reason}`);
-    });
-  } else {
-    it.skip('audit page suite skipped: chromium not found (set CHROME_PATH)', () => {});
-  }
-}
-
-const UI_TIMEOUT = 10_000;
 const json = { 'content-type': 'application/json' };
 
-describe.skipIf(found.path === null)('the Audit page in Chromium', () => {
+describeBrowser('the Audit page in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];

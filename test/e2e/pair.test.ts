@@ -5,7 +5,7 @@
 // Without Chromium the suite is skipped, loudly; with TETHER_REQUIRE_BROWSER=1 (CI) that is a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
 import { registerSession } from '../../src/server/routes/session.js';
@@ -15,23 +15,9 @@ import { BIN, runCli } from '../helpers/cli.js';
 import { findChromium, launchChromium, screenshot, watchedPage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+import { UI_TIMEOUT, describeBrowser } from '../helpers/web-app.js';
 
 const found = findChromium();
-const required = process.env.TETHER_REQUIRE_BROWSER === '1';
-if (found.path === null) {
-  console.warn(
-    `\n*** pairing browser suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`,
-  );
-  if (required) {
-    it('pairing browser suite: chromium not found and TETHER_REQUIRE_BROWSER=1 requires it', () => {
-      throw new Error(`chromium not found: ${found.reason}`);
-    });
-  } else {
-    it.skip('pairing browser suite skipped: chromium not found (set CHROME_PATH)', () => {});
-  }
-}
-
-const UI_TIMEOUT = 10_000;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +31,7 @@ function freePort(): Promise<number> {
 }
 const ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
-describe.skipIf(found.path === null)('pairing a browser in Chromium', () => {
+describeBrowser('pairing a browser in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   let admin: { token: string; id: string };

@@ -1,7 +1,7 @@
 // The settings page, the no-model notice and the sidebar's clutter controls in headless Chromium,
 // at desktop (1280x800) and phone (390x844) sizes. Screenshots go to test-artifacts/browser/settings-*.
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
 import { registerSession } from '../../src/server/routes/session.js';
@@ -9,9 +9,9 @@ import { registerWeb } from '../../src/server/routes/web.js';
 import type { Permission } from '../../src/auth/permissions.js';
 import { findChromium, launchChromium, screenshot, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { UI_TIMEOUT, describeBrowser } from '../helpers/web-app.js';
 
 const found = findChromium();
-const UI_TIMEOUT = 10_000;
 const SIZES = [
   { name: 'desktop', width: 1280, height: 800 },
   { name: 'phone', width: 390, height: 844 },
@@ -27,7 +27,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.skipIf(found.path === null)('settings, the no-model notice and list clutter in Chromium', () => {
+describeBrowser('settings, the no-model notice and list clutter in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   let admin: string;

@@ -5,7 +5,7 @@
 // makes a link; a browser logged in to tether can watch too. Screenshots: test-artifacts/browser/.
 //
 // Without Chromium the suite is skipped, loudly; with TETHER_REQUIRE_BROWSER=1 (CI) that is a failure.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page, WebSocket as PwWebSocket } from 'playwright-core';
 import { deleteTokens, listTokens } from '../../src/auth/token-admin.js';
 import { ptyRoutes } from '../../src/server/routes/pty.js';
@@ -17,25 +17,11 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { bash, connect, ready, type TermClient } from '../pty-routes/helpers.js';
 import { briefShare, makeShare } from '../pty-routes/share-helpers.js';
+import { UI_TIMEOUT, describeBrowser } from '../helpers/web-app.js';
 
 const found = findChromium();
-const required = process.env.TETHER_REQUIRE_BROWSER === '1';
-if (found.path === null) {
-  console.warn(
-    `\n*** share link browser suite skipped: chromium not found (${found.reason}). Set CHROME_PATH, or TETHER_REQUIRE_BROWSER=1 to make this a failure. ***\n`,
-  );
-  if (required) {
-    it('share link browser suite: chromium not found and TETHER_REQUIRE_BROWSER=1 requires it', () => {
-      throw new Error(`chromium not found: ${found.reason}`);
-    });
-  } else {
-    it.skip('share link browser suite skipped: chromium not found (set CHROME_PATH)', () => {});
-  }
-}
 
-const UI_TIMEOUT = 10_000;
-
-describe.skipIf(found.path === null)('share links in Chromium', () => {
+describeBrowser('share links in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   let admin: string;
