@@ -209,6 +209,17 @@ describeBrowser('share links in Chromium', () => {
     await expect.poll(messages, { timeout: UI_TIMEOUT }).toContain('the answer is 36.');
     expect(await messages()).toContain('run_command');
     expect(await messages()).toContain('compute it');
+    // The reply is rendered as Markdown, with its stylesheet (read in one page task: it may re-render).
+    await expect
+      .poll(
+        () =>
+          w.page.evaluate(() => {
+            const el = (globalThis as any).document.querySelector('#share-messages .part.text.markdown');
+            return el ? (globalThis as any).getComputedStyle(el).whiteSpace : 'missing';
+          }),
+        { timeout: UI_TIMEOUT },
+      )
+      .toBe('normal');
     await screenshot(w.page, 'share-04-session');
 
     await api('DELETE', `/session/${ses.id}`);
