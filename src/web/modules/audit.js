@@ -5,6 +5,7 @@
 // The screen builds its own markup inside #view-audit, so the page's markup changes by one section.
 import { ApiError, api } from './api.js';
 import { $, h, show } from './dom.js';
+import { GROUPS } from './audit-groups.js';
 import { reportError } from './status.js';
 
 const SINCE = [
@@ -13,17 +14,6 @@ const SINCE = [
   ['24h', 'last 24 hours'],
   ['7d', 'last 7 days'],
   ['', 'everything'],
-];
-
-/** The groups GET /audit accepts for `kind` (src/audit/kinds.ts), most asked-for first. */
-const GROUPS = [
-  ['', 'all kinds'],
-  ['pty,shell,agent', 'what ran (terminals, commands, agent tools)'],
-  ['auth,web', 'logins and failed authentication'],
-  ['token,pair,share', 'tokens, pairing, share links'],
-  ['file', 'files written or deleted'],
-  ['config', 'settings changed'],
-  ['server,audit', 'server start/stop, audit log gaps'],
 ];
 
 const LIMIT = 500;
