@@ -75,16 +75,14 @@ export function buildProgram(name = 'tether'): Command {
     .option('--url <url>', 'server URL')
     .action(async (url: string | undefined, opts: Arg<AuthLogin['logoutCommand'], 1>) => (await import('./auth-login.js')).logoutCommand(url, opts));
 
-  auth
+  const status = auth
     .command('status')
     .description('who you are on a server: token name, permissions, expiry')
     .argument('[url]', 'server URL (default: --url, TETHER_URL, or http://127.0.0.1:4096)')
-    .option('--url <url>', 'server URL')
-    .option('--token <token>', 'token to use (default: TETHER_TOKEN, then the saved credentials)')
-    .option('--json', 'print JSON')
-    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .option('--ca-file <file>', CA_FILE_HELP)
-    .action(async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts));
+    .option('--json', 'print JSON');
+  clientOptions(status, { url: 'server URL', token: 'token to use (default: TETHER_TOKEN, then the saved credentials)' }).action(
+    async (url: string | undefined, opts: Arg<AuthLogin['statusCommand'], 1>) => (await import('./auth-login.js')).statusCommand(url, opts),
+  );
 
   const share = program
     .command('share')
@@ -93,46 +91,44 @@ export function buildProgram(name = 'tether'): Command {
     ['pty', 'terminal', 'pty_0123456789abcdef'],
     ['session', 'agent session', 'ses_3q2ZK7m9TgWv0xYbL1cR8A'],
   ] as const) {
-    share
+    const cmd = share
       .command(type)
       .description(`print a link that lets whoever holds it watch this ${noun} (and nothing else) until it expires`)
       .argument('<id>', `the ${noun}'s id, e.g. ${example}`)
       .option('--expires <spec>', `${SHARE_EXPIRES_ACCEPTED} (default: 1h)`)
       .option('--name <name>', 'token name (default: share-<id>-<random>)')
-      .option('--json', 'print one JSON object {id, name, target, expiresAt, url}')
-      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096); the link uses the address you reach it at')
-      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials); needs read, write and execute')
-      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-      .action(async (id: string, opts: Arg<typeof import('./share.js').shareCommand, 2>) => (await import('./share.js')).shareCommand(type, id, opts));
+      .option('--json', 'print one JSON object {id, name, target, expiresAt, url}');
+    clientOptions(cmd, {
+      url: 'server URL (default: TETHER_URL, or http://127.0.0.1:4096); the link uses the address you reach it at',
+      token: 'token (default: TETHER_TOKEN, then the saved credentials); needs read, write and execute',
+    }).action(async (id: string, opts: Arg<typeof import('./share.js').shareCommand, 2>) => (await import('./share.js')).shareCommand(type, id, opts));
   }
 
-  program
+  const pair = program
     .command('pair')
     .description('pair a phone or another browser: print a one-time link and QR code (valid 5 minutes) that gives it a token of its own, and wait')
     .option('--name <name>', "the device token's name (default: after its browser, e.g. Chrome-on-Android)")
     .option('--permissions <list>', `${PERMISSIONS_ACCEPTED} (default: those of the token you pair with; never more)`)
     .option('--expires <spec>', `${EXPIRES_ACCEPTED} (default: 90d, or your token's expiry if sooner)`)
     .option('--scope <dir>', "confine the device to this directory on the server (repeatable; default: your token's scopes)", collect)
-    .option('--url <url>', 'server URL, also the base of the link (default: TETHER_URL, or http://127.0.0.1:4096)')
-    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
-    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token and the code are sent unencrypted)')
-    .option('--json', 'print JSON lines (the link, then the outcome) instead of the QR code')
-    .action(async (opts: Arg<typeof import('./pair.js').pairCommand>) => (await import('./pair.js')).pairCommand(opts));
+    .option('--json', 'print JSON lines (the link, then the outcome) instead of the QR code');
+  clientOptions(pair, {
+    url: 'server URL, also the base of the link (default: TETHER_URL, or http://127.0.0.1:4096)',
+    allowHttp: 'allow plain http:// to a host other than this machine (the token and the code are sent unencrypted)',
+  }).action(async (opts: Arg<typeof import('./pair.js').pairCommand>) => (await import('./pair.js')).pairCommand(opts));
 
-  program
+  const attach = program
     .command('attach')
     .description('open a remote terminal here (Ctrl-] detaches; exits with the remote exit code)')
     .argument('[command...]', 'for a new terminal: the program and its arguments, after -- (e.g. -- vim -u NONE notes.txt)')
     .option('--pty <id>', 'attach to this terminal (default: create a new one)')
     .option('--view', 'with --pty: watch only; nothing you type is sent (any token that may attach, or a share link token)')
-    .option('--command <cmd>', "for a new terminal: the program to run, without arguments (default: the server's shell)")
-    .option('--url <url>', URL_HELP)
-    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
-    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .option('--ca-file <file>', CA_FILE_HELP)
-    .action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) => (await import('./attach.js')).attachCommand(opts, command));
+    .option('--command <cmd>', "for a new terminal: the program to run, without arguments (default: the server's shell)");
+  clientOptions(attach).action(async (command: string[], opts: Arg<typeof import('./attach.js').attachCommand>) =>
+    (await import('./attach.js')).attachCommand(opts, command),
+  );
 
-  program
+  const run = program
     .command('run')
     .description('send a message to a session and print the streamed reply, or run a shell command with --shell')
     .argument('[message]', 'what to ask the agent')
@@ -141,12 +137,10 @@ export function buildProgram(name = 'tether'): Command {
     .option('--title <title>', 'title for a new session (default: from the first message)')
     .option('--shell <command>', 'run this shell command in the session and exit with its exit code')
     .option('--timeout <ms>', 'with --shell: kill the command after this many milliseconds (default 60000)')
-    .option('--url <url>', URL_HELP)
-    .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
-    .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)')
-    .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-    .option('--ca-file <file>', CA_FILE_HELP)
-    .action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) => (await import('./run.js')).runCommand(message, opts));
+    .option('--raw', 'print the reply (or --shell output) exactly as sent, escape sequences included (default: stripped)');
+  clientOptions(run).action(async (message: string | undefined, opts: Arg<typeof import('./run.js').runCommand, 1>) =>
+    (await import('./run.js')).runCommand(message, opts),
+  );
 
   registerConfig(program);
 
@@ -183,12 +177,7 @@ function registerConfig(program: Command): void {
   const config = program
     .command('config')
     .description("show or change the server's settings (model, API key, shell...), each with its source: environment, config file or default");
-  const common = (c: Command) =>
-    c
-      .option('--url <url>', 'server URL (default: TETHER_URL, or http://127.0.0.1:4096)')
-      .option('--token <token>', 'token (default: TETHER_TOKEN, then the saved credentials)')
-      .option('--allow-http', 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
-      .option('--json', 'print JSON');
+  const common = (c: Command) => clientOptions(c).option('--json', 'print JSON');
   common(config.command('list', { isDefault: true }).description('every setting with its value and source (the default)')).action(
     async (opts: Arg<Config['listCommand']>) => (await import('./config.js')).listCommand(opts),
   );
@@ -206,6 +195,16 @@ function registerConfig(program: Command): void {
   common(
     config.command('unset').description("remove a setting from the server's config file (needs write and execute)").argument('<key>', 'the setting'),
   ).action(async (key: string, opts: Arg<Config['unsetCommand'], 1>) => (await import('./config.js')).unsetCommand(key, opts));
+}
+
+/** The options every command that talks to a server takes: where, with which token, and how to
+ * trust it. One place, so that none of them lacks one (`--ca-file` was missing on three). */
+function clientOptions(c: Command, help: { url?: string; token?: string; allowHttp?: string } = {}): Command {
+  return c
+    .option('--url <url>', help.url ?? URL_HELP)
+    .option('--token <token>', help.token ?? 'token (default: TETHER_TOKEN, then the saved credentials)')
+    .option('--allow-http', help.allowHttp ?? 'allow plain http:// to a host other than this machine (the token is sent unencrypted)')
+    .option('--ca-file <file>', CA_FILE_HELP);
 }
 
 function collect(value: string, previous: string[] = []): string[] {

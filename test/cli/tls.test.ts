@@ -232,6 +232,31 @@ describe('a TLS server', () => {
       expect(shell.stdout).toBe('over-tls\n');
     });
 
+    it('every command that talks to a server takes --ca-file; config and share work over TLS with it', async () => {
+      for (const cmd of [
+        ['auth', 'status'],
+        ['attach'],
+        ['run'],
+        ['share', 'pty'],
+        ['share', 'session'],
+        ['pair'],
+        ['config', 'list'],
+        ['config', 'get'],
+        ['config', 'set'],
+        ['config', 'unset'],
+      ]) {
+        const help = await cli([...cmd, '--help']);
+        expect(help.stdout, cmd.join(' ')).toContain('--ca-file <file>');
+      }
+      const config = await cli(['config', '--url', s.url, '--json', '--ca-file', CERT]);
+      expect(config.code, config.stderr).toBe(0);
+      // Over TLS with the flag, the server answers (no such terminal), rather than the certificate error.
+      const share = await cli(['share', 'pty', 'pty_0000000000000000', '--url', s.url, '--ca-file', CERT]);
+      expect(share.code).not.toBe(0);
+      expect(share.stderr).toMatch(/pty_0000000000000000/);
+      expect(share.stderr).not.toMatch(/certificate/);
+    });
+
     it('attach over TLS: the WebSocket trusts the same CA', async () => {
       const r = await runCliTty(['attach', '--url', s.url, '--ca-file', CERT, '--', 'sh', '-c', 'echo wss-ok; exit 4'], { ...t.env, TETHER_TOKEN: token });
       expect(r.code, r.stderr).toBe(4);
