@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { withClient, type ClientFlags } from './client-common.js';
 import { bold, relative, yellow } from './output.js';
 import { tetherCommand } from './invocation.js';
-import { visible } from './sanitize.js';
+import { safeJson, visible } from './sanitize.js';
 
 export interface ShareOptions extends ClientFlags {
   expires?: string;
@@ -30,7 +30,7 @@ export async function shareCommand(type: ShareType, id: string, opts: ShareOptio
   if (opts.expires !== undefined) parseShareExpiry(opts.expires);
   const body = { ...(opts.expires !== undefined ? { expires: opts.expires } : {}), ...(opts.name !== undefined ? { name: opts.name } : {}) };
   const link = await withClient(opts, (client) => client.share(type, id, body));
-  process.stdout.write(opts.json ? JSON.stringify(link) + '\n' : describe(type, link));
+  process.stdout.write(opts.json ? safeJson(link) + '\n' : describe(type, link));
 }
 
 function describe(type: ShareType, link: ShareLink): string {

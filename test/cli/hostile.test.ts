@@ -95,6 +95,17 @@ describe('a hostile server cannot drive the terminal', () => {
     expect(parsed).toMatchObject({ url: s.url, name: EVIL, id: EVIL, authenticatedBy: EVIL });
   });
 
+  it('share --json: the exact value with nothing raw', async () => {
+    const link = { id: EVIL, name: EVIL, target: { type: 'pty', id: 'pty_0123456789abcdef' }, expiresAt: '2030-01-01T00:00:00.000Z' };
+    const s = await hostile({
+      routes: { 'POST /pty/pty_0123456789abcdef/share': () => ({ status: 201, body: { ...link, url: `http://x\u009b2J/share#${generateToken()}` } }) },
+    });
+    const json = await cli(['share', 'pty', 'pty_0123456789abcdef', '--url', s.url, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    clean(json);
+    expect(JSON.parse(json.stdout)).toMatchObject(link);
+  });
+
   it('error lines: hostile codes and messages in 4xx/5xx are one visible line', async () => {
     for (const status of [400, 401, 403, 404, 409, 429, 500, 503]) {
       const s = await hostile({
