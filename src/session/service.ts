@@ -128,9 +128,20 @@ export class SessionService {
     return place === undefined ? all : all.filter((s) => place.contains(s.directory));
   }
 
-  /** One session; NotFoundError for an unknown id, and (the same error) for one outside `place`. */
+  /**
+   * One session; NotFoundError for an unknown id, and (the same error) for one outside `place`. One
+   * of another project (the database is shared by every server this user starts) is refused here,
+   * so no by-id route reads, changes or runs in it.
+   */
   get(id: string, place?: Place): Session {
     const session = this.store.getSession(id);
+    if (!isInside(this.projectDir, session.directory)) {
+      throw new ForbiddenError(
+        `session ${id} belongs to another project, outside this server's project ${this.projectDir}; ` +
+          'use it from a server started with that project, or start a new session here',
+        'session_other_project',
+      );
+    }
     if (place !== undefined && !place.contains(session.directory)) throw sessionNotFound(id);
     return session;
   }
@@ -177,14 +188,7 @@ export class SessionService {
    * its place since. Returns its path and its pin (`dev:ino`) for the agent's tools.
    */
   async directory(sessionId: string): Promise<{ path: string; pin: string }> {
-    const session = this.store.getSession(sessionId);
-    if (!isInside(this.projectDir, session.directory)) {
-      throw new ForbiddenError(
-        `session ${sessionId} belongs to another project: its directory ${session.directory} is outside this server's project ${this.projectDir}; ` +
-          'use it from a server started with that project, or start a new session here',
-        'session_other_project',
-      );
-    }
+    const session = this.get(sessionId);
     const missing = () =>
       new UsageError(`the session's directory ${session.directory} does not exist any more; create a new session`, 'session_directory_missing');
     const replaced = () =>

@@ -81,7 +81,7 @@ describe('session titles from the first message', () => {
 });
 
 describe('sessions of another project', () => {
-  it('are not listed, and running in one is refused naming both directories', async () => {
+  it('are not listed, and reading, changing or running in one is refused, without naming its directory', async () => {
     const a = service(path.join(tmp.dir, 'a'));
     const b = service(path.join(tmp.dir, 'b'));
     const mine = await a.create();
@@ -92,9 +92,12 @@ describe('sessions of another project', () => {
     expect(err).toBeInstanceOf(ForbiddenError);
     expect(err).toMatchObject({ code: 'session_other_project' });
     expect((err as Error).message).toBe(
-      `session ${theirs.id} belongs to another project: its directory ${path.join(tmp.dir, 'b')} is outside this server's project ${path.join(tmp.dir, 'a')}; ` +
+      `session ${theirs.id} belongs to another project, outside this server's project ${path.join(tmp.dir, 'a')}; ` +
         'use it from a server started with that project, or start a new session here',
     );
+    // Every by-id route goes through get(): the same refusal there.
+    expect(() => a.get(theirs.id)).toThrow(expect.objectContaining({ code: 'session_other_project' }));
+    expect(b.get(theirs.id).id).toBe(theirs.id);
     expect(b.listMessages(theirs.id)).toEqual([]);
   });
 });
