@@ -75,7 +75,7 @@ function describeSource(setting: 'modelUrl' | 'model', source: SettingSource): s
 }
 
 /** The no-model refusal: what is missing, then what fixes it. Two short lines. */
-export function noProviderMessage(missing: ('modelUrl' | 'model')[]): string {
+function noProviderMessage(missing: ('modelUrl' | 'model')[]): string {
   const what = missing.length === 2 ? 'modelUrl and model are not set' : `${missing[0]} is not set`;
   const fix = missing.map((k) => (k === 'modelUrl' ? 'tether config set modelUrl http://127.0.0.1:11434/v1' : 'tether config set model NAME')).join(' && ');
   return `This server has no model configured: ${what}.\nSet it on the Settings page, or run: ${fix}`;

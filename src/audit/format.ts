@@ -10,7 +10,7 @@ import { BASE_FIELDS, type AuditActor, type AuditEvent } from './kinds.js';
 /** Longest string kept in a field; the rest is replaced by a note of how much was cut. */
 export const MAX_FIELD_CHARS = 4096;
 /** Longest array kept (a terminal's args). */
-export const MAX_ARRAY_ITEMS = 64;
+const MAX_ARRAY_ITEMS = 64;
 
 /** A tether token (src/auth/token-format.ts: `tether_` + 28 base62 characters), and near misses. */
 const TOKEN_PATTERN = /tether_[0-9A-Za-z]{20,}/g;

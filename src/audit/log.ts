@@ -28,9 +28,9 @@ import { SERVER_ADDRESS, type AuditActor, type AuditDetails, type AuditKind } fr
 import { withRotationLock } from './rotate.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
-export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_MAX_FILES = 5;
-export const REPORT_EVERY_MS = 60_000;
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+const DEFAULT_MAX_FILES = 5;
+const REPORT_EVERY_MS = 60_000;
 
 /** The file names, newest first: audit.jsonl, audit.1.jsonl, ... */
 export function auditFileName(generation: number): string {

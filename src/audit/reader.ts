@@ -13,12 +13,12 @@ import type { AuditEvent } from './kinds.js';
 import { matches, type AuditQuery } from './query.js';
 
 /** At most this much of one file is read (its end): a file that outgrew rotation stays readable. */
-export const MAX_READ_BYTES = 64 * 1024 * 1024;
+const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 const NAME = /^audit(?:\.([1-9]\d{0,3}))?\.jsonl$/;
 
 /** The audit files in `dir`, newest first (audit.jsonl, audit.1.jsonl, ...). */
-export async function listAuditFiles(dir: string): Promise<string[]> {
+async function listAuditFiles(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);

@@ -18,7 +18,7 @@ function sqlite(): DatabaseConstructor {
 }
 
 /** How long a writer waits for another process's rotation (SQLite's busy timeout). */
-export const ROTATION_LOCK_WAIT_MS = 2000;
+const ROTATION_LOCK_WAIT_MS = 2000;
 
 export function withRotationLock(lockPath: string, fn: () => void): void {
   // Created by us first: our mode, and a clear errno rather than SQLite's "unable to open".

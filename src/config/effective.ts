@@ -23,13 +23,13 @@ export const ENV_MODEL_API_KEY = 'TETHER_MODEL_API_KEY';
 /** Used when neither the environment nor the config file sets agentMaxSteps. */
 export const DEFAULT_AGENT_MAX_STEPS = 20;
 /** The terminal program when `shell` is not set (the pty manager's own fallback). */
-export const DEFAULT_SHELL_NOTE = "the server's $SHELL, else /bin/bash";
+const DEFAULT_SHELL_NOTE = "the server's $SHELL, else /bin/bash";
 
 export const SETTING_KEYS = ['modelUrl', 'model', 'apiKey', 'shell', 'agentMaxSteps'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 /** The environment variable of each setting that has one. */
-export const SETTING_ENV: Readonly<Partial<Record<SettingKey, string>>> = {
+const SETTING_ENV: Readonly<Partial<Record<SettingKey, string>>> = {
   modelUrl: ENV_MODEL_URL,
   model: ENV_MODEL,
   apiKey: ENV_MODEL_API_KEY,

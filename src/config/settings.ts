@@ -68,7 +68,7 @@ export const PublicSettingsSchema = z.object({
 export type PublicSettings = z.infer<typeof PublicSettingsSchema>;
 
 /** `value` must be an existing regular file the server may execute (after following symlinks). */
-export async function checkExecutable(value: string, key: string): Promise<void> {
+async function checkExecutable(value: string, key: string): Promise<void> {
   let st;
   try {
     st = await fsp.stat(value);

@@ -13,8 +13,6 @@ export interface BrowserSafetyOptions {
   scheme: 'http' | 'https';
 }
 
-export { HTML_CSP, HSTS };
-
 /** Host name without port, lower-case; brackets kept for IPv6 literals. */
 export function hostName(hostHeader: string): string | null {
   const h = hostHeader.trim().toLowerCase();
