@@ -157,7 +157,7 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
   }
 }
 
-/** Server-side cost of auth without the network or a load generator: app.fetch in this process. */
+/** Server-side cost of a full verify without the network or a load generator: app.fetch in this process. */
 export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]> {
   const { startServer } = await import('../src/server/server.js');
   const { createToken } = await import('../src/auth/token-admin.js');
@@ -189,12 +189,12 @@ export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]>
     return [
       { group: 'http', metric: 'in-process GET /auth/whoami, --no-auth', value: `${mb.toFixed(1)} us/req` },
       { group: 'http', metric: 'in-process GET /auth/whoami, with auth', value: `${ma.toFixed(1)} us/req` },
+      // No socket in-process, so no per-connection memo (src/auth/verify-memo.ts): this is the full
+      // verify a connection's first request pays. Target 2 is the networked figure above.
       {
         group: 'http',
-        metric: 'in-process auth cost per request',
+        metric: "in-process auth cost per request (full verify: a connection's first request)",
         value: `${(ma - mb).toFixed(1)} us (${(((ma - mb) / mb) * 100).toFixed(1)} %)`,
-        target: '<= 5 %',
-        ok: (ma - mb) / mb <= 0.05,
       },
     ];
   } finally {

@@ -14,6 +14,7 @@ import { PERMISSIONS, normalizePermissions, type Permission } from './permission
 import type { FailureLimiter } from './limiter.js';
 import type { LiveTokens } from './live-tokens.js';
 import type { RefusalReason } from './verify.js';
+import { VerifyMemo } from './verify-memo.js';
 import type { TokenRecord } from './shapes.js';
 import { pathInfo } from './router-path.js';
 import { scopeRefusal } from './scope.js';
@@ -45,6 +46,8 @@ export interface GuardOptions {
   /** Called on every authenticated request with the client's address (last-use tracking). */
   onAuthenticated?: (record: TokenRecord, address: string) => void;
   clientAddress: (c: Context) => string;
+  /** The connection a request came on (its socket; undefined in-process): keys the verify memo. */
+  connectionOf?: (c: Context) => object | undefined;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
   /** OAuth access tokens (src/auth/oauth/), consulted for a bearer token the token file does not know. */
@@ -70,6 +73,7 @@ const REFUSAL_MESSAGE: Record<RefusalReason, string> = {
 
 export function authGuard(opts: GuardOptions): MiddlewareHandler {
   const stores = opts.stores ?? {};
+  const memo = new VerifyMemo();
   // Not async (nothing in it waits): an answer is returned as it is and an admitted request returns
   // next()'s own promise; Hono's compose awaits either, and catches a throw the same way.
   const guard = (c: Context, next: Next): Response | Promise<void | Response> => {
@@ -102,14 +106,15 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
     } else if (presented.kind === 'invalid') {
       refusal = { reason: 'malformed', message: `bad credentials: ${presented.problem}` };
     } else if (presented.kind === 'token') {
-      let r = index.verify(presented.token);
+      const connection = opts.connectionOf?.(c);
+      let r = memo.verify(index, presented.token, connection);
       // Not in the token file: perhaps an OAuth access token, good while its grant is.
       const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
       // A token made within the last stat interval (live-tokens.ts) must not be refused for that: a
       // token neither store knows re-checks the file first (one stat, only on this failure path).
       if (!r.ok && r.reason === 'unknown' && !access && opts.tokens.refresh()) {
         index = opts.tokens.current();
-        r = index.verify(presented.token);
+        r = memo.verify(index, presented.token, connection);
       }
       // The same for a grant issued an instant ago.
       if (access && !index.get(access.grantId) && opts.tokens.refresh()) index = opts.tokens.current();

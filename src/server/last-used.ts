@@ -26,6 +26,14 @@ export class LastUsedTracker {
   ) {}
 
   touch(record: TokenRecord, address?: string, now = Date.now()): void {
+    // Already pending: its write is scheduled (a later use could only make it due later), so only
+    // the time and address move. This is every request of a busy client: no allocation, no timer.
+    const pending = this.pending.get(record.id);
+    if (pending !== undefined && address !== undefined) {
+      pending.at = now;
+      pending.from = address;
+      return;
+    }
     if (!this.seen.has(record.id)) {
       this.seen.add(record.id);
       this.log.log('info', 'token.first_use', { tokenId: record.id, name: record.name });

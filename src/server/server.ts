@@ -37,14 +37,18 @@ import { auditFailures } from './audit.js';
 import { SocketLimits, defaultMaxConnections } from './socket-limits.js';
 import type { RouteRegistrar, ServerContext } from './context.js';
 
-/** The client's address as the socket reports it ('unknown' when it has none). */
-function clientAddress(c: Context): string {
-  // The socket's address, which is all getConnInfo reads too. A request served in-process
-  // (app.fetch: the MCP tools, tests) has no socket: "unknown", without getConnInfo's TypeError,
-  // whose stack trace cost more than the rest of the request.
+/** The socket a request came on; undefined for a request served in-process (app.fetch: the MCP
+ * tools, tests), which has none. Read straight from the adapter's bindings: getConnInfo throws a
+ * TypeError without a socket, and its stack trace cost more than the rest of the request. */
+function clientSocket(c: Context): import('node:net').Socket | undefined {
   type Bindings = { server?: Bindings; incoming?: import('node:http').IncomingMessage } | undefined;
   const env = c.env as Bindings;
-  return (env?.server ?? env)?.incoming?.socket?.remoteAddress ?? 'unknown';
+  return (env?.server ?? env)?.incoming?.socket ?? undefined;
+}
+
+/** The client's address as the socket reports it ('unknown' when it has none). */
+function clientAddress(c: Context): string {
+  return clientSocket(c)?.remoteAddress ?? 'unknown';
 }
 
 /**
@@ -225,6 +229,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
       onAuthenticated: (record, address) => lastUsed.touch(record, address),
       clientAddress,
+      connectionOf: clientSocket,
       projectDir,
       ...(oauth && { oauthAccess: oauth.access }),
     },

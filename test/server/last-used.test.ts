@@ -65,4 +65,16 @@ describe('LastUsedTracker', () => {
     const rec = (await listTokens(file))[0];
     expect(rec.lastUsedFrom).toBe(`fe80::1%${'x'.repeat(100)}`.slice(0, 64));
   });
+
+  it('a use while a write is pending moves only its time and address (the latest of each is written)', async () => {
+    const a = await createToken({ name: 'a', permissions: ['read'], expiresAt: null }, file);
+    const t = new LastUsedTracker(file, silentLogger, 60_000, 10_000);
+    const base = Date.parse('2026-12-01T10:00:00.000Z');
+    t.touch(a.record, '192.0.2.1', base);
+    t.touch(a.record, '192.0.2.2', base + 5_000);
+    t.touch(a.record, '192.0.2.3', base + 9_000);
+    await t.flush();
+    t.stop();
+    expect((await listTokens(file))[0]).toMatchObject({ lastUsedAt: new Date(base + 9_000).toISOString(), lastUsedFrom: '192.0.2.3' });
+  });
 });
