@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` via `prepare`).
-import('../dist/cli/main.js').catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+// Thin launcher: the CLI is compiled to dist/ and bundled into dist/bundle/ (scripts/bundle-cli.js),
+// both by `npm install` via `prepare` (`npm run build`).
+import('../dist/bundle/main.js').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bundle/main.js')) {
     process.stderr.write('tether: not built yet; run `npm run build` (or `npm install`) first\n');
     process.exit(1);
   }

@@ -1,6 +1,5 @@
 // Token administration (create, list, delete) over the token file. Used by the CLI and by
 // `serve`'s first-run token. Returns data; printing is the CLI's job.
-import { randomInt } from 'node:crypto';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { generateToken, hashToken } from './token-format.js';
 import type { TokenRecord } from './shapes.js';
@@ -13,7 +12,7 @@ export const DEFAULT_EXPIRY_DAYS = 90;
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 function newId(): string {
   let s = 'tok_';
-  for (let i = 0; i < 10; i++) s += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  for (let i = 0; i < 10; i++) s += ID_ALPHABET[process.getBuiltinModule('node:crypto').randomInt(ID_ALPHABET.length)];
   return s;
 }
 

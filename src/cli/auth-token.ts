@@ -5,7 +5,6 @@ import { PERMISSIONS } from '../auth/permissions.js';
 import { tokenFilePath } from '../auth/token-file.js';
 import { resolveScopeDirs } from '../auth/scope-dirs.js';
 import { CLI_ADDRESS } from '../audit/kinds.js';
-import { recordOnce } from '../audit/log.js';
 import { bold, yellow, dim, outputWidth, relative, shortDate, shortTime, table, tableWidth } from './output.js';
 import { tetherCommand } from './invocation.js';
 import { safeJson, visible } from './sanitize.js';
@@ -25,6 +24,8 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   // Resolved (and refused, exit 2) before anything is written.
   const scopes = opts.scope === undefined || opts.scope.length === 0 ? undefined : await resolveScopeDirs(opts.scope);
   const { token, record } = await createToken({ name: opts.name, permissions, expiresAt, ...(scopes && { scopes }) });
+  // The audit log loads only for the commands that write to it (not for `list`).
+  const { recordOnce } = await import('../audit/log.js');
   recordOnce(
     'token.create',
     { tokenId: record.id, tokenName: record.name, address: CLI_ADDRESS },
@@ -128,6 +129,7 @@ function tokenBlock(t: ListedToken, width: number): string {
 
 export async function deleteCommand(refs: string[]): Promise<void> {
   const deleted = await deleteTokens(refs);
+  const { recordOnce } = await import('../audit/log.js');
   for (const t of deleted) recordOnce('token.delete', { tokenId: t.id, tokenName: t.name, address: CLI_ADDRESS }, {});
   for (const t of deleted) process.stdout.write(`Deleted token ${t.name} (${t.id})\n`);
 }

@@ -9,7 +9,6 @@
 // same stale lock both believe they hold the new one: a lost update that could revive a deleted
 // token.) Within one process, callers are queued first, because SQLite's busy wait would block the
 // event loop.
-import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
@@ -118,7 +117,7 @@ async function acquire(lockPath: string, file: string, opts: LockOptions): Promi
  */
 export async function writePrivateFileAtomic(file: string, text: string, what: string): Promise<void> {
   const target = await fsp.realpath(file).catch(() => file);
-  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${target}.tmp-${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
   let handle: fsp.FileHandle | undefined;
   try {
     const old = await fsp.stat(target).catch(() => undefined);

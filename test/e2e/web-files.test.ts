@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findWebDir, registerWeb, webFileTable } from '../../src/server/routes/web.js';
+import { findBundleDir, findWebDir, registerWeb, webFileTable } from '../../src/server/routes/web.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -17,8 +17,21 @@ describe('finding src/web', () => {
   it('from dist/ in a checkout built by `npm start` (tsc does not copy src/web)', () => {
     expect(findWebDir(pathToFileURL(path.join(root, 'dist/server/routes/web.js')).href)).toBe(srcWeb);
   });
+  it('from the CLI bundle in dist/bundle/, which bin/tether.js runs', () => {
+    expect(findWebDir(pathToFileURL(path.join(root, 'dist/bundle/chunk-X.js')).href)).toBe(srcWeb);
+  });
   it('nowhere: null', () => {
     expect(findWebDir(pathToFileURL('/nonexistent/a/b/c/web.js').href)).toBeNull();
+  });
+});
+
+describe('finding the browser bundles (dist/web)', () => {
+  const distWeb = path.join(root, 'dist', 'web') + path.sep;
+  it('from the source tree, from dist/server/routes/ and from the CLI bundle', () => {
+    for (const from of ['src/server/routes/web.ts', 'dist/server/routes/web.js', 'dist/bundle/chunk-X.js']) {
+      expect(findBundleDir(pathToFileURL(path.join(root, from)).href)).toBe(distWeb);
+    }
+    expect(findBundleDir(pathToFileURL('/nonexistent/a/b/c/web.js').href)).toBeNull();
   });
 });
 

@@ -48,8 +48,9 @@ const VENDOR: ReadonlyArray<readonly [string, string]> = [
 /** URL path (under /ui/vendor/) -> file in dist/web, built by scripts/bundle-web.js from src/web/bundles. */
 const BUNDLES: readonly string[] = ['editor.js', 'editor.js.map', 'markdown.js', 'markdown.js.map'];
 
-/** Candidate locations of dist/web (the bundles), relative to this module: from source, then from dist/. */
-const BUNDLE_DIR_CANDIDATES = ['../../../dist/web/', '../../web/'];
+/** Candidate locations of dist/web (the bundles), relative to this module: from source, from
+ * dist/server/routes/, then from the CLI bundle (dist/bundle/, scripts/bundle-cli.js). */
+const BUNDLE_DIR_CANDIDATES = ['../../../dist/web/', '../../web/', '../web/'];
 
 /** Finds the directory holding the built bundles, or null. */
 export function findBundleDir(from: string = import.meta.url): string | null {
@@ -67,8 +68,9 @@ const SERVED_DIRS: readonly string[] = ['', 'modules'];
 /** Names the public-route pattern admits (no leading dot). */
 const SERVED_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
-/** Candidate locations of src/web, relative to this module (source first, then from dist/). */
-const WEB_DIR_CANDIDATES = ['../../web/', '../../../src/web/'];
+/** Candidate locations of src/web, relative to this module (source first, then from
+ * dist/server/routes/, then from the CLI bundle in dist/bundle/). */
+const WEB_DIR_CANDIDATES = ['../../web/', '../../../src/web/', '../../src/web/'];
 
 export interface WebFile {
   file: string;
