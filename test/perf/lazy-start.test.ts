@@ -60,7 +60,13 @@ function sourcesLoaded(importsFile: string): string {
   for (const url of fs.readFileSync(importsFile, 'utf8').split('\n').filter(Boolean)) {
     const rel = url.startsWith('file://') ? path.relative(ROOT, new URL(url).pathname) : url;
     const chunk = meta.outputs[rel];
-    lines.push(chunk ? Object.keys(chunk.inputs).map((input) => path.join(ROOT, input)).join('\n') : url);
+    lines.push(
+      chunk
+        ? Object.keys(chunk.inputs)
+            .map((input) => path.join(ROOT, input))
+            .join('\n')
+        : url,
+    );
   }
   return lines.join('\n');
 }
