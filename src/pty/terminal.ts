@@ -1,7 +1,8 @@
 // One running (or exited) terminal: the node-pty process, its scrollback, and the clients
-// attached to it. Output fans out synchronously from node-pty's data event, so every client sees
-// the same bytes in the same order, and a client attaching in between two chunks gets exactly
-// the scrollback up to that point followed by everything after it (no gap, no duplicate).
+// attached to it. Output goes into the scrollback as it is read and fans out to every client in
+// batches (see output()), so every client sees the same bytes in the same order, and a client
+// attaching in between gets exactly the scrollback up to that point followed by everything after
+// it (no gap, no duplicate).
 //
 // Flow control (flow.ts): after each chunk, and whenever a client reports progress, the clients'
 // pending bytes decide whether the pty is paused. node-pty's pause() only stops reading the pty
@@ -24,6 +25,13 @@ const POLL_MS = 25;
  * progress (AttachHandle.drained) and to enforce the slow-client timeout.
  */
 const FLOW_POLL_MS = 50;
+/** Output batching (see output()): the most one frame carries, */
+const MAX_BATCH_BYTES = 64 * 1024;
+/** the read size that suggests a flood (a pty read is at most a few kB; an echo is a few bytes), */
+const FLOOD_READ_BYTES = 2048;
+/** how soon after the last send such a read counts as one, and how long it may wait for more. */
+const FLOOD_MS = 2;
+const FLOOD_HOLD_MS = 1;
 /** After SIGKILL, how long to wait for the kernel to finish the job before giving up. */
 const KILL_WAIT_MS = 2000;
 
@@ -60,6 +68,12 @@ export class Terminal {
   private flowBusy = false;
   private flowAgain = false;
   private ending: Promise<boolean> | null = null;
+  /** Output read but not yet sent: flushed once per turn of the event loop (see output()). */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private readonly flushBound = () => this.flush();
+  /** performance.now() of the last flush that sent anything. */
+  private lastFlushAt = -Infinity;
   /** Set once the whole process session was seen empty: from then on its pid may be reused, never signal it. */
   private processSessionGone = false;
   private readonly exitPromise: Promise<void>;
@@ -136,6 +150,9 @@ export class Terminal {
   }
 
   attach(client: PtyClient): AttachHandle {
+    // The clients already here get what is batched; the scrollback, which already holds it, is
+    // this one's: no byte twice, none missed.
+    this.flush();
     const replay = this.ring.snapshot();
     let attached = true;
     if (this.running) this.clients.add(client);
@@ -214,9 +231,35 @@ export class Terminal {
     }
   }
 
+  /**
+   * node-pty reads the pty a few kB at a time. Sending each read as its own WebSocket frame cost a
+   * frame and a socket write per read, which was most of what streaming a flood cost: the reads
+   * are batched instead. A small read (a keystroke's echo, a prompt) or the first read after a
+   * quiet spell goes out on the next turn of the event loop (setImmediate: well under a
+   * millisecond); a full-size read that follows a send within FLOOD_MS is a flood, and waits up to
+   * FLOOD_HOLD_MS for more, up to MAX_BATCH_BYTES. The scrollback takes every read at once;
+   * attach() and exited() flush first, so every client still sees each byte once, in order.
+   */
   private output(chunk: Buffer): void {
     this.ring.push(chunk);
-    for (const client of [...this.clients]) this.deliver(client, chunk);
+    if (this.clients.size === 0) return;
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+    if (this.batchBytes >= MAX_BATCH_BYTES) return this.flush();
+    if (this.batch.length > 1) return; // a flush is already scheduled
+    const flood = chunk.length >= FLOOD_READ_BYTES && performance.now() - this.lastFlushAt < FLOOD_MS;
+    if (flood) setTimeout(this.flushBound, FLOOD_HOLD_MS);
+    else setImmediate(this.flushBound);
+  }
+
+  /** Sends the batched output to every client, then re-decides flow control. */
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.lastFlushAt = performance.now();
+    for (const client of [...this.clients]) this.deliver(client, data);
     this.updateFlow();
   }
 
@@ -312,6 +355,7 @@ export class Terminal {
     // Like child_process: a process killed by a signal has no exit code, and vice versa.
     this.exitCode = signal > 0 ? null : exitCode;
     this.signal = signal > 0 ? signal : null;
+    this.flush(); // the last output before the exit
     const clients = [...this.clients];
     this.clients.clear();
     for (const client of clients) this.notifyExit(client);
