@@ -9,6 +9,7 @@
 // The routes come from the running server, so a route added later is in the matrix, and fails it
 // without a policy entry. A final self-test runs the same checks with an admin token: they must fire.
 import fs from 'node:fs';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeRule } from '../../src/auth/policy.js';
 import { settingsShape } from '../../src/config/settings.js';
@@ -84,6 +85,50 @@ describe('escalation matrix', () => {
     expect(matrixRequests).toBeGreaterThan(13 * 60);
     // ~1100 requests: a few seconds on an idle machine, more on a loaded one.
   }, 120_000);
+
+  it('one keep-alive connection shared by an admin and weak callers (a proxy pooling upstream sockets): each request gets only its own token', async () => {
+    // The guard memoises the token a connection last proved (src/auth/verify-memo.ts). A weak or
+    // forged credential riding the socket an admin token just used must gain nothing from it.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (method: string, path: string, authorization?: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = http.request(
+          `${w.s.url}${path}`,
+          { method, agent, headers: { ...(authorization && { authorization }), 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+          },
+        );
+        req.on('error', reject);
+        req.end(method === 'GET' ? undefined : '{}');
+      });
+    try {
+      const admin = `Bearer ${w.admin}`;
+      const near = `Bearer ${w.admin.slice(0, -1)}${w.admin.endsWith('a') ? 'b' : 'a'}`;
+      expect(await call('GET', '/auth/whoami', admin)).toEqual({ status: 200, reused: false });
+      const after: [string, string, string | undefined, number][] = [
+        ['POST', '/pty', `Bearer ${w.weak.r}`, 403],
+        ['POST', '/pty', `Bearer ${w.weak.rw}`, 403],
+        ['GET', '/pty', undefined, 401],
+        ['GET', '/pty', near, 401],
+        ['GET', '/pty', `Basic ${Buffer.from(`x:${w.admin.slice(0, -1)}`).toString('base64')}`, 401],
+        ['GET', '/auth/whoami', admin, 200],
+        ['POST', '/pty', `Bearer ${w.weak.w}`, 403],
+      ];
+      for (const [method, path, auth, status] of after) {
+        expect({ method, path, auth: auth?.slice(0, 12), ...(await call(method, path, auth)) }).toEqual({
+          method,
+          path,
+          auth: auth?.slice(0, 12),
+          status,
+          reused: true,
+        });
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
 
   it('no token lacking execute changes a setting: every key refused, settings byte-identical, prompts still go to the configured model', async () => {
     const failures: string[] = [];
