@@ -75,7 +75,7 @@ async function loadMeasured(child: ChildProcess, url: string, headers: Record<st
   return { ...r, cpuUsPerReq: ((cpuMs(child.pid) - c0) * 1000) / requests };
 }
 
-export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
+export async function benchHttp(seconds = 4, rounds = 5): Promise<Row[]> {
   pinSelf();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-http-'));
   const env = {
@@ -117,9 +117,20 @@ export async function benchHttp(seconds = 4, rounds = 3): Promise<Row[]> {
     const overheads: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const b = await loadMeasured(bare.child, `${bare.url}/auth/whoami`, {}, seconds);
-      const a = await loadMeasured(authed.child, `${authed.url}/auth/whoami`, auth, seconds);
+      // Which of the two goes first alternates, so a drift in the machine's load over a round
+      // favours neither.
+      const runAuthed = () => loadMeasured(authed.child, `${authed.url}/auth/whoami`, auth, seconds);
+      const runOpen = () => loadMeasured(open.child, `${open.url}/auth/whoami`, {}, seconds);
+      let a: Awaited<ReturnType<typeof runAuthed>>;
+      let o: Awaited<ReturnType<typeof runOpen>>;
+      if (i % 2 === 0) {
+        a = await runAuthed();
+        o = await runOpen();
+      } else {
+        o = await runOpen();
+        a = await runAuthed();
+      }
       if (a.non2xx > 0) throw new Error(`authenticated load got ${a.non2xx} non-2xx responses`);
-      const o = await loadMeasured(open.child, `${open.url}/auth/whoami`, {}, seconds);
       bareRps.push(b.rps);
       withAuth.push(a.rps);
       without.push(o.rps);

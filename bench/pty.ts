@@ -12,7 +12,7 @@ import { ptyRoutes } from '../src/server/routes/pty.js';
 import { median, percentile, type Row } from './lib.js';
 
 const BYTES = 100_000_000;
-const ROUNDS = 7;
+const ROUNDS = 9;
 const LATENCY_SAMPLES = 200;
 const MB = 1_000_000;
 // Waits for one line on stdin first, so nothing is produced before the reader is attached.
