@@ -1,0 +1,10 @@
+const t0 = performance.now(); const mark = (l) => console.log(l.padEnd(28), (performance.now() - t0).toFixed(1));
+await import('zod'); mark('zod');
+await import('@hono/zod-openapi'); mark('@hono/zod-openapi');
+await import('hono'); mark('hono');
+await import('@hono/node-server'); mark('@hono/node-server');
+await import('ws'); mark('ws');
+await import('better-sqlite3'); mark('better-sqlite3');
+await import('/work/main/dist/server/server.js'); mark('server.js');
+const r = await import('/work/main/dist/server/routes/index.js'); mark('routes/index.js');
+await r.productionRegistrars(); mark('productionRegistrars');
