@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/cli/main.js, from tsc) and what it imports into dist/bundle/, the
 // code bin/tether.js runs. Start-up cost is mostly Node resolving, reading and compiling hundreds of
 // small ES modules (`tether serve` loaded 289 before its first answer); as a few files it starts in
-// about two thirds of the time (`npm run bench`, cli rows). Lazy imports stay lazy: each dynamic
+// about 70 % of the time (`npm run bench`, cli rows). Lazy imports stay lazy: each dynamic
 // import() becomes its own chunk (the MCP SDK, the model SDK, each command's module).
 // Native modules and their loaders stay outside, loaded from node_modules as before.
 // Run by `npm run build`; esbuild's JS API, no binary download (the platform binary ships in npm).
@@ -9,26 +9,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-
-/**
- * zod's `z` namespace re-exports every locale (`z.locales`, about 366 kB of the 751 kB of zod the
- * server loaded); tether never calls one, and zod itself defaults to English from `locales/en.js`.
- * Only the namespace's own import of the locale index is replaced, by one exporting `en` alone.
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/.test(args.importer)
-        ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: path.dirname(args.path),
-    }));
-  },
-};
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
@@ -50,7 +30,6 @@ const result = await build({
   external: ['better-sqlite3', 'node-pty', 'bufferutil', 'utf-8-validate'],
   // Bundled CommonJS packages call require(); give the ES module bundle one.
   banner: { js: "import { createRequire as __tetherCreateRequire } from 'node:module'; const require = __tetherCreateRequire(import.meta.url);" },
-  plugins: [zodEnglishOnly],
   // Which sources went into which chunk (test/perf/lazy-start.test.ts checks what start-up loads).
   metafile: true,
   legalComments: 'linked',
