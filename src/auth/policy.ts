@@ -1,8 +1,8 @@
 // Which permissions a request needs: tables plus one function. Pure, imports nothing from the
 // project but the permission vocabulary and the path comparison (scope-path.ts). Its callers are
 // the guard, and for decisions about a request's body (an MCP tools/call, what a pairing code
-// grants, where its scopes may lie) the MCP dispatcher, the pairing route and pairing-service; no
-// route decides for itself.
+// grants, where its scopes may lie, how long a share link may live) the MCP dispatcher, the pairing
+// route, pairing-service and share.ts; no route decides for itself.
 //
 // A request needs the union of three rules, so a table entry can only ever add to what the method
 // and path already demand, never weaken it:

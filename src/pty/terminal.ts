@@ -4,7 +4,7 @@
 // attaching in between gets exactly the scrollback up to that point followed by everything after
 // it (no gap, no duplicate).
 //
-// Flow control (flow.ts): after each chunk, and whenever a client reports progress, the clients'
+// Flow control (flow.ts): after each batch sent, and whenever a client reports progress, the clients'
 // pending bytes decide whether the pty is paused. node-pty's pause() only stops reading the pty
 // master; the child blocks once the kernel's pty buffer is full, while input (writes to the master)
 // and resize (an ioctl) go through as usual. drain.ts makes sure the output still buffered when a

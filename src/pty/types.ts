@@ -6,7 +6,7 @@ import type { EventBus } from '../events.js';
 
 /**
  * One viewer of a terminal, typically a WebSocket. Output is pushed with `send`; the terminal
- * reads `bufferedAmount()` after each chunk and pauses the program while its slowest client has
+ * reads `bufferedAmount()` after each batch it sends and pauses the program while its slowest client has
  * too much pending (see flow.ts). A client that alone keeps the others waiting for too long is
  * closed with {@link CLOSE_TOO_SLOW}.
  */
