@@ -308,22 +308,26 @@ describe('tether audit (the CLI, reading the file)', () => {
       ['audit', '--json', '--kind', 'shell.start'],
       ['audit', '--kind', 'shell.start', '--follow'],
     ]) {
-      const out = args.includes('--follow') ? await followOnce(args) : (await runCli(args, s.env.env)).stdout;
+      const out = args.includes('--follow') ? await followUntil(args, SHOWN_OSC52) : (await runCli(args, s.env.env)).stdout;
       // eslint-disable-next-line no-control-regex -- looking for control characters is the point
       expect(out, args.join(' ')).not.toMatch(/[\u0007\u001b\r\u202e]/);
-      expect(out).toMatch(/\^\[\]52|\\u001b\]52/);
+      expect(out).toMatch(SHOWN_OSC52);
     }
   });
 });
 
-/** `tether audit --follow ...` until its first event row, then stopped. */
-async function followOnce(args: string[]): Promise<string> {
+/** The OSC 52 sequence of the attacker's command, as the CLI shows it (caret or JSON escape). */
+const SHOWN_OSC52 = /\^\[\]52|\\u001b\]52/;
+
+/** `tether audit --follow ...` until its output matches `shown` (not merely its first row: the
+ * event looked for need not be the first one printed), then stopped. */
+async function followUntil(args: string[], shown: RegExp): Promise<string> {
   const { spawnCli } = await import('../helpers/cli.js');
   const child = spawnCli(args, s.env.env);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   try {
-    await waitFor(() => out.split('\n').length > 2, { what: 'a followed row' });
+    await waitFor(() => shown.test(out), { what: `a followed row matching ${shown}` });
   } finally {
     child.kill('SIGTERM');
   }
