@@ -6,6 +6,10 @@
 // identity, the newest opened first, as the reader does), oldest first, then the new audit.jsonl
 // from its start. Woken by a directory watch, with a poll as the fallback (a watch can miss
 // events, and some filesystems have none).
+//
+// Identity is dev:inode, and a filesystem hands a freed inode number to the next new file at once
+// (ext4 does): so the file we finished stays open until the files after it are found, or a new
+// audit.jsonl that took its number would look like it and the files between would be skipped.
 import fs from 'node:fs';
 import path from 'node:path';
 import { TextDecoder } from 'node:util';
@@ -43,9 +47,17 @@ interface Reading {
 export function followAudit(opts: FollowOptions): Follower {
   const file = path.join(opts.dir, AUDIT_FILE);
   let current: Reading | undefined;
-  /** The last file read to its end, or where the backlog read stopped: what came before is done. */
-  let anchor: { identity: string; offset: number | null } | null = opts.from ? { identity: opts.from.identity, offset: opts.from.offset } : null;
+  /**
+   * Where reading stopped: the last file read to its end (`fd` held open, see above), or where the
+   * backlog read stopped. What came before it is done; what it holds past `offset` is new.
+   */
+  let anchor: (Pick<Reading, 'identity' | 'offset'> & { fd?: number }) | null = opts.from ? { identity: opts.from.identity, offset: opts.from.offset } : null;
   let stopped = false;
+
+  const dropAnchor = () => {
+    if (anchor?.fd !== undefined) fs.closeSync(anchor.fd);
+    anchor = null;
+  };
 
   const emit = (line: string) => {
     if (line.trim() === '') return;
@@ -80,13 +92,17 @@ export function followAudit(opts: FollowOptions): Follower {
   };
 
   /** Reads a file that is no longer written to its end; what is left without a newline is torn. */
-  const finish = (r: Reading) => {
-    try {
-      drain(r);
-      if (r.partial !== '') emit(r.partial);
-    } finally {
-      fs.closeSync(r.fd);
-    }
+  const readToEnd = (r: Reading) => {
+    drain(r);
+    if (r.partial !== '') emit(r.partial);
+    r.partial = '';
+  };
+
+  /** Reads a finished file to its end as the new anchor (so a failure part-way resumes after it). */
+  const settle = (r: Reading) => {
+    dropAnchor();
+    anchor = r;
+    readToEnd(r);
   };
 
   const identityOfPath = () => {
@@ -98,10 +114,13 @@ export function followAudit(opts: FollowOptions): Follower {
     }
   };
 
-  /** The files rotated after the anchor, oldest first (each opened, newest first). */
-  const rotatedSinceAnchor = (): Reading[] => {
+  /**
+   * The files rotated after the anchor and before `next` (the audit.jsonl about to be read), oldest
+   * first, the anchor's rest included (each opened, newest first).
+   */
+  const rotatedSinceAnchor = (next: Reading): Reading[] => {
     const top = Math.max(0, ...fs.readdirSync(opts.dir).map((n) => Number(ROTATED.exec(n)?.[1] ?? 0)));
-    const found: Reading[] = [];
+    let found: Reading[] = [];
     const seen = new Set<string>();
     // Upwards, as rotation moves files: one moved while we look is seen twice (skipped), never missed.
     for (let g = 1; g <= top + 1; g++) {
@@ -112,12 +131,17 @@ export function followAudit(opts: FollowOptions): Follower {
         continue;
       }
       seen.add(r.identity);
+      if (r.identity === next.identity) {
+        // `next` was rotated since we opened it: what we found so far is newer than it, and is
+        // read after it (when it is finished), not before.
+        for (const f of [...found, r]) fs.closeSync(f.fd);
+        found = [];
+        continue;
+      }
       if (anchor && r.identity === anchor.identity) {
-        // Where the backlog stopped: its rest is new. A file we finished ourselves: nothing is.
-        if (anchor.offset !== null) {
-          r.offset = anchor.offset;
-          found.push(r);
-        } else fs.closeSync(r.fd);
+        // What was appended after we stopped (through a writer's old descriptor) is new.
+        r.offset = anchor.offset;
+        found.push(r);
         break;
       }
       found.push(r);
@@ -131,18 +155,27 @@ export function followAudit(opts: FollowOptions): Follower {
       if (current && identityOfPath() !== current.identity) {
         const old = current;
         current = undefined;
-        anchor = { identity: old.identity, offset: null };
-        finish(old);
+        settle(old);
       }
       if (!current) {
         const next = open(file);
         if (!next) return; // mid-rotation (or none yet): the next tick
-        if (anchor && next.identity === anchor.identity) {
-          next.offset = anchor.offset ?? 0;
-        } else {
-          for (const r of rotatedSinceAnchor()) finish(r);
+        try {
+          if (anchor && next.identity === anchor.identity) {
+            next.offset = anchor.offset;
+          } else {
+            const rotated = rotatedSinceAnchor(next);
+            try {
+              for (let r = rotated.shift(); r; r = rotated.shift()) settle(r);
+            } finally {
+              for (const r of rotated) fs.closeSync(r.fd);
+            }
+          }
+        } catch (err) {
+          fs.closeSync(next.fd);
+          throw err;
         }
-        anchor = null;
+        dropAnchor();
         current = next;
       }
       drain(current);
@@ -168,6 +201,7 @@ export function followAudit(opts: FollowOptions): Follower {
       watcher?.close();
       if (current) fs.closeSync(current.fd);
       current = undefined;
+      dropAnchor();
     },
   };
 }

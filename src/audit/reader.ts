@@ -4,7 +4,8 @@
 //
 // The files are opened newest first and told apart by inode, so a rotation while we read shifts no
 // line out of sight: a file renamed after we opened it is still the one we read, and a name that now
-// points at a file already read is skipped.
+// points at a file already read is skipped. Each stays open until the read ends: a deleted file's
+// inode number goes to the next new file at once (ext4), which would then look like one read.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
@@ -53,6 +54,8 @@ export interface AuditReadResult {
 }
 
 interface OpenedFile {
+  /** Closed by the caller, when the whole read is done. */
+  handle: fsp.FileHandle;
   identity: string;
   text: string;
   /** The read ended at this byte (the file's size when opened, or the cap). */
@@ -67,6 +70,7 @@ async function readTail(file: string): Promise<OpenedFile | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StoreError(`cannot read the audit log ${file}: ${errorMessage(err)}`, 'audit_unreadable');
   }
+  let done = false;
   try {
     const st = await handle.stat();
     const start = Math.max(0, st.size - MAX_READ_BYTES);
@@ -80,9 +84,10 @@ async function readTail(file: string): Promise<OpenedFile | null> {
     let text = buf.subarray(0, got).toString('utf8');
     // Started mid-file: the first line is a fragment.
     if (start > 0) text = text.slice(text.indexOf('\n') + 1);
-    return { identity: `${st.dev}:${st.ino}`, text, end: start + got };
+    done = true;
+    return { handle, identity: `${st.dev}:${st.ino}`, text, end: start + got };
   } finally {
-    await handle.close();
+    if (!done) await handle.close();
   }
 }
 
@@ -98,33 +103,40 @@ export async function readAudit(dir: string, query: AuditQuery, opts: { maxResul
   let skippedLines = 0;
   let position: AuditPosition | null = null;
   const worthParsing = prefilter(query);
-  for (const [i, file] of files.entries()) {
-    const f = await readTail(file);
-    if (f === null || seen.has(f.identity)) continue;
-    seen.add(f.identity);
-    if (i === 0 && file.endsWith(`${path.sep}audit.jsonl`)) position = { identity: f.identity, offset: f.end };
-    const lines = f.text.split('\n');
-    // The last element is what follows the last newline: a line still being written, or a torn one.
-    let olderThanSince = false;
-    for (let j = lines.length - 1; j >= 0; j--) {
-      const line = lines[j]!;
-      if (line.trim() === '' || !worthParsing(line)) continue;
-      const e = parseLine(line);
-      if (!e) {
-        skippedLines++;
-        continue;
+  const open: fsp.FileHandle[] = [];
+  try {
+    for (const [i, file] of files.entries()) {
+      const f = await readTail(file);
+      if (f === null) continue;
+      open.push(f.handle);
+      if (seen.has(f.identity)) continue;
+      seen.add(f.identity);
+      if (i === 0 && file.endsWith(`${path.sep}audit.jsonl`)) position = { identity: f.identity, offset: f.end };
+      const lines = f.text.split('\n');
+      // The last element is what follows the last newline: a line still being written, or a torn one.
+      let olderThanSince = false;
+      for (let j = lines.length - 1; j >= 0; j--) {
+        const line = lines[j]!;
+        if (line.trim() === '' || !worthParsing(line)) continue;
+        const e = parseLine(line);
+        if (!e) {
+          skippedLines++;
+          continue;
+        }
+        if (query.since !== undefined && Date.parse(e.time) < query.since) olderThanSince = true;
+        if (!matches(e, query)) continue;
+        if (newestFirst.length >= query.limit || used + line.length > budget) {
+          truncated = true;
+          break;
+        }
+        used += line.length;
+        newestFirst.push(e);
       }
-      if (query.since !== undefined && Date.parse(e.time) < query.since) olderThanSince = true;
-      if (!matches(e, query)) continue;
-      if (newestFirst.length >= query.limit || used + line.length > budget) {
-        truncated = true;
-        break;
-      }
-      used += line.length;
-      newestFirst.push(e);
+      // Older files hold only older events (up to clock skew between processes, within this file).
+      if (truncated || olderThanSince) break;
     }
-    // Older files hold only older events (up to clock skew between processes, within this file).
-    if (truncated || olderThanSince) break;
+  } finally {
+    await Promise.all(open.map((h) => h.close()));
   }
   return { events: newestFirst.reverse(), truncated, skippedLines, position };
 }

@@ -2,9 +2,10 @@
 // (`tether audit --follow`), every line arrives once, in order, whole; waits are conditions.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEvent } from '../../src/audit/kinds.js';
 import { followAudit, type Follower } from '../../src/audit/follow.js';
+import { formatLine } from '../../src/audit/format.js';
 import { AuditLog } from '../../src/audit/log.js';
 import { readAudit } from '../../src/audit/reader.js';
 import { spawnCli } from '../helpers/cli.js';
@@ -61,6 +62,64 @@ describe('followAudit', () => {
     expect(numbers(got)).toEqual(range(16).slice(3));
   });
 
+  it("a look that finds audit.jsonl gone mid-rotation, then two more rotations: the new file that took the finished one's inode number is not mistaken for it", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 3 });
+    cleanups.push(() => audit.close());
+    write(audit, 0, 3);
+    const got: AuditEvent[] = [];
+    const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 20 });
+    cleanups.push(() => f.stop());
+    await waitFor(() => numbers(got).length === 3, { what: 'the first lines' });
+    // Half a rotation, as a look may catch one: audit.jsonl renamed away and not yet made again.
+    // A line appended to the renamed file shows when the follower has looked (and finished it).
+    const first = path.join(t.dir, 'audit.jsonl');
+    fs.renameSync(first, path.join(t.dir, 'audit.1.jsonl'));
+    fs.appendFileSync(path.join(t.dir, 'audit.1.jsonl'), formatLine(new Date(), 'file.write', actor(), { path: 'f3', bytes: 3 }));
+    await waitFor(() => numbers(got).length === 4, { what: 'the line appended to the renamed file' });
+    // Now, with no look in between, enough lines for two rotations: the first file is deleted
+    // (maxFiles 3), and on ext4 the next new file gets its inode number at once.
+    write(audit, 4, 30);
+    await waitFor(() => numbers(got).length >= 30, { what: 'every line', timeout: 5000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; saw ${JSON.stringify(numbers(got))}`);
+    });
+    expect(numbers(got)).toEqual(range(30));
+  });
+
+  it('audit.jsonl rotated between opening it and listing the rotated files: nothing is read twice', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 5 });
+    cleanups.push(() => audit.close());
+    write(audit, 0, 3);
+    const got: AuditEvent[] = [];
+    const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 20 });
+    cleanups.push(() => f.stop());
+    await waitFor(() => numbers(got).length === 3, { what: 'the first lines' });
+    // The follower's next look finds audit.jsonl rotated, opens the new one, then lists the rotated
+    // files: at that moment (the listing) the new one is rotated too.
+    let n = 3;
+    const real = fs.readdirSync;
+    const spy = vi.spyOn(fs, 'readdirSync').mockImplementation((...args: Parameters<typeof fs.readdirSync>) => {
+      if (args[0] === t.dir && n < 30) {
+        write(audit, n, 30);
+        n = 30;
+      }
+      return real(...args);
+    });
+    cleanups.push(() => spy.mockRestore());
+    write(audit, 3, 15); // one rotation: audit.jsonl is a new file
+    n = 15;
+    await waitFor(() => numbers(got).length >= 30 && n === 30, { what: 'every line', timeout: 5000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; saw ${JSON.stringify(numbers(got))}`);
+    });
+    // A repeat would show late: give the follower one more look after the last line.
+    write(audit, 30, 31);
+    await waitFor(() => numbers(got).includes(30), { what: 'the last line' });
+    expect(numbers(got)).toEqual(range(31));
+  });
+
   it('skips a torn line and goes on with the next writer', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
@@ -101,7 +160,10 @@ describe('tether audit --follow', () => {
       write(audit, n, n + 13);
       audit.record('web.login', actor(), {});
       n += 13;
-      await waitFor(() => seen().length === n, { what: `${n} lines`, timeout: 15_000 });
+      // On a timeout, say what was seen (missing lines or repeated ones are the two ways to fail).
+      await waitFor(() => seen().length === n, { what: `${n} lines`, timeout: 15_000 }).catch((err: Error) => {
+        throw new Error(`${err.message}; saw ${JSON.stringify(numbers(seen()))}`);
+      });
     }
     expect(numbers(seen())).toEqual(range(n));
     expect(seen().every((e) => e.kind === 'file.write')).toBe(true);
