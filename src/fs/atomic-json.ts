@@ -10,6 +10,7 @@
 // token.) Within one process, callers are queued first, because SQLite's busy wait would block the
 // event loop.
 import fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
 
@@ -73,8 +74,9 @@ async function acquire(lockPath: string, file: string, opts: LockOptions): Promi
   } catch (err) {
     throw fail(err);
   }
-  // Loaded lazily: read-only commands and the request path never need it.
-  const { default: Database } = await import('better-sqlite3');
+  // Loaded lazily: read-only commands and the request path never need it. With require, not
+  // import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/launch.ts).
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
   let db: import('better-sqlite3').Database;
   try {
     db = new Database(lockPath, { timeout: 0 });

@@ -13,6 +13,7 @@
 // Each holds at most `scrollbackBytes`, so exited terminals cost at most maxExited x 1 MiB.
 
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { IPty } from 'node-pty';
 import { NotFoundError, UnavailableError, UsageError, errorMessage } from '../errors.js';
@@ -49,9 +50,12 @@ const NOT_INHERITED = ['TMUX', 'TMUX_PANE', 'STY', 'WINDOW', 'WINDOWID', 'TERMCA
 type PtyModule = typeof import('node-pty');
 let ptyModule: Promise<PtyModule> | undefined;
 
-/** node-pty is a native addon: load it on first use so importing this module stays cheap. */
+/**
+ * node-pty is a native addon: load it on first use so importing this module stays cheap. With
+ * require, not import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/launch.ts).
+ */
 function loadPty(): Promise<PtyModule> {
-  ptyModule ??= import('node-pty').then((m) => (m as { default?: PtyModule }).default ?? m);
+  ptyModule ??= Promise.resolve().then(() => createRequire(import.meta.url)('node-pty') as PtyModule);
   return ptyModule;
 }
 
