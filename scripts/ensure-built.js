@@ -22,18 +22,18 @@ if (built === 0 || newestMtime(path.join(root, 'src')) > built) {
   process.stderr.write('tether: building (tsc)...\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
-// The CLI bundle bin/tether.js runs (dist/cli -> dist/bundle), whenever tsc has written since (it
-// rewrites every output, the entry included).
-const cliBundle = path.join(root, 'dist', 'bundle', 'main.js');
-const cliBundled = fs.existsSync(cliBundle) ? fs.statSync(cliBundle).mtimeMs : 0;
-if (cliBundled === 0 || fs.statSync(entry).mtimeMs > cliBundled) {
-  process.stderr.write('tether: bundling the CLI...\n');
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli.js')], { stdio: 'inherit' });
-}
 // The web UI's browser bundles (src/web/bundles -> dist/web).
 const bundle = path.join(root, 'dist', 'web', 'editor.js');
 const bundled = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
 if (bundled === 0 || newestMtime(path.join(root, 'src', 'web', 'bundles')) > bundled) {
   process.stderr.write('tether: bundling the web UI libraries...\n');
   execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-web.js')], { stdio: 'inherit' });
+}
+// The CLI bundles bin/tether.js runs (dist/cli -> dist/bundle), whenever tsc has written since (it
+// rewrites every output, the entry included). serve.cjs is written after the chunks.
+const cliBundle = path.join(root, 'dist', 'bundle', 'serve.cjs');
+const cliBundled = fs.existsSync(cliBundle) ? fs.statSync(cliBundle).mtimeMs : 0;
+if (cliBundled === 0 || fs.statSync(entry).mtimeMs > cliBundled) {
+  process.stderr.write('tether: bundling the CLI...\n');
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli.js')], { stdio: 'inherit' });
 }

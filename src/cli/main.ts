@@ -235,4 +235,5 @@ function exitCodeFor(err: unknown): number {
   return 1;
 }
 
-await main();
+// Not awaited at the top level: the CLI is bundled as CommonJS (launch.ts); main() handles its own errors.
+void main();

@@ -17,8 +17,9 @@ describe('finding src/web', () => {
   it('from dist/ in a checkout built by `npm start` (tsc does not copy src/web)', () => {
     expect(findWebDir(pathToFileURL(path.join(root, 'dist/server/routes/web.js')).href)).toBe(srcWeb);
   });
-  it('from the CLI bundle in dist/bundle/, which bin/tether.js runs', () => {
+  it('from the CLI bundles in dist/bundle/, which bin/tether.js runs (a chunk, and serve.cjs)', () => {
     expect(findWebDir(pathToFileURL(path.join(root, 'dist/bundle/chunk-X.js')).href)).toBe(srcWeb);
+    expect(findWebDir(pathToFileURL(path.join(root, 'dist/bundle/serve.cjs')).href)).toBe(srcWeb);
   });
   it('nowhere: null', () => {
     expect(findWebDir(pathToFileURL('/nonexistent/a/b/c/web.js').href)).toBeNull();
@@ -28,7 +29,7 @@ describe('finding src/web', () => {
 describe('finding the browser bundles (dist/web)', () => {
   const distWeb = path.join(root, 'dist', 'web') + path.sep;
   it('from the source tree, from dist/server/routes/ and from the CLI bundle', () => {
-    for (const from of ['src/server/routes/web.ts', 'dist/server/routes/web.js', 'dist/bundle/chunk-X.js']) {
+    for (const from of ['src/server/routes/web.ts', 'dist/server/routes/web.js', 'dist/bundle/chunk-X.js', 'dist/bundle/serve.cjs']) {
       expect(findBundleDir(pathToFileURL(path.join(root, from)).href)).toBe(distWeb);
     }
     expect(findBundleDir(pathToFileURL('/nonexistent/a/b/c/web.js').href)).toBeNull();
