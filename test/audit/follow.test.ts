@@ -22,6 +22,27 @@ const write = (audit: AuditLog, from: number, to: number) => {
 const numbers = (es: AuditEvent[]) => es.filter((e) => e.kind === 'file.write').map((e) => e.bytes as number);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** A log rotating every ~10 lines with three lines in it, followed (polling every 20 ms) until all three are seen. */
+async function followingThree(maxFiles: number) {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles });
+  cleanups.push(() => audit.close());
+  write(audit, 0, 3);
+  const got: AuditEvent[] = [];
+  const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 20 });
+  cleanups.push(() => f.stop());
+  await waitFor(() => numbers(got).length === 3, { what: 'the first lines' });
+  return { t, audit, got };
+}
+
+/** Waits until `n` lines were followed; on a timeout, says which were seen (missing or repeated). */
+async function followed(got: AuditEvent[], n: number) {
+  await waitFor(() => numbers(got).length >= n, { what: `${n} lines`, timeout: 5000 }).catch((err: Error) => {
+    throw new Error(`${err.message}; saw ${JSON.stringify(numbers(got))}`);
+  });
+}
+
 describe('followAudit', () => {
   it('follows across many rotations, several between two looks, missing nothing and repeating nothing', async () => {
     const t = tempDir();
@@ -63,15 +84,7 @@ describe('followAudit', () => {
   });
 
   it("a look that finds audit.jsonl gone mid-rotation, then two more rotations: the new file that took the finished one's inode number is not mistaken for it", async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 3 });
-    cleanups.push(() => audit.close());
-    write(audit, 0, 3);
-    const got: AuditEvent[] = [];
-    const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 20 });
-    cleanups.push(() => f.stop());
-    await waitFor(() => numbers(got).length === 3, { what: 'the first lines' });
+    const { t, audit, got } = await followingThree(3);
     // Half a rotation, as a look may catch one: audit.jsonl renamed away and not yet made again.
     // A line appended to the renamed file shows when the follower has looked (and finished it).
     const first = path.join(t.dir, 'audit.jsonl');
@@ -81,22 +94,12 @@ describe('followAudit', () => {
     // Now, with no look in between, enough lines for two rotations: the first file is deleted
     // (maxFiles 3), and on ext4 the next new file gets its inode number at once.
     write(audit, 4, 30);
-    await waitFor(() => numbers(got).length >= 30, { what: 'every line', timeout: 5000 }).catch((err: Error) => {
-      throw new Error(`${err.message}; saw ${JSON.stringify(numbers(got))}`);
-    });
+    await followed(got, 30);
     expect(numbers(got)).toEqual(range(30));
   });
 
   it('audit.jsonl rotated between opening it and listing the rotated files: nothing is read twice', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const audit = new AuditLog({ dir: t.dir, maxBytes: 1500, maxFiles: 5 });
-    cleanups.push(() => audit.close());
-    write(audit, 0, 3);
-    const got: AuditEvent[] = [];
-    const f = followAudit({ dir: t.dir, from: null, onEvent: (e) => got.push(e), pollMs: 20 });
-    cleanups.push(() => f.stop());
-    await waitFor(() => numbers(got).length === 3, { what: 'the first lines' });
+    const { t, audit, got } = await followingThree(5);
     // The follower's next look finds audit.jsonl rotated, opens the new one, then lists the rotated
     // files: at that moment (the listing) the new one is rotated too.
     let n = 3;
@@ -111,9 +114,8 @@ describe('followAudit', () => {
     cleanups.push(() => spy.mockRestore());
     write(audit, 3, 15); // one rotation: audit.jsonl is a new file
     n = 15;
-    await waitFor(() => numbers(got).length >= 30 && n === 30, { what: 'every line', timeout: 5000 }).catch((err: Error) => {
-      throw new Error(`${err.message}; saw ${JSON.stringify(numbers(got))}`);
-    });
+    // Lines 15-29 are written only by the listing: they show that it ran at the moment wanted.
+    await followed(got, 30);
     // A repeat would show late: give the follower one more look after the last line.
     write(audit, 30, 31);
     await waitFor(() => numbers(got).includes(30), { what: 'the last line' });
