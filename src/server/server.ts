@@ -137,8 +137,11 @@ export interface RunningServer {
   address: string;
   sockets: SocketLimits;
   ctx: ServerContext;
-  /** The app's fetch handler, for in-process measurements (bench) without the network. */
-  fetch: (request: Request) => Response | Promise<Response>;
+  /**
+   * The app's fetch handler, for in-process measurements (bench) without the network. `socket`
+   * stands for the connection a request came on (what the per-connection verify memo keys on).
+   */
+  fetch: (request: Request, socket?: object) => Response | Promise<Response>;
   /** Every registered route handler (method, router path): the policy-coverage test reads it. */
   routes: { method: string; path: string }[];
   close(): Promise<void>;
@@ -295,7 +298,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     address,
     sockets,
     ctx,
-    fetch: (request) => app.fetch(request),
+    fetch: (request, socket) => app.fetch(request, socket && { incoming: { socket } }),
     // Middleware is registered for every method ('ALL'); handlers name theirs.
     routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     close() {

@@ -2,8 +2,9 @@
 // (src/auth/verify-memo.ts). Whatever that connection sends next (another token, a near miss, a
 // deleted or expired token) must get the answer a fresh connection would.
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deleteTokens } from '../../src/auth/token-admin.js';
+import { TokenIndex } from '../../src/auth/verify.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -67,5 +68,29 @@ describe('one keep-alive connection', () => {
     expect(await whoami(`Bearer ${c.token}`)).toMatchObject({ status: 200, body: { id: c.id } });
     await waitFor(() => Date.now() > Date.parse(expiresAt) + 5, { what: 'the expiry to pass', timeout: 5000, interval: 20 });
     expect(await whoami(`Bearer ${c.token}`)).toMatchObject({ status: 401, body: { error: { code: 'expired_token' } }, reused: true });
+  });
+});
+
+describe('in-process requests (RunningServer.fetch, the bench)', () => {
+  it('with a connection stand-in take the memo path on repeats; without one, every request is verified', async () => {
+    const a = await s.token(['read']);
+    const spy = vi.spyOn(TokenIndex.prototype, 'verify');
+    try {
+      const ask = async (connection?: object) => {
+        const r = await s.server.fetch(
+          new Request('http://127.0.0.1:1/auth/whoami', { headers: { host: '127.0.0.1:1', authorization: `Bearer ${a.token}` } }),
+          connection,
+        );
+        expect(r.status).toBe(200);
+        await r.text();
+      };
+      const connection = { remoteAddress: '127.0.0.1', remotePort: 50_000 };
+      for (let i = 0; i < 3; i++) await ask(connection);
+      expect(spy).toHaveBeenCalledTimes(1);
+      for (let i = 0; i < 3; i++) await ask();
+      expect(spy).toHaveBeenCalledTimes(4);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
