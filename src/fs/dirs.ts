@@ -48,8 +48,14 @@ export async function reverify(dir: OpenedDir, input: string): Promise<void> {
 
 export interface OpenedParent {
   dir: OpenedDir;
-  /** Real paths of the directories created on the way, outermost first (to undo on failure). */
-  created: string[];
+  /** The directories created on the way, outermost first (to undo on failure). */
+  created: CreatedDir[];
+}
+
+/** A directory openParent made: its real path and its identity (dev:ino) when opened. */
+export interface CreatedDir {
+  real: string;
+  id: string;
 }
 
 /**
@@ -73,7 +79,7 @@ export async function openParent(root: Root, dirReal: string, input: string, cre
     base = path.dirname(base);
   }
   let dir = await openDirAt(root, base, input);
-  const created: string[] = [];
+  const created: CreatedDir[] = [];
   try {
     for (const name of missing) {
       const p = path.join(dir.ref, name);
@@ -82,7 +88,11 @@ export async function openParent(root: Root, dirReal: string, input: string, cre
         () => true,
         (err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? false : Promise.reject(pathError(err, input))),
       );
-      if (made) created.push(path.join(dir.real, name));
+      if (made) {
+        // Its identity now, before anything else can be put in its place, to undo only what was made.
+        const st = await fsp.lstat(p, { bigint: true }).catch(() => null);
+        created.push({ real: path.join(dir.real, name), id: st?.isDirectory() ? idOf(st) : '' });
+      }
       const next = await openDirAt(root, p, input);
       await dir.handle.close();
       dir = next;
@@ -95,7 +105,14 @@ export async function openParent(root: Root, dirReal: string, input: string, cre
   }
 }
 
-/** Undoes `openParent`'s directories, deepest first; only empty ones go (rmdir), errors ignored. */
-export async function removeCreated(created: readonly string[]): Promise<void> {
-  for (const d of [...created].reverse()) await fsp.rmdir(d).catch(() => {});
+/**
+ * Undoes `openParent`'s directories, deepest first, errors ignored. Only empty ones go (rmdir), and
+ * only while the path still names the directory made: one put in its place meanwhile (a rename, a
+ * swap) is someone else's and stays.
+ */
+export async function removeCreated(created: readonly CreatedDir[]): Promise<void> {
+  for (const d of [...created].reverse()) {
+    const st = await fsp.lstat(d.real, { bigint: true }).catch(() => null);
+    if (st?.isDirectory() && idOf(st) === d.id) await fsp.rmdir(d.real).catch(() => {});
+  }
 }

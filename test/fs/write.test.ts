@@ -93,6 +93,22 @@ describe.each(modes)('with /proc/self/fd: %s', (proc) => {
     expect(fs.existsSync(path.join(root.real, 'new'))).toBe(false);
   });
 
+  it('a directory put in place of one it created (a swap while it wrote) is not removed on failure', async () => {
+    const deeper = path.join(root.real, 'new', 'deeper');
+    vi.spyOn(handleProto, 'writeFile').mockImplementation(() => {
+      // Someone else's empty directory takes the created one's place (made first, so it has an
+      // inode number of its own), and the write then fails.
+      const theirs = path.join(root.real, 'theirs');
+      fs.mkdirSync(theirs);
+      fs.rmSync(deeper, { recursive: true });
+      fs.renameSync(theirs, deeper);
+      return Promise.reject(errno('ENOSPC'));
+    });
+    expect(await outcome(writeFileConfined(root, 'new/deeper/x.txt', 'x', { createParents: true }))).toBe('507 no_space');
+    // Theirs stays, and so does the parent it made (no longer empty).
+    expect(fs.readdirSync(path.join(root.real, 'new'))).toEqual(['deeper']);
+  });
+
   it('fsyncs the file and then its directory (the rename is durable)', async () => {
     const synced: string[] = [];
     const real: (this: FileHandle) => Promise<void> = Reflect.get(handleProto, 'sync');
