@@ -1,7 +1,7 @@
 // Start-up as ratios to `node -e 0`, interleaved in one run (medians): `tether auth token list`,
 // and `tether serve` until its first 200 on /health, with the code cache the build made (as every
 // start after `npm install` runs) and without it (TETHER_CODE_CACHE=off: what a Node other than the
-// one that built it gets; src/cli/launch.ts).
+// one that built it gets; src/cli/code-cache.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

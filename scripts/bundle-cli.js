@@ -65,7 +65,7 @@ await build({
 // import() inside a vm.Script needs a callback that Node 20 drops from functions restored from a
 // code cache: the sources use require for what they load at run time (better-sqlite3, node-pty).
 const dynamicImport = /\bimport\(\s*["'`]/.exec(fs.readFileSync(serveBundle, 'utf8'));
-if (dynamicImport) throw new Error(`dist/bundle/serve.cjs has an import() (${dynamicImport[0]}...): load it with require instead (see src/cli/launch.ts)`);
+if (dynamicImport) throw new Error(`dist/bundle/serve.cjs has an import() (${dynamicImport[0]}...): load it with require instead (see src/cli/code-cache.ts)`);
 
 // The training run, in a home of its own (no real config is read or written).
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-build-'));

@@ -1,9 +1,9 @@
-// The file around serve's V8 code cache (launch.ts). V8 checks only its own version, flags and the
+// The file around serve's V8 code cache (code-cache.ts). V8 checks only its own version, flags and the
 // source's length before running cached code, and a release build does not checksum it: a flipped
 // bit crashes the process (seen: "Fatal error ... unreachable code"), and a cache from another build
 // of the same length would run stale code. So the cache is wrapped: a magic, the build id it was made
 // from (the bundle's first line names its build), and a CRC32 of the data, all checked before V8
-// sees a byte. Integrity, not secrecy: the file has the bundle's own trust (launch.ts says why).
+// sees a byte. Integrity, not secrecy: the file has the bundle's own trust (code-cache.ts says why).
 import zlib from 'node:zlib';
 
 const MAGIC = Buffer.from('TTHRV8C1', 'latin1');

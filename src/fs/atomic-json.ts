@@ -75,7 +75,7 @@ async function acquire(lockPath: string, file: string, opts: LockOptions): Promi
     throw fail(err);
   }
   // Loaded lazily: read-only commands and the request path never need it. With require, not
-  // import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/launch.ts).
+  // import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/code-cache.ts).
   const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
   let db: import('better-sqlite3').Database;
   try {

@@ -52,7 +52,7 @@ let ptyModule: Promise<PtyModule> | undefined;
 
 /**
  * node-pty is a native addon: load it on first use so importing this module stays cheap. With
- * require, not import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/launch.ts).
+ * require, not import(): the CLI runs as a CommonJS bundle with a code cache (src/cli/code-cache.ts).
  */
 function loadPty(): Promise<PtyModule> {
   ptyModule ??= Promise.resolve().then(() => createRequire(import.meta.url)('node-pty') as PtyModule);

@@ -1,4 +1,4 @@
-// serve's code cache (src/cli/launch.ts): the build's cache is used; a bad one (foreign, damaged,
+// serve's code cache (src/cli/code-cache.ts): the build's cache is used; a bad one (foreign, damaged,
 // truncated, empty, of another build, not a file) is refused and serve still runs; writing one is
 // whole and the variable that asks for it is not passed on.
 import { spawn, spawnSync } from 'node:child_process';

@@ -86,7 +86,7 @@ describe('lazy start-up', () => {
     expect(ran(afterMcp, ['dist/mcp/sessions.js'])).toHaveLength(1);
   }, 60_000);
 
-  it('`tether auth token list` loads neither the server, nor terminals, nor sessions, nor an SDK', async () => {
+  it('`tether auth token list` loads neither the server, nor terminals, nor sessions, nor an SDK, nor node:crypto, node:zlib or node:vm', async () => {
     t = tempEnv();
     await runCli(['auth', 'token', 'create', '--name', 'a'], t.env);
     const imports = path.join(t.root, 'imports.txt');
@@ -100,9 +100,21 @@ describe('lazy start-up', () => {
     expect(r).toBe(0);
     const loaded = sourcesLoaded(imports);
     expect(loaded).toMatch(/dist\/cli\/auth-token\.js/); // the command itself, so the mapping works
+    expect(loaded).toMatch(/^node:fs$/m); // builtins are recorded too
     // Native addons are loaded with require, which the hook does not see: the modules that load
     // them (dist/pty/, dist/session/) stand for them.
-    for (const heavy of [/dist\/server\//, /dist\/pty\//, /dist\/session\//, /@modelcontextprotocol\/sdk/, /\/node_modules\/ai\//, /dist\/agent\//]) {
+    // node:zlib and node:vm are serve's code cache (src/cli/code-cache.ts); node:crypto and zlib load
+    // on first use (token-format.ts).
+    const builtins = [/^node:zlib$/m, /^node:vm$/m, /^node:crypto$/m];
+    for (const heavy of [
+      /dist\/server\//,
+      /dist\/pty\//,
+      /dist\/session\//,
+      /@modelcontextprotocol\/sdk/,
+      /\/node_modules\/ai\//,
+      /dist\/agent\//,
+      ...builtins,
+    ]) {
       expect(loaded, String(heavy)).not.toMatch(heavy);
     }
   });
