@@ -19,6 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+// tsc has run (npm run build): the names and the build line come from the code that reads them.
+import { buildLine } from '../dist/cli/code-cache-format.js';
+import { SERVE_BUNDLE, SERVE_CACHE } from '../dist/cli/launch.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
@@ -51,7 +54,7 @@ const result = await build({
 });
 fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
-const serveBundle = path.join(outdir, 'serve.cjs');
+const serveBundle = path.join(outdir, SERVE_BUNDLE);
 await build({
   ...common,
   entryPoints: [common.entryPoints.main],
@@ -60,7 +63,7 @@ await build({
   // The sources find files next to themselves through import.meta.url: give them the bundle's own.
   define: { 'import.meta.url': '__tetherModuleUrl' },
   // The first line names this build: its code cache must come from the same one (code-cache-format.ts).
-  banner: { js: `// tether build ${randomBytes(16).toString('hex')}\nconst __tetherModuleUrl = require('node:url').pathToFileURL(__filename).href;` },
+  banner: { js: `${buildLine(randomBytes(16).toString('hex'))}\nconst __tetherModuleUrl = require('node:url').pathToFileURL(__filename).href;` },
 });
 // import() inside a vm.Script needs a callback that Node 20 drops from functions restored from a
 // code cache: the sources use require for what they load at run time (better-sqlite3, node-pty).
@@ -79,7 +82,7 @@ try {
     NO_COLOR: '1',
   };
   delete env.TETHER_CODE_CACHE;
-  const cacheFile = path.join(outdir, 'serve.v8cache');
+  const cacheFile = path.join(outdir, SERVE_CACHE);
   // Without a cache serve only starts slower: a failed training run is a warning, not a failed
   // install (test/cli/launch.test.ts fails on it, so it is not missed either).
   try {
