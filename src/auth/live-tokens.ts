@@ -42,9 +42,10 @@ export class LiveTokens {
     return this.opts.file;
   }
 
-  current(): TokenIndex {
-    const now = performance.now();
-    if (now - this.checkedAt >= (this.opts.maxStalenessMs ?? MAX_STALENESS_MS)) {
+  /** `now`: the caller's Date.now() (the guard reads the clock once per request). A clock set back
+   * re-checks at once, so the view is never older than the interval. */
+  current(now = Date.now()): TokenIndex {
+    if (now - this.checkedAt >= (this.opts.maxStalenessMs ?? MAX_STALENESS_MS) || now < this.checkedAt) {
       this.checkedAt = now;
       this.refresh();
     }

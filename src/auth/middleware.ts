@@ -44,10 +44,13 @@ export interface GuardOptions {
   /** Web logins and WebSocket tickets, consulted by the credential list. */
   stores?: CredentialStores;
   /** Called on every authenticated request with the client's address (last-use tracking). */
-  onAuthenticated?: (record: TokenRecord, address: string) => void;
+  onAuthenticated?: (record: TokenRecord, address: string, now: number) => void;
   clientAddress: (c: Context) => string;
   /** The connection a request came on (its socket; undefined in-process): keys the verify memo. */
   connectionOf?: (c: Context) => object | undefined;
+  /** The request's one Authorization header exactly as sent (undefined when it sent none or
+   * several, or in-process): the verify memo's key. */
+  authorizationOf?: (c: Context) => string | undefined;
   /** Real path of the project: a scoped token whose scopes do not meet it reaches only its own identity. */
   projectDir: string;
   /** OAuth access tokens (src/auth/oauth/), consulted for a bearer token the token file does not know. */
@@ -95,34 +98,47 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       return next();
     }
 
-    const presented = presentedCredential(requestView(c, upgrade), stores);
-    let index = opts.tokens.current();
-    let record: TokenRecord | undefined;
+    // One clock reading for the whole decision: the staleness check, expiry and last use.
+    const now = Date.now();
+    let index = opts.tokens.current(now);
+    const connection = opts.connectionOf?.(c);
+    // A keep-alive connection sending the header it proved last time (verify-memo.ts).
+    const authorization = opts.authorizationOf?.(c);
+    const proved = memo.lookup(connection, index, authorization, now);
+    const presented = proved ? null : presentedCredential(requestView(c, upgrade), stores);
+    let record: TokenRecord | undefined = proved?.record;
+    /** Verified against the token file from the Authorization header: what the memo may keep. */
+    let fromHeader = false;
     let refusal: { reason: RefusalReason; message: string } | undefined;
     /** The token behind a refused credential, when it is known (expired, or deleted under a login). */
     let refusedId: string | undefined;
-    if (presented === null) {
+    if (proved) {
+      // Admitted by the memo: what the header proved on this connection, still good now.
+    } else if (presented === null) {
       refusal = { reason: 'missing', message: REFUSAL_MESSAGE.missing };
     } else if (presented.kind === 'invalid') {
       refusal = { reason: 'malformed', message: `bad credentials: ${presented.problem}` };
     } else if (presented.kind === 'token') {
-      const connection = opts.connectionOf?.(c);
-      let r = memo.verify(index, presented.token, connection);
+      let r = index.verify(presented.token, now);
       // Not in the token file: perhaps an OAuth access token, good while its grant is.
       const access = !r.ok && r.reason === 'unknown' && presented.via === 'bearer' ? opts.oauthAccess?.lookup(presented.token) : undefined;
       // A token made within the last stat interval (live-tokens.ts) must not be refused for that: a
       // token neither store knows re-checks the file first (one stat, only on this failure path).
       if (!r.ok && r.reason === 'unknown' && !access && opts.tokens.refresh()) {
-        index = opts.tokens.current();
-        r = memo.verify(index, presented.token, connection);
+        index = opts.tokens.current(now);
+        r = index.verify(presented.token, now);
       }
       // The same for a grant issued an instant ago.
-      if (access && !index.get(access.grantId) && opts.tokens.refresh()) index = opts.tokens.current();
-      if (r.ok) record = r.record;
-      else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`) {
+      if (access && !index.get(access.grantId) && opts.tokens.refresh()) index = opts.tokens.current(now);
+      if (r.ok) {
+        record = r.record;
+        // Only the token file's verdict on the Authorization header is remembered (not an OAuth
+        // access token's, which has an expiry of its own): the header alone decided it.
+        fromHeader = presented.via === 'bearer' || presented.via === 'basic';
+      } else if (access && access.audience !== `${new URL(c.req.url).origin}/mcp`) {
         refusedId = access.grantId;
         refusal = { reason: 'unknown', message: `this OAuth access token was issued for ${access.audience}, not for this server's address` };
-      } else if (access && index.isActive(access.grantId) && index.get(access.grantId)?.kind === 'oauth') record = index.get(access.grantId);
+      } else if (access && index.isActive(access.grantId, now) && index.get(access.grantId)?.kind === 'oauth') record = index.get(access.grantId);
       else if (access) {
         refusedId = access.grantId;
         refusal = { reason: 'unknown', message: 'the OAuth grant behind this access token was revoked or has expired; authorize the client again' };
@@ -135,7 +151,7 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       }
     } else {
       const rec = index.get(presented.tokenId);
-      if (rec && index.isActive(rec.id)) record = rec;
+      if (rec && index.isActive(rec.id, now)) record = rec;
       else {
         refusedId = presented.tokenId;
         refusal = { reason: rec ? 'expired' : 'unknown', message: rec ? REFUSAL_MESSAGE.expired : 'the token behind this credential was deleted' };
@@ -194,7 +210,13 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       const refused = scopeRefusal({ method: c.req.method, path: c.req.path, scopes, projectDir: opts.projectDir, tokenName: record.name });
       if (refused) return c.json(errorBody(refused.code, refused.message), 403);
     }
-    c.set('auth', {
+    if (proved) {
+      // The memo's answer was built by this code for this connection's header, record and via.
+      c.set('auth', proved.info);
+      if (opts.onAuthenticated) opts.onAuthenticated(record, proved.address, now);
+      return next();
+    }
+    const auth: AuthInfo = Object.freeze({
       tokenId: record.id,
       name: record.name,
       permissions: record.permissions,
@@ -202,8 +224,11 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       via: presented!.via,
       scopes,
       ...(share && record.target ? { share: record.target } : {}),
-    } satisfies AuthInfo);
-    if (opts.onAuthenticated) opts.onAuthenticated(record, opts.clientAddress(c));
+    });
+    c.set('auth', auth);
+    const address = opts.clientAddress(c);
+    if (fromHeader && authorization !== undefined) memo.remember(connection, index, authorization, { record, info: auth, address });
+    if (opts.onAuthenticated) opts.onAuthenticated(record, address, now);
     return next();
   };
   return guard as MiddlewareHandler;

@@ -41,9 +41,31 @@ import type { RouteRegistrar, ServerContext } from './context.js';
  * tools, tests), which has none. Read straight from the adapter's bindings: getConnInfo throws a
  * TypeError without a socket, and its stack trace cost more than the rest of the request. */
 function clientSocket(c: Context): import('node:net').Socket | undefined {
+  return incomingOf(c)?.socket ?? undefined;
+}
+
+/** Node's request behind a Hono context (through the WebSocket adapter's nesting); undefined in-process. */
+function incomingOf(c: Context): import('node:http').IncomingMessage | undefined {
   type Bindings = { server?: Bindings; incoming?: import('node:http').IncomingMessage } | undefined;
   const env = c.env as Bindings;
-  return (env?.server ?? env)?.incoming?.socket ?? undefined;
+  return (env?.server ?? env)?.incoming;
+}
+
+/** The request's Authorization header exactly as sent, if it sent exactly one; else undefined (none,
+ * several, or in-process). Read from Node's raw header list: the Web Headers view copies that list
+ * and normalises each value on every read, and this is read on every authenticated request. */
+export function rawAuthorization(c: Context): string | undefined {
+  const raw = incomingOf(c)?.rawHeaders;
+  if (raw === undefined) return undefined;
+  let found: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (found !== undefined) return undefined;
+      found = raw[i + 1];
+    }
+  }
+  return found;
 }
 
 /** The client's address as the socket reports it ('unknown' when it has none). */
@@ -230,9 +252,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       limiter,
       log,
       stores: { webLogins: ctx.webLogins, tickets: ctx.tickets },
-      onAuthenticated: (record, address) => lastUsed.touch(record, address),
+      onAuthenticated: (record, address, now) => lastUsed.touch(record, address, now),
       clientAddress,
       connectionOf: clientSocket,
+      authorizationOf: rawAuthorization,
       projectDir,
       ...(oauth && { oauthAccess: oauth.access }),
     },
@@ -298,7 +321,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     address,
     sockets,
     ctx,
-    fetch: (request, socket) => app.fetch(request, socket && { incoming: { socket } }),
+    // With a socket stand-in, the request looks to the guard as one from Node would: its socket
+    // and its raw header list (the verify memo's key).
+    fetch: (request, socket) => app.fetch(request, socket && { incoming: { socket, rawHeaders: [...request.headers].flat() } }),
     // Middleware is registered for every method ('ALL'); handlers name theirs.
     routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     close() {

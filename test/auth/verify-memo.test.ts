@@ -1,9 +1,11 @@
-// The per-connection verify memo (src/auth/verify-memo.ts) must answer exactly what a full verify
-// answers, whatever a connection presents after a success: another token, a near miss, a token
-// deleted or expired since, or the same token after the file was reloaded.
+// The per-connection verify memo (src/auth/verify-memo.ts) must answer exactly what parsing and
+// verifying the Authorization header answers, whatever a connection presents after a success:
+// another token, a near miss, a token deleted or expired since, or the same token after the file
+// was reloaded.
 import { describe, expect, it } from 'vitest';
 import { TokenIndex } from '../../src/auth/verify.js';
 import { VerifyMemo, sameSecret } from '../../src/auth/verify-memo.js';
+import { credentialFromAuthorization } from '../../src/auth/credential-headers.js';
 import { generateToken, hashToken } from '../../src/auth/token-format.js';
 import type { TokenRecord } from '../../src/auth/shapes.js';
 
@@ -43,23 +45,55 @@ describe('sameSecret', () => {
   });
 });
 
+type Answer = { ok: true; id: string; via: string } | { ok: false };
+
+/** The full way, as the guard takes it on a miss: parse the header, verify the token. */
+function full(index: TokenIndex, header: string, now: number): Answer & { token?: string } {
+  const cred = credentialFromAuthorization(header);
+  if (cred.kind !== 'bearer' && cred.kind !== 'basic') return { ok: false };
+  const r = index.verify(cred.token, now);
+  return r.ok ? { ok: true, id: r.record.id, via: cred.kind } : { ok: false };
+}
+
+/** What the guard does (middleware.ts): the memo first, else the full way, remembering a success. */
+function decide(memo: VerifyMemo, index: TokenIndex, header: string, conn: object | undefined, now: number): Answer & { hit?: boolean } {
+  const hit = memo.lookup(conn, index, header, now);
+  if (hit) return { ok: true, id: hit.record.id, via: hit.info.via, hit: true };
+  const a = full(index, header, now);
+  if (a.ok) memo.remember(conn, index, header, proof(index.get(a.id)!, a.via as 'bearer' | 'basic'));
+  return a;
+}
+
+/** What the guard remembers with a success. */
+function proof(record: TokenRecord, via: 'bearer' | 'basic') {
+  const info = { tokenId: record.id, name: record.name, permissions: record.permissions, expiresAt: record.expiresAt, via, scopes: null };
+  return { record, info, address: '127.0.0.1' };
+}
+
+const bearer = (t: string) => `Bearer ${t}`;
+const basic = (t: string) => `Basic ${Buffer.from(`x:${t}`).toString('base64')}`;
+
 describe('VerifyMemo', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
 
-  it('after a success, every one-character change of the token on the same connection is refused', () => {
+  it('after a success, every one-character change of the header on the same connection is refused', () => {
     const good = generateToken();
     const index = indexOf([rec(good)]);
     const memo = new VerifyMemo();
     const conn = {};
-    expect(memo.verify(index, good, conn, now).ok).toBe(true);
-    for (let i = 0; i < good.length; i++) {
-      const r = memo.verify(index, flip(good, i), conn, now);
-      expect(r).toEqual(index.verify(flip(good, i), now));
-      expect(r.ok).toBe(false);
+    expect(decide(memo, index, bearer(good), conn, now).ok).toBe(true);
+    expect(decide(memo, index, bearer(good), conn, now)).toMatchObject({ ok: true, hit: true });
+    const header = bearer(good);
+    for (let i = 0; i < header.length; i++) {
+      const changed = flip(header, i);
+      expect(memo.lookup(conn, index, changed, now)).toBeUndefined();
+      expect(decide(memo, index, changed, conn, now)).toEqual(full(index, changed, now));
     }
-    // Longer, shorter, empty and the token with junk after it.
-    for (const bad of [good + 'x', good.slice(0, -1), '', `${good} `]) expect(memo.verify(index, bad, conn, now).ok).toBe(false);
-    expect(memo.verify(index, good, conn, now).ok).toBe(true);
+    // Longer, shorter, empty, the header with junk after it, and another scheme's case.
+    for (const other of [header + 'x', header.slice(0, -1), '', `${header} `, `bearer ${good}`]) {
+      expect(memo.lookup(conn, index, other, now)).toBeUndefined();
+      expect(decide(memo, index, other, conn, now)).toEqual(full(index, other, now));
+    }
   });
 
   it('a token deleted since is refused on the connection that proved it (the reload misses the memo)', () => {
@@ -69,8 +103,8 @@ describe('VerifyMemo', () => {
     const r2 = rec(other);
     const memo = new VerifyMemo();
     const conn = {};
-    expect(memo.verify(indexOf([r1, r2]), good, conn, now).ok).toBe(true);
-    expect(memo.verify(indexOf([r2]), good, conn, now)).toEqual({ ok: false, reason: 'unknown' });
+    expect(decide(memo, indexOf([r1, r2]), bearer(good), conn, now).ok).toBe(true);
+    expect(decide(memo, indexOf([r2]), bearer(good), conn, now)).toEqual({ ok: false });
   });
 
   it("a reload that changes the token's record (narrower permissions, a new hash under the same id) is seen at once", () => {
@@ -78,38 +112,44 @@ describe('VerifyMemo', () => {
     const r1 = rec(good);
     const memo = new VerifyMemo();
     const conn = {};
-    expect(memo.verify(indexOf([r1]), good, conn, now)).toMatchObject({ ok: true, record: { permissions: ['read'] } });
+    expect(decide(memo, indexOf([r1]), bearer(good), conn, now).ok).toBe(true);
     const narrowed = { ...r1, permissions: [] as TokenRecord['permissions'], expiresAt: new Date(now + 60_000).toISOString() };
-    const after = memo.verify(indexOf([narrowed]), good, conn, now);
-    expect(after).toEqual({ ok: true, record: narrowed });
+    const narrowedIndex = indexOf([narrowed]);
+    expect(memo.lookup(conn, narrowedIndex, bearer(good), now)).toBeUndefined();
+    expect(decide(memo, narrowedIndex, bearer(good), conn, now)).toMatchObject({ ok: true });
+    expect(memo.lookup(conn, narrowedIndex, bearer(good), now)?.record).toBe(narrowed);
     // The same id now stands for another secret: the old one is unknown.
     const replaced = { ...r1, hash: hashToken(generateToken()) };
-    expect(memo.verify(indexOf([replaced]), good, conn, now)).toEqual({ ok: false, reason: 'unknown' });
+    expect(decide(memo, indexOf([replaced]), bearer(good), conn, now)).toEqual({ ok: false });
   });
 
-  it('a token that expires after it was memoised is refused as expired', () => {
+  it('a token that expires after it was memoised is refused', () => {
     const good = generateToken();
     const r = rec(good, new Date(now + 1000).toISOString());
     const index = indexOf([r]);
     const memo = new VerifyMemo();
     const conn = {};
-    expect(memo.verify(index, good, conn, now).ok).toBe(true);
-    expect(memo.verify(index, good, conn, now + 999).ok).toBe(true);
-    expect(memo.verify(index, good, conn, now + 1000)).toEqual({ ok: false, reason: 'expired', record: r });
+    expect(decide(memo, index, bearer(good), conn, now).ok).toBe(true);
+    expect(decide(memo, index, bearer(good), conn, now + 999)).toMatchObject({ ok: true, hit: true });
+    expect(memo.lookup(conn, index, bearer(good), now + 1000)).toBeUndefined();
+    expect(index.verify(good, now + 1000)).toEqual({ ok: false, reason: 'expired', record: r });
   });
 
-  it("one connection's success never admits another connection's token", () => {
+  it("one connection's success never admits another connection's header, and no connection never hits", () => {
     const good = generateToken();
     const index = indexOf([rec(good)]);
     const memo = new VerifyMemo();
     const a = {};
     const b = {};
-    expect(memo.verify(index, good, a, now).ok).toBe(true);
-    expect(memo.verify(index, flip(good, 10), b, now).ok).toBe(false);
-    expect(memo.verify(index, generateToken(), b, now)).toEqual({ ok: false, reason: 'unknown' });
+    expect(decide(memo, index, bearer(good), a, now).ok).toBe(true);
+    expect(memo.lookup(b, index, bearer(good), now)).toBeUndefined();
+    expect(decide(memo, index, bearer(flip(good, 10)), b, now).ok).toBe(false);
+    // In-process requests have no socket: remembered nowhere, never a hit.
+    memo.remember(undefined, index, bearer(good), proof(index.records()[0], 'bearer'));
+    expect(memo.lookup(undefined, index, bearer(good), now)).toBeUndefined();
   });
 
-  it('answers exactly what a full verify answers over random sequences of tokens, reloads, expiry and connections', () => {
+  it('answers exactly what the full way answers over random sequences of headers, reloads, expiry and connections', () => {
     // A deterministic generator, so a failure reproduces.
     let s = 12345;
     const rand = (n: number) => ((s = (s * 1103515245 + 12345) % 2147483648), s % n);
@@ -129,26 +169,26 @@ describe('VerifyMemo', () => {
       else if (op === 2) t += rand(200);
       else {
         const base = tokens[rand(tokens.length)];
-        const presented = rand(5) === 0 ? flip(base, rand(base.length)) : base;
-        const conn = conns[rand(conns.length)];
-        const got = memo.verify(index, presented, conn, t);
-        expect(got).toEqual(index.verify(presented, t));
-        if (got.ok) hits++;
+        const header = (rand(4) === 0 ? basic : bearer)(base);
+        const presented = rand(5) === 0 ? flip(header, rand(header.length)) : header;
+        const got = decide(memo, index, presented, conns[rand(conns.length)], t);
+        const { hit, ...answer } = got;
+        expect(answer).toEqual(full(index, presented, t));
+        if (hit) hits++;
       }
     }
-    expect(hits).toBeGreaterThan(500); // the sequence did exercise the accepting path
+    expect(hits).toBeGreaterThan(500); // the sequence did exercise the memo's accepting path
   });
 
-  it('returns the memoised answer on a hit (no re-verify), and a frozen one', () => {
+  it('a hit returns the remembered answer, frozen', () => {
     const good = generateToken();
     const index = indexOf([rec(good)]);
     const memo = new VerifyMemo();
     const conn = {};
-    const first = memo.verify(index, good, conn, now);
-    const second = memo.verify(index, good, conn, now);
-    expect(second).toBe(first);
-    expect(Object.isFrozen(second)).toBe(true);
-    // Without a connection (in-process), every call is a fresh verify.
-    expect(memo.verify(index, good, undefined, now)).not.toBe(memo.verify(index, good, undefined, now));
+    decide(memo, index, basic(good), conn, now);
+    const first = memo.lookup(conn, index, basic(good), now);
+    expect(first).toMatchObject({ info: { via: 'basic' }, address: '127.0.0.1' });
+    expect(memo.lookup(conn, index, basic(good), now)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
   });
 });
