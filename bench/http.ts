@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { median, type Row } from './lib.js';
+import { type Row } from './lib.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tether.js');
 
@@ -179,8 +179,14 @@ export async function benchHttp(seconds = 2, rounds = 12): Promise<Row[]> {
   }
 }
 
-/** Server-side cost of a full verify without the network or a load generator: app.fetch in this process. */
-export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]> {
+/**
+ * Server-side cost of auth without the network or a load generator: app.fetch in this process.
+ * The runners take turns in batches of `batch` requests, in a rotating order, `rounds` times: the
+ * machine's drift (tens of percent over seconds here) then falls on all of them alike, which
+ * rounds of seconds each could not promise. A second --no-auth server, measured the same way,
+ * shows how far two identical servers differ (the A/A row): a difference smaller than that is noise.
+ */
+export async function benchAuthInProcess(batch = 400, rounds = 100): Promise<Row[]> {
   const { startServer } = await import('../src/server/server.js');
   const { createToken } = await import('../src/auth/token-admin.js');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-inproc-'));
@@ -190,56 +196,51 @@ export async function benchAuthInProcess(n = 50_000, rounds = 5): Promise<Row[]>
   const common = { port: 0, hostname: '127.0.0.1', projectDir: home, tokenFile: file, log: silent, settingsFile: path.join(home, 'config.json') };
   const withAuth = await startServer({ ...common, auth: true });
   const without = await startServer({ ...common, auth: false });
+  const without2 = await startServer({ ...common, auth: false });
   // One stand-in connection for every request: a keep-alive client's, as the verify memo sees it.
+  // Every server is sent the same request, Authorization header included.
   const connection = { remoteAddress: '127.0.0.1', remotePort: 50_000 };
-  const perRequestUs = async (s: typeof withAuth, headers: Record<string, string>, count: number, socket?: object) => {
+  const headers = { host: '127.0.0.1:1', authorization: `Bearer ${token}` };
+  const runner = (s: typeof withAuth, socket?: object) => async (count: number) => {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < count; i++) await (await s.fetch(new Request('http://127.0.0.1:1/auth/whoami', { headers }), socket)).text();
-    return Number(process.hrtime.bigint() - t0) / 1e3 / count;
+    return Number(process.hrtime.bigint() - t0);
   };
-  const authH = { host: '127.0.0.1:1', authorization: `Bearer ${token}` };
-  const plainH = { host: '127.0.0.1:1' };
+  // No socket: no memo, the full verify a connection's first request pays.
+  const runners = {
+    fullAuth: runner(withAuth),
+    fullOpen: runner(without),
+    keepAuth: runner(withAuth, connection),
+    keepOpen: runner(without, connection),
+    keepOpen2: runner(without2, connection),
+  };
+  const names = Object.keys(runners) as (keyof typeof runners)[];
+  const ns = Object.fromEntries(names.map((n) => [n, 0])) as Record<keyof typeof runners, number>;
   try {
-    await perRequestUs(withAuth, authH, n / 5);
-    await perRequestUs(without, plainH, n / 5);
-    await perRequestUs(withAuth, authH, n / 5, connection);
-    await perRequestUs(without, authH, n / 5, connection);
-    const a: number[] = [];
-    const b: number[] = [];
-    const ka: number[] = [];
-    const kb: number[] = [];
+    for (let r = 0; r < 10; r++) for (const n of names) await runners[n](batch);
     for (let r = 0; r < rounds; r++) {
-      a.push(await perRequestUs(withAuth, authH, n));
-      b.push(await perRequestUs(without, plainH, n));
-      ka.push(await perRequestUs(withAuth, authH, n, connection));
-      kb.push(await perRequestUs(without, authH, n, connection));
+      for (let k = 0; k < names.length; k++) {
+        const n = names[(r + k) % names.length];
+        ns[n] += await runners[n](batch);
+      }
     }
-    const ma = median(a);
-    const mb = median(b);
-    const kma = median(ka);
-    const kmb = median(kb);
+    const us = (n: keyof typeof runners) => ns[n] / 1e3 / (batch * rounds);
+    const cost = (a: number, b: number) => `${(a - b).toFixed(2)} us (${(((a - b) / b) * 100).toFixed(1)} %)`;
     return [
-      { group: 'http', metric: 'in-process GET /auth/whoami, --no-auth', value: `${mb.toFixed(1)} us/req` },
-      { group: 'http', metric: 'in-process GET /auth/whoami, with auth', value: `${ma.toFixed(1)} us/req` },
-      // No socket in-process, so no per-connection memo (src/auth/verify-memo.ts): this is the full
-      // verify a connection's first request pays. Target 2 is the networked figure above.
       {
         group: 'http',
-        metric: "in-process auth cost per request (full verify: a connection's first request)",
-        value: `${(ma - mb).toFixed(1)} us (${(((ma - mb) / mb) * 100).toFixed(1)} %)`,
+        metric: 'in-process GET /auth/whoami, one keep-alive connection: --no-auth / with auth',
+        value: `${us('keepOpen').toFixed(1)} / ${us('keepAuth').toFixed(1)} us/req`,
       },
-      // The same on one connection (the memo's path), both servers sent the same header: no kernel,
-      // no load generator, so none of the networked figures' swing.
-      { group: 'http', metric: 'in-process, one keep-alive connection: --no-auth / with auth', value: `${kmb.toFixed(1)} / ${kma.toFixed(1)} us/req` },
-      {
-        group: 'http',
-        metric: 'in-process auth cost per request on a keep-alive connection',
-        value: `${(kma - kmb).toFixed(1)} us (${(((kma - kmb) / kmb) * 100).toFixed(1)} %)`,
-      },
+      // Target 2 is the networked figure above; this is the same work without the socket I/O.
+      { group: 'http', metric: 'in-process auth cost per request on a keep-alive connection', value: cost(us('keepAuth'), us('keepOpen')) },
+      { group: 'http', metric: 'in-process A/A: a second --no-auth server, the same way', value: cost(us('keepOpen2'), us('keepOpen')) },
+      { group: 'http', metric: "in-process auth cost, full verify (a connection's first request)", value: cost(us('fullAuth'), us('fullOpen')) },
     ];
   } finally {
     await withAuth.close();
     await without.close();
+    await without2.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
