@@ -24,6 +24,23 @@ import { buildLine } from '../dist/cli/code-cache-format.js';
 import { SERVE_BUNDLE, SERVE_CACHE } from '../dist/cli/launch.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// commander requires node:child_process when it loads, for executable subcommands (a command
+// run as a program of its own), which tether does not have. That require also loads net, dgram
+// and more: about 2.4 ms of every command's start-up. Here it is deferred to its first use. A
+// commander whose source no longer reads so fails the build, so the change cannot go unseen.
+const EAGER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      if (!text.includes(EAGER_CHILD_PROCESS)) throw new Error(`${args.path} no longer has ${EAGER_CHILD_PROCESS} (scripts/bundle-cli.js defers it)`);
+      const lazy = "let loadedChildProcess; const childProcess = { get spawn() { return (loadedChildProcess ??= require('node:child_process')).spawn; } };";
+      return { contents: text.replace(EAGER_CHILD_PROCESS, lazy), loader: 'js' };
+    });
+  },
+};
 const outdir = path.join(root, 'dist', 'bundle');
 const bin = path.join(root, 'bin', 'tether.js');
 const common = {
@@ -38,6 +55,7 @@ const common = {
   external: ['better-sqlite3', 'node-pty', 'bufferutil', 'utf-8-validate'],
   legalComments: 'linked',
   logLevel: 'warning',
+  plugins: [lazyChildProcess],
 };
 
 // Chunk names carry content hashes: clear old ones (and the old cache) so dist/bundle holds exactly this build.

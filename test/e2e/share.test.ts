@@ -145,8 +145,11 @@ describeBrowser('share links in Chromium', () => {
     await deleteTokens([link.id], s.env.tokenFile);
     const deletedAt = Date.now();
     await waitState(w.page, 'revoked');
+    // The bound is timed in the page (when it ended the view); the test process hears of the
+    // socket's close through the browser protocol, late by however busy it is (it also runs the
+    // server and the rest of the suite: 1,069 ms once in a full local run).
     await waitFor(() => w.closedAt.length > 0, { what: 'the WebSocket to close', timeout: 3000 });
-    expect(w.closedAt[0] - deletedAt).toBeLessThan(1000);
+    expect(w.closedAt[0]).toBeGreaterThanOrEqual(before);
     expect((await endedAt(w.page)) - deletedAt).toBeLessThan(1000);
     expect(await endedAt(w.page)).toBeGreaterThanOrEqual(before);
     expect(await w.page.locator('#share-banner').innerText()).toMatch(/revoked/);
@@ -168,8 +171,9 @@ describeBrowser('share links in Chromium', () => {
     await waitState(w.page, 'live');
     await waitState(w.page, 'expired');
     await waitFor(() => w.closedAt.length > 0, { what: 'the WebSocket to close', timeout: 3000 });
+    // Timed in the page, as above.
     expect(w.closedAt[0]).toBeGreaterThanOrEqual(brief.expiresAt);
-    expect(w.closedAt[0] - brief.expiresAt).toBeLessThan(1000);
+    expect(await endedAt(w.page)).toBeGreaterThanOrEqual(brief.expiresAt);
     expect((await endedAt(w.page)) - brief.expiresAt).toBeLessThan(1000);
     expect(await w.page.locator('#share-banner').innerText()).toMatch(/expired/);
     expect(w.errors).toEqual([]);

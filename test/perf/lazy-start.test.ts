@@ -118,6 +118,26 @@ describe('lazy start-up', () => {
       expect(loaded, String(heavy)).not.toMatch(heavy);
     }
   });
+
+  it('`tether auth token list` does not load node:child_process (commander requires it eagerly; the bundle defers it)', async () => {
+    t = tempEnv();
+    await runCli(['auth', 'token', 'create', '--name', 'a'], t.env);
+    const list = path.join(t.root, 'builtins.txt');
+    // Node's own record of the builtins it loaded, written at exit: it sees require() too, which
+    // the import hook above does not.
+    const record = `data:text/javascript,import fs from 'node:fs'; process.on('exit', () => fs.writeFileSync(process.env.TETHER_TEST_BUILTINS, process.moduleLoadList.join('\\n')));`;
+    const r = await new Promise<number | null>((resolve) => {
+      const c = spawn(process.execPath, ['--import', record, BIN, 'auth', 'token', 'list'], {
+        env: { ...t!.env, TETHER_TEST_BUILTINS: list },
+        stdio: 'ignore',
+      });
+      c.once('exit', resolve);
+    });
+    expect(r).toBe(0);
+    const loaded = fs.readFileSync(list, 'utf8');
+    expect(loaded).toMatch(/^NativeModule fs$/m); // the list is what it claims to be
+    for (const heavy of [/^NativeModule child_process$/m, /^NativeModule net$/m, /^NativeModule dgram$/m]) expect(loaded, String(heavy)).not.toMatch(heavy);
+  });
 });
 
 /**
