@@ -57,6 +57,14 @@ function initialisers(re: RegExp): string[] {
   return [...names];
 }
 
+/** `tether auth token list` in the current temp env with `--import module` and extra env: its exit code. */
+function tokenListWith(module: string, env: Record<string, string>): Promise<number | null> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['--import', module, BIN, 'auth', 'token', 'list'], { env: { ...t!.env, ...env }, stdio: 'ignore' });
+    c.once('exit', resolve);
+  });
+}
+
 const ran = (runs: Map<string, number>, names: string[]) => names.filter((n) => (runs.get(n) ?? 0) > 0);
 
 describe('lazy start-up', () => {
@@ -90,14 +98,7 @@ describe('lazy start-up', () => {
     t = tempEnv();
     await runCli(['auth', 'token', 'create', '--name', 'a'], t.env);
     const imports = path.join(t.root, 'imports.txt');
-    const r = await new Promise<number | null>((resolve) => {
-      const c = spawn(process.execPath, ['--import', HOOK, BIN, 'auth', 'token', 'list'], {
-        env: { ...t!.env, TETHER_TEST_IMPORTS: imports },
-        stdio: 'ignore',
-      });
-      c.once('exit', resolve);
-    });
-    expect(r).toBe(0);
+    expect(await tokenListWith(HOOK, { TETHER_TEST_IMPORTS: imports })).toBe(0);
     const loaded = sourcesLoaded(imports);
     expect(loaded).toMatch(/dist\/cli\/auth-token\.js/); // the command itself, so the mapping works
     expect(loaded).toMatch(/^node:fs$/m); // builtins are recorded too
@@ -126,14 +127,7 @@ describe('lazy start-up', () => {
     // Node's own record of the builtins it loaded, written at exit: it sees require() too, which
     // the import hook above does not.
     const record = `data:text/javascript,import fs from 'node:fs'; process.on('exit', () => fs.writeFileSync(process.env.TETHER_TEST_BUILTINS, process.moduleLoadList.join('\\n')));`;
-    const r = await new Promise<number | null>((resolve) => {
-      const c = spawn(process.execPath, ['--import', record, BIN, 'auth', 'token', 'list'], {
-        env: { ...t!.env, TETHER_TEST_BUILTINS: list },
-        stdio: 'ignore',
-      });
-      c.once('exit', resolve);
-    });
-    expect(r).toBe(0);
+    expect(await tokenListWith(record, { TETHER_TEST_BUILTINS: list })).toBe(0);
     const loaded = fs.readFileSync(list, 'utf8');
     expect(loaded).toMatch(/^NativeModule fs$/m); // the list is what it claims to be
     for (const heavy of [/^NativeModule child_process$/m, /^NativeModule net$/m, /^NativeModule dgram$/m]) expect(loaded, String(heavy)).not.toMatch(heavy);
