@@ -210,23 +210,20 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
       const refused = scopeRefusal({ method: c.req.method, path: c.req.path, scopes, projectDir: opts.projectDir, tokenName: record.name });
       if (refused) return c.json(errorBody(refused.code, refused.message), 403);
     }
-    if (proved) {
-      // The memo's answer was built by this code for this connection's header, record and via.
-      c.set('auth', proved.info);
-      if (opts.onAuthenticated) opts.onAuthenticated(record, proved.address, now);
-      return next();
-    }
-    const auth: AuthInfo = Object.freeze({
-      tokenId: record.id,
-      name: record.name,
-      permissions: record.permissions,
-      expiresAt: record.expiresAt,
-      via: presented!.via,
-      scopes,
-      ...(share && record.target ? { share: record.target } : {}),
-    });
+    // A hit reuses what this code built when the header was first proved on this connection.
+    const auth: AuthInfo =
+      proved?.info ??
+      Object.freeze({
+        tokenId: record.id,
+        name: record.name,
+        permissions: record.permissions,
+        expiresAt: record.expiresAt,
+        via: presented!.via,
+        scopes,
+        ...(share && record.target ? { share: record.target } : {}),
+      });
     c.set('auth', auth);
-    const address = opts.clientAddress(c);
+    const address = proved?.address ?? opts.clientAddress(c);
     if (fromHeader && authorization !== undefined) memo.remember(connection, index, authorization, { record, info: auth, address });
     if (opts.onAuthenticated) opts.onAuthenticated(record, address, now);
     return next();

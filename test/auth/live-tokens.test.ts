@@ -1,23 +1,20 @@
 // LiveTokens' staleness bound (src/auth/live-tokens.ts): the view is re-checked once the interval
 // has passed, and at once when the clock is set back (a backward step must not freeze the view).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveTokens } from '../../src/auth/live-tokens.js';
 import { createToken, deleteTokens } from '../../src/auth/token-admin.js';
+import { tempEnv, type TempEnv } from '../helpers/env.js';
 
-const dirs: string[] = [];
+const envs: TempEnv[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const e of envs.splice(0)) e.cleanup();
 });
 
 async function fixture() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-live-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'auth-tokens.json');
-  const { record } = await createToken({ permissions: ['read'], expiresAt: null }, file);
-  return { file, id: record.id };
+  const t = tempEnv('tether-live-');
+  envs.push(t);
+  const { record } = await createToken({ permissions: ['read'], expiresAt: null }, t.tokenFile);
+  return { file: t.tokenFile, id: record.id };
 }
 
 describe('LiveTokens.current(now)', () => {
