@@ -73,14 +73,14 @@ async function directThroughput(pty: PtyModule, cwd: string): Promise<Run> {
   return { bytes, secs: Number(process.hrtime.bigint() - t0) / 1e9, cpuMs: mainThreadCpuMs() - c0 };
 }
 
-interface Bench {
+export interface Bench {
   server: RunningServer;
   token: string;
   ws: string;
   cleanup(): Promise<void>;
 }
 
-async function startBenchServer(): Promise<Bench> {
+export async function startBenchServer(): Promise<Bench> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-pty-'));
   const project = path.join(root, 'project');
   fs.mkdirSync(project);
@@ -152,7 +152,7 @@ async function wsThroughput(b: Bench): Promise<Run> {
   return { bytes, secs, cpuMs };
 }
 
-interface Echo {
+export interface Echo {
   /** Send `s` and resolve once output containing `expect` arrives (any output if it is ''). */
   exchange(s: string, expect: string): Promise<void>;
   label: string;
@@ -194,6 +194,23 @@ async function echoer(label: string, send: (s: string) => void, onData: (fn: (ch
       );
     },
   };
+}
+
+/** An interactive bash in a new terminal of the bench server, through a WebSocket, once its prompt is up. */
+export async function shellViaServer(b: Bench): Promise<{ ws: WebSocket; shell: Echo }> {
+  const id = await createPty(b, SHELL, SHELL_ENV);
+  const early: Buffer[] = [];
+  let sink: (d: Buffer) => void = (d) => void early.push(d);
+  const ws = await open(b, id, (d) => sink(d));
+  const shell = await echoer(
+    'WebSocket',
+    (s) => ws.send(Buffer.from(s), { binary: true }),
+    (fn) => {
+      for (const d of early.splice(0)) fn(d);
+      sink = fn;
+    },
+  );
+  return { ws, shell };
 }
 
 /** One timed keystroke (ms); every 50 the line is cleared with Ctrl-U (not timed) so it never wraps. */
@@ -243,18 +260,7 @@ export async function benchPty(): Promise<Row[]> {
     // Keystrokes: an interactive bash through the WebSocket and one straight in node-pty, taking
     // turns keystroke by keystroke (which goes first alternating), so a noisy moment on the
     // machine lands on both.
-    const id = await createPty(b, SHELL, SHELL_ENV);
-    const early: Buffer[] = [];
-    let sink: (d: Buffer) => void = (d) => void early.push(d);
-    const ws = await open(b, id, (d) => sink(d));
-    const viaServer = await echoer(
-      'WebSocket',
-      (s) => ws.send(Buffer.from(s), { binary: true }),
-      (fn) => {
-        for (const d of early.splice(0)) fn(d);
-        sink = fn;
-      },
-    );
+    const { ws, shell: viaServer } = await shellViaServer(b);
     const p = pty.spawn('bash', SHELL, { cwd, cols: 1000, rows: 50, env: { ...process.env, TERM: 'xterm-256color', ...SHELL_ENV }, encoding: null });
     const straight = await echoer(
       'node-pty',

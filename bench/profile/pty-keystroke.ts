@@ -9,11 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
-import { createToken } from '../../src/auth/token-admin.js';
-import { startServer } from '../../src/server/server.js';
-import { silentLogger } from '../../src/log.js';
-import { ptyRoutes } from '../../src/server/routes/pty.js';
+// The server first: it sets up the schema library that the terminal's shapes are then made with.
+import { shellViaServer, startBenchServer } from '../pty.js';
 import { Terminal } from '../../src/pty/terminal.js';
 import { percentile } from '../lib.js';
 
@@ -44,59 +41,21 @@ steps.flush = function (this: Steps) {
   flush.call(this);
 };
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-prof-keys-'));
-for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME']) process.env[k] = path.join(root, k);
-const tokenFile = path.join(root, 'auth-tokens.json');
-const { token } = await createToken({ name: 'prof', permissions: ['read', 'write', 'execute'], expiresAt: null }, tokenFile);
-const server = await startServer({
-  port: 0,
-  hostname: '127.0.0.1',
-  projectDir: root,
-  auth: true,
-  tokenFile,
-  settingsFile: path.join(root, 'config.json'),
-  log: silentLogger,
-  registrars: [ptyRoutes()],
-});
+// Servers started here write their audit log and data under the XDG directories: a throwaway home.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-prof-keys-'));
+for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME']) process.env[k] = path.join(home, k);
+const b = await startBenchServer();
 try {
-  const res = await fetch(`${server.url}/pty`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ command: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ', PROMPT_COMMAND: '', HISTFILE: '/dev/null' } }),
-  });
-  const { id } = (await res.json()) as { id: string };
-  const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/pty/${id}/connect`, ['tether'], { headers: { authorization: `Bearer ${token}` } });
-  let waiting: ((chunk: Buffer) => void) | null = null;
-  let seen = '';
-  ws.on('message', (d: Buffer, binary) => {
-    if (!binary) return;
-    if (seen.length < 64) seen += d.toString('latin1');
-    waiting?.(d);
-  });
-  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-  const deadline = Date.now() + 10_000;
-  while (!seen.includes('$ ')) {
-    if (Date.now() > deadline) throw new Error('no shell prompt within 10 s');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const exchange = (s: string, expect: string) =>
-    new Promise<void>((resolve) => {
-      waiting = (chunk) => {
-        if (!chunk.includes(expect)) return;
-        waiting = null;
-        resolve();
-      };
-      ws.send(Buffer.from(s), { binary: true });
-    });
+  const { ws, shell } = await shellViaServer(b);
 
   const names = ['whole round trip', 'client -> server', 'pty write', 'shell echo (kernel, bash)', 'read -> batch sent', 'server -> client'];
   const rows: number[][] = [];
   for (let i = 0; i < N; i++) {
-    if (i > 0 && i % 50 === 0) await exchange('\x15', ''); // Ctrl-U: the line never wraps
+    if (i > 0 && i % 50 === 0) await shell.exchange('\x15', ''); // Ctrl-U: the line never wraps
     const ch = String.fromCharCode(97 + (i % 26));
     for (const k of Object.keys(at) as (keyof typeof at)[]) delete at[k];
     const t0 = performance.now();
-    await exchange(ch, ch);
+    await shell.exchange(ch, ch);
     const t1 = performance.now();
     const { write: w = NaN, written = NaN, output: o = NaN, flush: f = NaN } = at;
     rows.push([t1 - t0, w - t0, written - w, o - written, f - o, t1 - f]);
@@ -116,6 +75,6 @@ try {
     );
   }
 } finally {
-  await server.close();
-  fs.rmSync(root, { recursive: true, force: true });
+  await b.cleanup();
+  fs.rmSync(home, { recursive: true, force: true });
 }
