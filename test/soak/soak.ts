@@ -14,8 +14,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = path.join(ROOT, 'bin', 'tether.js');
 // SOAK_SECONDS of measured load after a warm-up of the same load, during which the heap, SQLite's
 // page cache and the JIT settle. How long that takes depends on the work done, not on the clock:
-// the heap took its last step up (about 10 % of resident memory, once) after 7,000-11,000 requests
-// in two runs on a slow machine, at 70-125 s (a 225 s run: flat from then on), where a quiet
+// the heap took its last step up (about 10 % of resident memory, once) after 3,000-11,000 requests
+// in three runs on a slow machine, as late as 125 s (a 225 s run: flat from then on), where a quiet
 // machine makes 8,000 requests in 40 s. So the warm-up lasts at least SOAK_WARMUP seconds and
 // SOAK_WARMUP_REQUESTS requests, and at most SOAK_WARMUP_MAX seconds.
 const WARMUP_S = Number(process.env.SOAK_WARMUP ?? 45);
