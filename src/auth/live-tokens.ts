@@ -1,7 +1,8 @@
 // The running server's live view of the token file. `current()` stats the file (at most once per
-// MAX_STALENESS_MS, so a burst of requests shares one syscall): when it changed (inode, size,
-// mtime, ctime), it is re-read synchronously, so a token deleted by `tether auth token delete`
-// fails on the next request after that command has exited (its exit alone takes longer than this).
+// MAX_STALENESS_MS, so the requests in that interval share one syscall): when it changed (inode,
+// size, mtime, ctime), it is re-read synchronously. Every write that takes something away waits
+// out that interval before it returns (revocation.ts), so a token deleted by `tether auth token
+// delete` fails on the next request after that command has exited.
 // A token unknown to the current view makes the guard re-check at once (refresh()), so a token
 // made an instant ago is never refused for this interval.
 // A file that turns bad while running keeps the last good state (never fails open) and is reported
@@ -9,6 +10,7 @@
 import { currentStamp, readTokenFileSync } from './token-file.js';
 import { TokenIndex } from './verify.js';
 import { errorMessage } from '../errors.js';
+import { MAX_STALENESS_MS } from './revocation.js';
 
 export interface LiveTokensOptions {
   file: string;
@@ -18,9 +20,6 @@ export interface LiveTokensOptions {
   /** Default MAX_STALENESS_MS. */
   maxStalenessMs?: number;
 }
-
-/** How stale the in-memory view may be: one stat per this many milliseconds at most. */
-export const MAX_STALENESS_MS = 2;
 
 export class LiveTokens {
   private index: TokenIndex;
@@ -49,6 +48,15 @@ export class LiveTokens {
       this.checkedAt = now;
       this.refresh();
     }
+    return this.index;
+  }
+
+  /** The view as of now, whatever the interval: one stat. For the rare paths that decide on a token
+   * outside the guard (a web login, a pairing's name check, an OAuth client's grants), where a
+   * token or grant made an instant ago must count. */
+  fresh(now = Date.now()): TokenIndex {
+    this.checkedAt = now;
+    this.refresh();
     return this.index;
   }
 

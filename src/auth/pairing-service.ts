@@ -59,7 +59,7 @@ export class PairingService {
     if (
       body.name !== undefined &&
       this.deps.tokens
-        .current()
+        .fresh()
         .records()
         .some((r) => r.name === body.name)
     ) {

@@ -11,6 +11,7 @@ import { StoreError, errorMessage } from '../errors.js';
 import { configDir } from '../paths.js';
 import { TOKEN_FILE_VERSION, emptyTokenFile, validateTokenFile, type TokenFile } from './token-record.js';
 import { withFileLock, writePrivateFileAtomic } from '../fs/atomic-json.js';
+import { settle, takesAway } from './revocation.js';
 
 export const TOKEN_FILE_NAME = 'auth-tokens.json';
 
@@ -120,7 +121,7 @@ export async function updateTokenFile<T>(
   mutate: (data: TokenFile) => { data: TokenFile; result: T } | Promise<{ data: TokenFile; result: T }>,
   opts: UpdateOptions = {},
 ): Promise<T> {
-  return withFileLock(
+  const { result, revoked } = await withFileLock(
     file,
     async () => {
       const current = await readTokenFile(file, opts.warn);
@@ -130,8 +131,12 @@ export async function updateTokenFile<T>(
       const problem = validateTokenFile(data);
       if (problem) throw new Error(`refusing to write an invalid token file: ${problem}`);
       await writePrivateFileAtomic(file, JSON.stringify(data, null, 2) + '\n', 'token file');
-      return result;
+      return { result, revoked: takesAway(current, data) };
     },
     { what: 'token file', lockWaitMs: opts.lockWaitMs },
   );
+  // Outside the lock (other writers need not wait too): a revocation returns only once every
+  // server's view of the file is sure to have been re-checked (revocation.ts).
+  if (revoked) await settle();
+  return result;
 }

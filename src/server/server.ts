@@ -136,7 +136,7 @@ export interface StartOptions {
   log?: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
-  /** How stale the view of the token file may be (live-tokens.ts; tests widen it). Default 2 ms. */
+  /** How stale the view of the token file may be (live-tokens.ts; tests widen it). Default MAX_STALENESS_MS (src/auth/revocation.ts). */
   tokenStalenessMs?: number;
   limits?: Partial<ServerLimits>;
   /** Routes beyond the core ones (see routes/index.ts): `serve` passes productionRegistrars(). */

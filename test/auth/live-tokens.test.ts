@@ -34,6 +34,17 @@ describe('LiveTokens.current(now)', () => {
     expect(tokens.current(t0 - 60_000 + 1000).get(again.record.id)).toBeDefined();
   });
 
+  it('fresh() re-checks the file whatever the interval (the paths that decide outside the guard)', async () => {
+    const { file, id } = await fixture();
+    const tokens = new LiveTokens({ file, maxStalenessMs: 60_000 });
+    expect(tokens.current().get(id)).toBeDefined();
+    const made = await createToken({ permissions: ['read'], expiresAt: null }, file);
+    expect(tokens.current().get(made.record.id)).toBeUndefined();
+    expect(tokens.fresh().get(made.record.id)).toBeDefined();
+    await deleteTokens([id], file);
+    expect(tokens.fresh().get(id)).toBeUndefined();
+  });
+
   it('without an argument reads the clock itself', async () => {
     const { file, id } = await fixture();
     const tokens = new LiveTokens({ file, maxStalenessMs: 0 });

@@ -89,10 +89,15 @@ describe('in-process requests (RunningServer.fetch, the bench)', () => {
         await r.text();
       };
       const connection = { remoteAddress: '127.0.0.1', remotePort: 50_000 };
+      // The first request verifies (twice when the server's view predates the token: unknown, then
+      // again after re-reading the file); the repeats on its connection do not.
+      await ask(connection);
+      const first = spy.mock.calls.length;
+      expect(first).toBeGreaterThanOrEqual(1);
       for (let i = 0; i < 3; i++) await ask(connection);
-      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy).toHaveBeenCalledTimes(first);
       for (let i = 0; i < 3; i++) await ask();
-      expect(spy).toHaveBeenCalledTimes(4);
+      expect(spy).toHaveBeenCalledTimes(first + 3);
     } finally {
       spy.mockRestore();
     }

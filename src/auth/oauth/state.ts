@@ -61,7 +61,7 @@ export class OAuthState {
 
   private clientHasGrant(clientId: string): boolean {
     return this.opts.tokens
-      .current()
+      .fresh()
       .records()
       .some((r) => r.kind === 'oauth' && r.client?.id === clientId);
   }

@@ -50,7 +50,7 @@ export const registerWebLogin: RouteRegistrar = (app, ctx) => {
 
   app.openapi(login, (c) => {
     const { token } = c.req.valid('json');
-    const result = ctx.tokens ? ctx.tokens.current().verify(token) : null;
+    const result = ctx.tokens ? ctx.tokens.fresh().verify(token) : null;
     if (!result || !result.ok) {
       const address = clientAddress(c);
       const retryAfter = limiter.fail(address);
