@@ -190,7 +190,10 @@ describeBrowser('settings, the no-model notice and list clutter in Chromium', ()
     const reply = page.locator('.msg.assistant');
     await expect.poll(() => reply.getAttribute('data-status').catch(() => null), { timeout: UI_TIMEOUT }).toBe('error');
     const elapsed = Date.now() - started;
-    expect(elapsed).toBeLessThan(3000);
+    // Refused at once, so the time is the UI's round trip plus the poll's own steps (up to 1 s).
+    // The bound is against a hang (a connect left to time out takes tens of seconds); 3 s was
+    // exceeded (3.6 and 4.3 s) in full-suite runs on a loaded 2-core machine, before and after.
+    expect(elapsed).toBeLessThan(6000);
     const shown = await reply.locator('.part.error').allInnerTexts();
     expect(shown).toHaveLength(1);
     expect(shown[0]).toMatch(/^cannot reach the model at http:\/\/127\.0\.0\.1:\d+\/v1: connection refused/);

@@ -1,4 +1,7 @@
-// 50 CLI writers race on the token file while a real server answers steady authenticated load.
+// 32 CLI writers race on the token file while a real server answers steady authenticated load.
+// (50 once: in full-suite runs on a loaded 2-core machine, beside the browser tests, about 150
+// node start-ups starved the lock's holders until a writer gave up after the CLI's 30 s lock wait,
+// with the code before and after the change that noticed it. 32 still race far beyond real use.)
 // Each writer creates a token it keeps and a token it deletes again, and uses each token the moment
 // its `create` reported success. Meanwhile fetch loops hammer the server with long-lived tokens and
 // with the writers' fresh tokens. The server itself writes the file too (last-used times).
@@ -13,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { parseCreated, readStrict, startCli } from './helpers-cli.js';
 
-const WRITERS = 50;
+const WRITERS = 32;
 const LONG_LIVED_LOOPS = 4;
 const FRESH_LOOPS = 2;
 const MAX_REQUESTS_PER_LOOP = 20_000; // a bound; the loops stop when the writers are done
@@ -35,7 +38,7 @@ afterAll(async () => {
   await srv?.close();
 });
 
-describe('50 CLI writers racing while the server answers steady load', () => {
+describe('32 CLI writers racing while the server answers steady load', () => {
   it('no lost token, no 5xx, no refusal of a token that exists', async () => {
     const started = performance.now();
     const env = srv.env.env;
@@ -148,7 +151,7 @@ describe('50 CLI writers racing while the server answers steady load', () => {
     );
     expect(violations, violations.slice(0, 20).join('\n')).toEqual([]);
     expect(Object.keys(counts.byStatus).filter((s) => Number(s) >= 500)).toEqual([]);
-    // Two cores shared with 150 node start-ups: the server gets little CPU, but it answers throughout.
+    // Two cores shared with about 100 node start-ups: the server gets little CPU, but it answers throughout.
     expect(maxGapMs, 'the long-lived loops went quiet while the writers ran').toBeLessThan(8_000);
     expect(counts.longLived).toBeGreaterThanOrEqual(50);
     expect(counts.freshPool).toBeGreaterThanOrEqual(20);
